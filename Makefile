@@ -1,0 +1,53 @@
+# Two commands matter: `make deploy` and `make test`. Each installs what it needs first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export CDK_DISABLE_CLI_TELEMETRY := true
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# The CDK CLI runs `python3 app.py` (cdk.json): put the venv first so that is our interpreter.
+CDK := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./node_modules/.bin/cdk --no-notices
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: setup synth diff deploy destroy test lint format local verify clean
+
+setup: $(VENV)/.installed node_modules/.installed ## venv + pinned CDK CLI (idempotent, instant when done)
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt lark_mcp_server/requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+synth: setup ## write the templates to cdk.out/ (no AWS account, no Docker needed)
+	$(CDK) synth --all --quiet
+
+diff: setup ## what a deploy would change in the account
+	$(CDK) diff --all
+
+deploy: setup ## deploy every stack (needs AWS credentials and `cdk bootstrap` once)
+	$(CDK) deploy --all --require-approval never
+
+destroy: setup
+	$(CDK) destroy --all
+
+test: setup ## the whole suite, offline
+	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+local: setup ## run the MCP server on http://$(HOST):$(PORT)/mcp
+	HOST=$(HOST) PORT=$(PORT) $(PY) -m lark_mcp_server
+
+clean:
+	rm -rf cdk.out .pytest_cache .ruff_cache
