@@ -1,0 +1,40 @@
+"""`python -m lark_mcp_server`: serve on HOST:PORT (defaults 0.0.0.0:8000)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from . import logs
+from .config import ConfigError, Settings
+
+
+def main() -> int:
+    try:
+        settings = Settings.from_env()
+        logs.configure(settings.log_level)
+        from .server import build_app
+
+        app = build_app(settings)
+    except ConfigError as exc:
+        logs.configure("INFO")
+        logging.getLogger("lark_mcp_server").error("configuration error: %s", exc)
+        print(f"lark_mcp_server: configuration error: {exc}", file=sys.stderr)
+        return 2
+
+    import uvicorn
+
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=5,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+"""Lark calendar tools (being written)."""
+
+from .registry import ToolSet
+
+TOOLS = ToolSet()

@@ -1,0 +1,90 @@
+"""Configuration from the environment, validated once at startup."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_DOMAIN = "https://open.feishu.cn"
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(Exception):
+    """A configuration mistake that must stop the server at startup, with what to fix."""
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number") from None
+    if value < 0:
+        raise ConfigError(f"{name}={raw!r} must not be negative")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the server reads from its environment."""
+
+    host: str = "0.0.0.0"
+    port: int = 8000
+    lark_domain: str = DEFAULT_DOMAIN
+    app_id: str | None = None
+    app_secret: str | None = None
+    secret_arn: str | None = None
+    tools: tuple[str, ...] | None = None
+    """`LARK_TOOLS` allowlist, checked against the registered tools in `build_server`."""
+    read_only: bool = False
+    log_level: str = "INFO"
+    call_deadline: float = 45.0
+    """Seconds a whole tool call may take, retries included (Quick Suite allows 60)."""
+    http_timeout: float = 10.0
+    """Seconds for one HTTP request to Lark."""
+    retry_base: float = 0.5
+    """First backoff step in seconds for 5xx/connection errors; tests set it near zero."""
+    rate_limit_cap: float = 10.0
+    """Longest single wait a rate-limit answer can impose, in seconds."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        port_raw = env.get("PORT", "8000").strip() or "8000"
+        try:
+            port = int(port_raw)
+        except ValueError:
+            raise ConfigError(f"PORT={port_raw!r} is not a port number") from None
+        domain = (env.get("LARK_DOMAIN") or DEFAULT_DOMAIN).strip().rstrip("/")
+        if not domain.startswith(("https://", "http://")):
+            raise ConfigError(
+                f"LARK_DOMAIN={domain!r} must be an origin such as {DEFAULT_DOMAIN} "
+                "or https://open.larksuite.com"
+            )
+        tools_raw = env.get("LARK_TOOLS", "").strip()
+        tools = tuple(t.strip() for t in tools_raw.split(",") if t.strip()) or None
+        level = (env.get("LOG_LEVEL") or "INFO").strip().upper()
+        if level not in _LOG_LEVELS:
+            raise ConfigError(f"LOG_LEVEL={level!r} is not one of {', '.join(_LOG_LEVELS)}")
+        return cls(
+            host=(env.get("HOST") or "0.0.0.0").strip(),
+            port=port,
+            lark_domain=domain,
+            app_id=(env.get("LARK_APP_ID") or "").strip() or None,
+            app_secret=(env.get("LARK_APP_SECRET") or "").strip() or None,
+            secret_arn=(env.get("LARK_SECRET_ARN") or "").strip() or None,
+            tools=tools,
+            read_only=_flag(env.get("LARK_READ_ONLY")),
+            log_level=level,
+            call_deadline=_number(env, "LARK_CALL_DEADLINE_SECONDS", 45.0),
+            http_timeout=_number(env, "LARK_HTTP_TIMEOUT_SECONDS", 10.0),
+            retry_base=_number(env, "LARK_RETRY_BASE_SECONDS", 0.5),
+            rate_limit_cap=_number(env, "LARK_RATE_LIMIT_CAP_SECONDS", 10.0),
+        )

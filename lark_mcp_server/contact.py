@@ -1,0 +1,5 @@
+"""Lark contact tools (being written)."""
+
+from .registry import ToolSet
+
+TOOLS = ToolSet()

@@ -1,0 +1,5 @@
+"""Lark docs tools (being written)."""
+
+from .registry import ToolSet
+
+TOOLS = ToolSet()

@@ -1,0 +1,5 @@
+"""Lark IM tools (being written)."""
+
+from .registry import ToolSet
+
+TOOLS = ToolSet()

@@ -1,0 +1,368 @@
+"""The Lark OpenAPI client: tenant token, retries, deadlines and errors. Knows no tools.
+
+One `LarkClient` per process holds one pooled `httpx2.AsyncClient` and the tenant token cache.
+Each tool call opens a `LarkCall`: it carries the call's deadline (45 s for everything, retries
+included), counts attempts and records which endpoints were hit, for the call's log line.
+
+Retries never duplicate a write. A request is retried after an ambiguous failure (5xx, a
+timeout after the request went out) only when it is idempotent: a read, or a write carrying an
+idempotency key the tool generated once for the call (message `uuid`, event
+`idempotency_key`, block `client_token`) and which every retry reuses unchanged. A write
+without a key is retried only when Lark certainly did not act on it (rate limit, invalid
+token, connection refused).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx2
+
+TOKEN_PATH = "/open-apis/auth/v3/tenant_access_token/internal"
+INVALID_TOKEN_CODES = frozenset({99991663, 99991664, 99991671, 99991661, 99991668})
+RATE_LIMIT_CODE = 99991400
+PERMISSION_CODES = frozenset({99991672, 99991679, 99991676})
+CREDENTIAL_CODES = frozenset({10003, 10014, 10015})
+_SCOPE_RE = re.compile(r"\b[a-z_]+(?::[a-z_.]+)+\b")
+_BACKOFF_CAP = 8.0
+
+CredentialGetter = Callable[[], Awaitable[tuple[str, str]]]
+
+
+class LarkError(Exception):
+    """Lark refused or could not serve a request; the message is written for the agent."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        msg: str | None = None,
+        http_status: int | None = None,
+        scopes: tuple[str, ...] = (),
+        log_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.msg = msg
+        self.http_status = http_status
+        self.scopes = scopes
+        self.log_id = log_id
+
+
+class CredentialsMissing(LarkError):
+    """No app credentials configured: the call cannot reach Lark at all."""
+
+
+def _is_write(method: str) -> bool:
+    return method.upper() not in ("GET", "HEAD")
+
+
+@dataclass
+class LarkCall:
+    """One tool call's view of Lark: a deadline shared by all its requests, plus a tally."""
+
+    client: LarkClient
+    tool: str
+    deadline: float
+    endpoints: list[str] = field(default_factory=list)
+    attempts: int = 0
+
+    @staticmethod
+    def new_key() -> str:
+        """An idempotency key: make it once per tool call, before the request, and reuse it."""
+        return str(uuid.uuid4())
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    async def get(self, path: str, *, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return await self.client.request(self, "GET", path, params=params)
+
+    async def post(
+        self,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        idempotent: bool = False,
+    ) -> dict[str, Any]:
+        """POST; `idempotent=True` when the body/params carry a key or the call only reads."""
+        return await self.client.request(
+            self, "POST", path, json=json, params=params, idempotent=idempotent
+        )
+
+
+class LarkClient:
+    """Talks to one Lark OpenAPI origin with one app's tenant token."""
+
+    def __init__(
+        self,
+        domain: str,
+        credentials: CredentialGetter,
+        *,
+        http_timeout: float = 10.0,
+        call_deadline: float = 45.0,
+        retry_base: float = 0.5,
+        rate_limit_cap: float = 10.0,
+        transport: httpx2.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._credentials = credentials
+        self._http = httpx2.AsyncClient(
+            base_url=domain,
+            timeout=httpx2.Timeout(http_timeout, connect=min(http_timeout, 5.0)),
+            limits=httpx2.Limits(max_connections=64, max_keepalive_connections=32),
+            headers={"User-Agent": "lark-mcp-server"},
+            transport=transport,
+            follow_redirects=False,
+        )
+        self.call_deadline = call_deadline
+        self.retry_base = retry_base
+        self.rate_limit_cap = rate_limit_cap
+        self._token: str | None = None
+        self._token_expires = 0.0
+        self._token_lock = asyncio.Lock()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def start_call(self, tool: str) -> LarkCall:
+        return LarkCall(client=self, tool=tool, deadline=time.monotonic() + self.call_deadline)
+
+    # -- tenant token -------------------------------------------------------------------------
+
+    async def _tenant_token(self, call: LarkCall) -> str:
+        if self._token and time.monotonic() < self._token_expires:
+            return self._token
+        async with self._token_lock:
+            # Whoever waited on the lock finds the token the first caller fetched.
+            if self._token and time.monotonic() < self._token_expires:
+                return self._token
+            app_id, app_secret = await self._credentials()
+            body = await self._send(
+                call,
+                "POST",
+                TOKEN_PATH,
+                json={"app_id": app_id, "app_secret": app_secret},
+                idempotent=True,
+                token=None,
+            )
+            token = body.get("tenant_access_token")
+            if not isinstance(token, str) or not token:
+                raise LarkError(
+                    "Lark answered the tenant token request without a token.",
+                    code=body.get("code"),
+                    msg=body.get("msg"),
+                )
+            expire = float(body.get("expire") or 7200)
+            # Refresh shortly before Lark's expiry: 5 minutes early, or halfway for short tokens.
+            self._token = token
+            self._token_expires = time.monotonic() + max(expire - min(300.0, expire / 2), 1.0)
+            return token
+
+    def _drop_token(self, token: str) -> None:
+        """Forget a token Lark called invalid, unless another call already replaced it."""
+        if self._token == token:
+            self._token = None
+            self._token_expires = 0.0
+
+    # -- requests -----------------------------------------------------------------------------
+
+    async def request(
+        self,
+        call: LarkCall,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+    ) -> dict[str, Any]:
+        """Send an authenticated request; returns Lark's `data` object (or `{}`)."""
+        if idempotent is None:
+            idempotent = not _is_write(method)
+        call.endpoints.append(f"{method.upper()} {path}")
+        refreshed = False
+        while True:
+            token = await self._tenant_token(call)
+            try:
+                body = await self._send(
+                    call, method, path, params=params, json=json, idempotent=idempotent, token=token
+                )
+            except _InvalidToken:
+                self._drop_token(token)
+                if refreshed:
+                    raise LarkError(
+                        "Lark rejected a freshly fetched tenant token. Check that the app is "
+                        "enabled and LARK_DOMAIN matches where the app lives "
+                        "(open.feishu.cn for Feishu, open.larksuite.com for Lark).",
+                        http_status=401,
+                    ) from None
+                refreshed = True
+                continue
+            data = body.get("data")
+            return data if isinstance(data, dict) else {}
+
+    async def _send(
+        self,
+        call: LarkCall,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        idempotent: bool,
+        token: str | None,
+    ) -> dict[str, Any]:
+        """One logical request with its retries; returns the decoded body when `code == 0`."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        clean_params = {k: v for k, v in (params or {}).items() if v is not None}
+        failures = 0
+        last_problem = "no answer"
+        while True:
+            remaining = call.remaining()
+            if remaining <= 0:
+                raise self._timed_out(call, path, last_problem)
+            call.attempts += 1
+            try:
+                response = await self._http.request(
+                    method,
+                    path,
+                    params=clean_params,
+                    json=json,
+                    headers=headers,
+                    timeout=min(self._http.timeout.read or remaining, remaining),
+                )
+            except httpx2.TransportError as exc:
+                # A request that never connected cannot have been acted on; any other transport
+                # failure is ambiguous for a write and only retried when it is idempotent.
+                sent = not isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout)
+                last_problem = f"{type(exc).__name__} talking to Lark"
+                if sent and not idempotent:
+                    raise LarkError(
+                        f"The connection to Lark failed after the request was sent "
+                        f"({type(exc).__name__}); it may or may not have taken effect. Check in "
+                        "Lark before repeating it.",
+                    ) from None
+                failures += 1
+                await self._pause(call, self._backoff(failures), path, last_problem)
+                continue
+
+            body = _decode(response)
+            code = body.get("code")
+            if response.status_code == 401 or code in INVALID_TOKEN_CODES:
+                if token is None:
+                    raise _error_from(response, body, path)
+                raise _InvalidToken()
+            if response.status_code == 429 or code == RATE_LIMIT_CODE:
+                last_problem = "rate limited by Lark"
+                failures += 1
+                await self._pause(call, self._rate_wait(response, failures), path, last_problem)
+                continue
+            if response.status_code >= 500:
+                last_problem = f"HTTP {response.status_code} from Lark"
+                if not idempotent:
+                    raise LarkError(
+                        f"Lark answered HTTP {response.status_code} to a write that carries no "
+                        "idempotency key; it may or may not have taken effect. Check in Lark "
+                        "before repeating it.",
+                        code=code if isinstance(code, int) else None,
+                        msg=body.get("msg"),
+                        http_status=response.status_code,
+                    )
+                failures += 1
+                await self._pause(call, self._backoff(failures), path, last_problem)
+                continue
+            if code == 0 and response.status_code < 400:
+                return body
+            raise _error_from(response, body, path)
+
+    def _backoff(self, failures: int) -> float:
+        return min(self.retry_base * 2 ** (failures - 1), _BACKOFF_CAP) * random.uniform(0.5, 1.5)
+
+    def _rate_wait(self, response: httpx2.Response, failures: int) -> float:
+        reset = response.headers.get("x-ogw-ratelimit-reset")
+        try:
+            wait = float(reset) if reset is not None else self._backoff(failures)
+        except ValueError:
+            wait = self._backoff(failures)
+        return min(max(wait, 0.0), self.rate_limit_cap) + random.uniform(0, self.retry_base)
+
+    async def _pause(self, call: LarkCall, wait: float, path: str, problem: str) -> None:
+        if wait >= call.remaining():
+            raise self._timed_out(call, path, problem)
+        await asyncio.sleep(wait)
+
+    def _timed_out(self, call: LarkCall, path: str, problem: str) -> LarkError:
+        return LarkError(
+            f"Lark did not answer {path} successfully within {self.call_deadline:g} s "
+            f"({call.attempts} attempts; last problem: {problem}). Try again later."
+        )
+
+
+class _InvalidToken(Exception):
+    """Internal signal: Lark called our tenant token invalid."""
+
+
+def _decode(response: httpx2.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _scopes(body: dict[str, Any]) -> tuple[str, ...]:
+    """The scopes Lark says are missing: `error.permission_violations[].subject`, else the msg."""
+    found: list[str] = []
+    error = body.get("error")
+    if isinstance(error, dict):
+        for violation in error.get("permission_violations") or []:
+            if isinstance(violation, dict) and isinstance(violation.get("subject"), str):
+                found.append(violation["subject"])
+    if not found:
+        found = _SCOPE_RE.findall(str(body.get("msg") or ""))
+    return tuple(dict.fromkeys(found))
+
+
+def _error_from(response: httpx2.Response, body: dict[str, Any], path: str) -> LarkError:
+    code = body.get("code")
+    code = code if isinstance(code, int) else None
+    msg = str(body.get("msg") or "").strip() or f"HTTP {response.status_code}"
+    error = body.get("error") if isinstance(body.get("error"), dict) else {}
+    log_id = error.get("log_id") or response.headers.get("x-tt-logid")
+    where = f"Lark error {code} on {path}" if code is not None else f"Lark error on {path}"
+    if code in PERMISSION_CODES or (code is not None and "scope" in msg.lower()):
+        scopes = _scopes(body)
+        need = f" one of these scopes: {', '.join(scopes)}" if scopes else " the missing scope"
+        text = (
+            f"{where}: {msg}. The Lark app lacks a permission. In the Lark/Feishu developer "
+            f"console, open the app, add{need} under Permissions & Scopes, then publish a new "
+            "app version and retry."
+        )
+        return LarkError(
+            text,
+            code=code,
+            msg=msg,
+            http_status=response.status_code,
+            scopes=scopes,
+            log_id=log_id,
+        )
+    if code in CREDENTIAL_CODES or (path == TOKEN_PATH and code != 0):
+        text = (
+            f"{where}: {msg}. Lark rejected the app credentials: check LARK_APP_ID and "
+            "LARK_APP_SECRET (or the secret LARK_SECRET_ARN points to) against the app's "
+            "Credentials page in the developer console."
+        )
+        return LarkError(text, code=code, msg=msg, http_status=response.status_code, log_id=log_id)
+    text = f"{where}: {msg}"
+    if log_id:
+        text += f" (log_id {log_id})"
+    return LarkError(text, code=code, msg=msg, http_status=response.status_code, log_id=log_id)

@@ -1,0 +1,171 @@
+"""How an area module declares tools, and how they are bound to the MCP server.
+
+An area module (`im.py`, ...) creates `TOOLS = ToolSet()` and decorates plain async functions
+with `@TOOLS.tool(...)`. Such a function takes a `LarkCall` as its first parameter, then its
+arguments as `Annotated[T, Field(description=...)]`, and returns a JSON-able dict. Binding wraps
+it so that every call gets: its own `LarkCall` (45 s deadline, idempotency keys reused across
+retries), Lark errors turned into tool errors, a compact JSON result, and one log line.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult, ToolAnnotations
+
+from .config import Settings
+from .credentials import AppCredentials
+from .formatting import to_result
+from .lark_client import LarkCall, LarkClient, LarkError
+
+log = logging.getLogger("lark_mcp_server.calls")
+
+ToolFn = Callable[..., Awaitable[dict[str, Any]]]
+
+
+@dataclass
+class AppState:
+    """Process-wide objects, created once in the server's lifespan."""
+
+    lark: LarkClient
+
+    @classmethod
+    def create(cls, settings: Settings) -> AppState:
+        return cls(
+            lark=LarkClient(
+                settings.lark_domain,
+                AppCredentials(settings),
+                http_timeout=settings.http_timeout,
+                call_deadline=settings.call_deadline,
+                retry_base=settings.retry_base,
+                rate_limit_cap=settings.rate_limit_cap,
+            )
+        )
+
+    async def aclose(self) -> None:
+        await self.lark.aclose()
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str
+    title: str
+    description: str
+    read_only: bool
+    destructive: bool
+    idempotent: bool
+    fn: ToolFn
+
+    @property
+    def annotations(self) -> ToolAnnotations:
+        return ToolAnnotations(
+            title=self.title,
+            read_only_hint=self.read_only,
+            destructive_hint=self.destructive,
+            idempotent_hint=self.idempotent,
+            open_world_hint=True,
+        )
+
+    def register(self, server: MCPServer[Any]) -> None:
+        server.add_tool(
+            _bind(self),
+            name=self.name,
+            title=self.title,
+            description=self.description,
+            annotations=self.annotations,
+            structured_output=False,
+        )
+
+
+class ToolSet(list[ToolSpec]):
+    """The tools of one area module, in declaration order."""
+
+    def tool(
+        self,
+        *,
+        title: str,
+        description: str,
+        read_only: bool,
+        destructive: bool = False,
+        idempotent: bool | None = None,
+        name: str | None = None,
+    ) -> Callable[[ToolFn], ToolFn]:
+        """Declare a tool. Read-only tools default to idempotent, writes to not."""
+
+        def decorate(fn: ToolFn) -> ToolFn:
+            self.append(
+                ToolSpec(
+                    name=name or fn.__name__,
+                    title=title,
+                    description=description,
+                    read_only=read_only,
+                    destructive=destructive,
+                    idempotent=read_only if idempotent is None else idempotent,
+                    fn=fn,
+                )
+            )
+            return fn
+
+        return decorate
+
+
+def _bind(spec: ToolSpec) -> Callable[..., Awaitable[CallToolResult]]:
+    """The function MCPServer sees: the tool's own parameters, with `ctx` in place of `lark`."""
+    signature = inspect.signature(spec.fn, eval_str=True)
+    params = list(signature.parameters.values())
+    if not params or params[0].annotation is not LarkCall:
+        raise TypeError(f"tool {spec.name}: first parameter must be `lark: LarkCall`")
+    arguments = params[1:]
+
+    async def call(ctx: Context, **kwargs: Any) -> CallToolResult:
+        state: AppState = ctx.request_context.lifespan_context
+        lark = state.lark.start_call(spec.name)
+        started = time.monotonic()
+        status, extra = "ok", {}
+        try:
+            result = await spec.fn(lark, **kwargs)
+        except LarkError as exc:
+            status = "lark_error"
+            extra = {"lark_code": exc.code, "http_status": exc.http_status}
+            raise ToolError(str(exc)) from None
+        except ToolError:
+            status = "tool_error"
+            raise
+        except Exception:
+            status = "crash"
+            raise
+        finally:
+            log.info(
+                "tool call",
+                extra={
+                    "tool": spec.name,
+                    "status": status,
+                    "endpoints": lark.endpoints,
+                    "attempts": lark.attempts,
+                    "duration_ms": round((time.monotonic() - started) * 1000),
+                    **extra,
+                },
+            )
+        return to_result(result)
+
+    ctx_param = inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)
+    call.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in arguments]
+        + [ctx_param],
+        return_annotation=CallToolResult,
+    )
+    call.__annotations__ = {
+        **{p.name: p.annotation for p in arguments},
+        "ctx": Context,
+        "return": CallToolResult,
+    }
+    call.__name__ = spec.name
+    call.__doc__ = spec.description
+    return call

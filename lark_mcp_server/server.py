@@ -1,0 +1,111 @@
+"""Builds the MCP server: the protocol surface only.
+
+Tools come from the area modules listed in `AREAS`; each exposes a `TOOLS` `ToolSet`. The Lark
+client (auth, retries, errors) lives in `lark_client.py` and is created once per process in the
+lifespan below; turning Lark's answers into results is `formatting.py`'s job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import ModuleType
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from . import __version__
+from .config import ConfigError, Settings
+from .registry import AppState, ToolSpec
+
+MAX_BODY_BYTES = 1024 * 1024
+SERVER_NAME = "lark-mcp-server"
+
+
+def _areas() -> tuple[ModuleType, ...]:
+    """The area modules whose tools this server offers. Add a new area module here."""
+    from . import calendar, contact, docs, im
+
+    return (im, docs, calendar, contact)
+
+
+def all_tools() -> list[ToolSpec]:
+    """Every tool the code defines, in a stable order, before any configuration filter."""
+    specs: list[ToolSpec] = []
+    for area in _areas():
+        specs.extend(area.TOOLS)
+    return specs
+
+
+def select_tools(settings: Settings) -> list[ToolSpec]:
+    """Apply `LARK_TOOLS` and `LARK_READ_ONLY`; unknown names are a startup error."""
+    specs = all_tools()
+    known = {spec.name for spec in specs}
+    if len(known) != len(specs):
+        raise ConfigError("two area modules define a tool with the same name")
+    if settings.tools is not None:
+        unknown = [name for name in settings.tools if name not in known]
+        if unknown:
+            raise ConfigError(
+                f"LARK_TOOLS names unknown tool(s): {', '.join(unknown)}. "
+                f"Known tools: {', '.join(sorted(known))}"
+            )
+        wanted = set(settings.tools)
+        specs = [spec for spec in specs if spec.name in wanted]
+    if settings.read_only:
+        specs = [spec for spec in specs if spec.read_only]
+    return specs
+
+
+def build_server(settings: Settings | None = None) -> MCPServer[AppState]:
+    """The MCP server with the configured tools and the health routes."""
+    settings = settings or Settings.from_env()
+    specs = select_tools(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
+        state = AppState.create(settings)
+        try:
+            yield state
+        finally:
+            await state.aclose()
+
+    server: MCPServer[AppState] = MCPServer(
+        SERVER_NAME,
+        title="Lark / Feishu",
+        version=__version__,
+        instructions=(
+            "Tools for Lark/Feishu: messages, documents, calendars and people. Times are ISO 8601 "
+            "with an offset, e.g. 2026-11-24T10:00:00+08:00."
+        ),
+        lifespan=lifespan,
+        log_level=settings.log_level,  # type: ignore[arg-type]
+    )
+    for spec in specs:
+        spec.register(server)
+
+    async def health(_: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "server": SERVER_NAME, "version": __version__})
+
+    server.custom_route("/health", methods=["GET"])(health)
+    server.custom_route("/ping", methods=["GET"])(health)
+    return server
+
+
+def build_app(settings: Settings | None = None) -> Starlette:
+    """The ASGI app: stateless Streamable HTTP on /mcp, any Host accepted, bodies capped."""
+    settings = settings or Settings.from_env()
+    server = build_server(settings)
+    return server.streamable_http_app(
+        streamable_http_path="/mcp",
+        stateless_http=True,
+        json_response=True,
+        host=settings.host,
+        max_request_body_size=MAX_BODY_BYTES,
+        # The AgentCore runtime proxies with its own Host header: DNS-rebinding protection
+        # (meant for servers on a developer's loopback) would answer 421 to every call.
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+    )
