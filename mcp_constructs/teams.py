@@ -1,0 +1,213 @@
+"""Teams: one Cognito app client per team, each with the scope of its access level.
+
+A team is configured in the CDK context key ``teams`` (``cdk.json`` or
+``-c teams='[{"name": "support", "access": "read"}]'``). Each team gets its own client
+credentials, so one team's client can be added, rotated or revoked without touching another's,
+and its access level picks the OAuth scope the gateway's Cedar policies look for:
+
+* ``read``  -> ``<resource server>/read``: lists and calls only the read-only tools;
+* ``write`` -> ``<resource server>/invoke``: every tool, like the default client.
+
+Parsing and validation are plain Python (no CDK) so errors surface before synthesis with a
+message that says what to change.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_cognito as cognito
+from constructs import Construct
+
+Access = Literal["read", "write"]
+
+#: The scope name (after ``<resource server id>/``) that each access level is granted.
+SCOPE_FOR_ACCESS: dict[str, str] = {"read": "read", "write": "invoke"}
+READ_SCOPE_NAME = SCOPE_FOR_ACCESS["read"]
+INVOKE_SCOPE_NAME = SCOPE_FOR_ACCESS["write"]
+
+_NAME_RE = re.compile(r"^[a-z](?:[a-z0-9-]{0,30}[a-z0-9])?$")
+_RESERVED = frozenset({"default"})
+#: Stack output (JSON: team name -> clientId, access, scope) that the Quick Suite CLI reads.
+TEAM_CLIENTS_OUTPUT = "TeamClientsSummary"
+_EXAMPLE = '[{"name": "support", "access": "read"}, {"name": "ops", "access": "write"}]'
+
+
+class TeamsConfigError(ValueError):
+    """The ``teams`` context value is malformed; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Team:
+    """One team's client: its name (DNS-ish, unique) and access level."""
+
+    name: str
+    access: Access
+
+    @property
+    def scope_name(self) -> str:
+        """``read`` or ``invoke``: the resource-server scope this team's client gets."""
+        return SCOPE_FOR_ACCESS[self.access]
+
+    @property
+    def id_suffix(self) -> str:
+        """CamelCase name for construct ids and output keys (``ops-eu`` -> ``OpsEu``)."""
+        return "".join(part.capitalize() for part in self.name.split("-"))
+
+
+def parse_teams(raw: Any) -> tuple[Team, ...]:
+    """Validate the ``teams`` context value and return the teams in the order given.
+
+    ``raw`` is what ``node.try_get_context("teams")`` returns: ``None`` (no teams), a list from
+    ``cdk.json``, or a JSON string from ``-c teams='[...]'``.
+    """
+    if raw is None or raw == "":
+        return ()
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise TeamsConfigError(
+                f'context "teams" is not valid JSON ({exc.msg} at column {exc.colno}); '
+                f"expected a list like {_EXAMPLE}"
+            ) from None
+    if not isinstance(raw, Sequence) or isinstance(raw, str):
+        raise TeamsConfigError(
+            f'context "teams" must be a list of objects like {_EXAMPLE}, got {type(raw).__name__}'
+        )
+    teams: list[Team] = []
+    seen: dict[str, int] = {}
+    seen_ids: dict[str, str] = {}
+    for index, entry in enumerate(raw):
+        where = f'context "teams"[{index}]'
+        if not isinstance(entry, Mapping):
+            raise TeamsConfigError(
+                f'{where} must be an object like {{"name": "support", "access": "read"}}, '
+                f"got {entry!r}"
+            )
+        unknown = sorted(set(entry) - {"name", "access"})
+        if unknown:
+            raise TeamsConfigError(
+                f"{where} has unknown key(s) {', '.join(unknown)}; only "
+                '"name" and "access" are allowed'
+            )
+        name = entry.get("name")
+        if not isinstance(name, str) or not _NAME_RE.match(name):
+            raise TeamsConfigError(
+                f"{where}: name {name!r} must be 1-32 lowercase letters, digits or hyphens, "
+                'starting with a letter and not ending with a hyphen (e.g. "support", "ops-eu")'
+            )
+        if name in _RESERVED:
+            raise TeamsConfigError(
+                f'{where}: name "{name}" is reserved for the stack\'s own client; pick another'
+            )
+        if name in seen:
+            raise TeamsConfigError(
+                f'{where}: team "{name}" is already defined at index {seen[name]}; '
+                "team names must be unique"
+            )
+        access = entry.get("access")
+        if access not in SCOPE_FOR_ACCESS:
+            raise TeamsConfigError(
+                f'{where} ("{name}"): access {access!r} must be "read" (read-only tools) '
+                'or "write" (every tool)'
+            )
+        team = Team(name=name, access=access)
+        if team.id_suffix in seen_ids:
+            raise TeamsConfigError(
+                f'{where}: team "{name}" and team "{seen_ids[team.id_suffix]}" differ only in '
+                "hyphens; rename one of them"
+            )
+        seen[name] = index
+        seen_ids[team.id_suffix] = name
+        teams.append(team)
+    return tuple(teams)
+
+
+def secret_command(user_pool_id: str, client_id: str) -> str:
+    """The AWS CLI command that prints a client's secret (the secret never enters a template)."""
+    return (
+        f"aws cognito-idp describe-user-pool-client --user-pool-id {user_pool_id} "
+        f"--client-id {client_id} --query UserPoolClient.ClientSecret --output text"
+    )
+
+
+class TeamClients(Construct):
+    """One confidential ``client_credentials`` app client per team, plus its stack outputs.
+
+    The clients live under this construct with ids ``Team<Name>``: adding or removing one team
+    creates or deletes only that team's client. Outputs: per team ``Team<Name>ClientId`` and
+    ``Team<Name>SecretCommand``, and ``TeamClientsSummary`` (JSON: name -> clientId, access,
+    scope) that ``python -m mcp_constructs.quicksuite --team NAME`` reads.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        user_pool: cognito.IUserPool,
+        scopes: Mapping[str, cognito.OAuthScope],
+        teams: Sequence[Team],
+        scope_strings: Mapping[str, str],
+        client_name_prefix: str | None = None,
+    ) -> None:
+        """``scopes`` and ``scope_strings`` map ``read``/``invoke`` to the resource server's
+        ``OAuthScope`` and to its full ``<resource server id>/<name>`` string."""
+        super().__init__(scope, construct_id)
+        missing = {t.scope_name for t in teams} - set(scopes)
+        if missing:
+            raise ValueError(f"TeamClients needs OAuth scopes for: {', '.join(sorted(missing))}")
+        stack = Stack.of(self)
+        prefix = client_name_prefix or stack.stack_name
+        self.clients: dict[str, cognito.UserPoolClient] = {}
+        summary: dict[str, dict[str, str]] = {}
+        for team in teams:
+            client = cognito.UserPoolClient(
+                self,
+                f"Team{team.id_suffix}",
+                user_pool=user_pool,
+                user_pool_client_name=f"{prefix}-team-{team.name}",
+                generate_secret=True,
+                auth_flows=cognito.AuthFlow(),  # no user sign-in of any kind
+                o_auth=cognito.OAuthSettings(
+                    flows=cognito.OAuthFlows(client_credentials=True),
+                    scopes=[scopes[team.scope_name]],
+                ),
+                enable_token_revocation=True,
+            )
+            self.clients[team.name] = client
+            summary[team.name] = {
+                "clientId": client.user_pool_client_id,
+                "access": team.access,
+                "scope": scope_strings[team.scope_name],
+            }
+            CfnOutput(
+                stack,
+                f"Team{team.id_suffix}ClientId",
+                value=client.user_pool_client_id,
+                description=f'App client id of team "{team.name}" ({team.access} access)',
+            )
+            CfnOutput(
+                stack,
+                f"Team{team.id_suffix}SecretCommand",
+                value=secret_command(user_pool.user_pool_id, client.user_pool_client_id),
+                description=f'Prints the client secret of team "{team.name}"',
+            )
+        if teams:
+            CfnOutput(
+                stack,
+                TEAM_CLIENTS_OUTPUT,
+                value=stack.to_json_string(summary),
+                description="Team app clients (JSON: name -> clientId, access, scope)",
+            )
+
+    @property
+    def client_ids(self) -> list[str]:
+        """Every team's client id, in configuration order (for the gateway's AllowedClients)."""
+        return [c.user_pool_client_id for c in self.clients.values()]
