@@ -1,0 +1,87 @@
+"""Loopback fixtures: the MCP server process, a Cognito-like issuer and a gateway stand-in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+
+import pytest
+
+from mcp_constructs.deploy_checks.runtime.mcp_smoke import RetryPolicy, SmokeConfig
+from tests.deploy_checks.local_stack import (
+    AppClient,
+    GatewayStandIn,
+    Issuer,
+    serve_in_thread,
+    start_server_process,
+)
+
+SERVER_MODULE = "tests.deploy_checks._tiny_server"
+TARGET = "lark"
+SCOPE = "lark-mcp/invoke"
+CLIENT = AppClient("smoke-client", "s3cr3t-smoke-client-secret", (SCOPE,))
+# A real client of the same pool the gateway does not list in AllowedClients.
+STRANGER = AppClient("other-team-client", "an0ther-client-secret", (SCOPE,))
+FAST = RetryPolicy(max_attempts=2, max_seconds=5, first_delay=0.05, request_timeout=10)
+
+
+def expected_tools() -> list[str]:
+    from tests.deploy_checks._tiny_server import NAMES
+
+    return list(NAMES)
+
+
+@pytest.fixture(scope="session")
+def mcp_url() -> Iterator[str]:
+    with start_server_process(SERVER_MODULE) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def issuer() -> Iterator[Issuer]:
+    server = Issuer([CLIENT, STRANGER])
+    with serve_in_thread(server.app) as base:
+        server.issuer_url = base
+        yield server
+
+
+@pytest.fixture(scope="session")
+def gateway_service(issuer: Issuer, mcp_url: str) -> Iterator[tuple[GatewayStandIn, str]]:
+    gateway = GatewayStandIn(
+        discovery_url=f"{issuer.issuer_url}/.well-known/openid-configuration",
+        allowed_clients=[CLIENT.client_id],
+        allowed_scopes=[SCOPE],
+        target_name=TARGET,
+        backend_url=mcp_url,
+    )
+    with serve_in_thread(gateway.app) as base:
+        yield gateway, f"{base}/mcp"
+
+
+@pytest.fixture
+def gateway(gateway_service: tuple[GatewayStandIn, str]) -> Iterator[GatewayStandIn]:
+    stand_in, _ = gateway_service
+    stand_in.faults.status = None
+    stand_in.faults.hide_tools = set()
+    yield stand_in
+    stand_in.faults.status = None
+    stand_in.faults.hide_tools = set()
+
+
+@pytest.fixture
+def gateway_config(
+    issuer: Issuer, gateway_service: tuple[GatewayStandIn, str], gateway: GatewayStandIn
+) -> Callable[..., SmokeConfig]:
+    """A SmokeConfig for the deployed-like path; keyword arguments override fields."""
+    base = SmokeConfig(
+        url=gateway_service[1],
+        expected_tools=expected_tools(),
+        target_name=TARGET,
+        token_url=f"{issuer.issuer_url}/oauth2/token",
+        client_id=CLIENT.client_id,
+        client_secret=CLIENT.client_secret,
+        scope=SCOPE,
+        token_retry=FAST,
+        gateway_retry=FAST,
+    )
+    return lambda **changes: replace(base, **changes)

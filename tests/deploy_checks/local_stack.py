@@ -1,0 +1,354 @@
+"""A loopback copy of the deployed path: Cognito-like issuer -> gateway stand-in -> MCP server.
+
+- `Issuer`: an OAuth2 ``client_credentials`` token endpoint built on authlib's
+  ``AuthorizationServer`` (HTTP Basic client auth, per-client allowed scopes), signing RS256
+  JWTs shaped like Cognito's access tokens (``client_id``, ``scope``, ``token_use: access``, no
+  ``aud``) and publishing its keys at a JWKS endpoint behind an OpenID discovery document.
+- `GatewayStandIn`: what AgentCore Gateway's ``CUSTOM_JWT`` authorizer and MCP target do for
+  ``tools/list``: fetch the discovery document and JWKS, verify the signature, issuer, expiry,
+  allowed client and scope, then forward the JSON-RPC to the MCP server and prefix each tool
+  name with ``<target>___``, answering as SSE and a few tools per page (``nextCursor``).
+  Faults can be switched on to see what the smoke test says about them.
+- `serve_in_thread` / `start_server_process`: uvicorn on a pre-bound free loopback port, and a
+  subprocess for ``python -m lark_mcp_server``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx2
+import uvicorn
+from authlib.oauth2.rfc6749 import AuthorizationServer, ClientMixin, OAuth2Request
+from authlib.oauth2.rfc6749.errors import InvalidScopeError
+from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet, RSAKey
+from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+REPO = Path(__file__).resolve().parents[2]
+TOKEN_LIFETIME = 3600
+
+
+# --- issuer -----------------------------------------------------------------------------------
+
+
+@dataclass
+class AppClient(ClientMixin):
+    """A Cognito app client: id, secret, the scopes it may ask for, client_credentials only."""
+
+    client_id: str
+    client_secret: str
+    allowed_scopes: tuple[str, ...]
+
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        return client_secret == self.client_secret
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        return method == "client_secret_basic"
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type == "client_credentials"
+
+    def get_allowed_scope(self, scope: str) -> str:
+        return " ".join(s for s in scope.split() if s in self.allowed_scopes)
+
+
+class _CognitoClientCredentials(ClientCredentialsGrant):
+    """Cognito refuses a scope the app client is not allowed with ``invalid_scope``."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic"]
+
+    def validate_requested_scope(self) -> None:
+        requested = (self.request.payload.scope or "").split()
+        allowed = self.request.client.allowed_scopes
+        if not requested or any(s not in allowed for s in requested):
+            raise InvalidScopeError()
+
+
+class _FormRequest(OAuth2Request):
+    def __init__(self, method: str, uri: str, headers: Headers, form: dict[str, str]):
+        super().__init__(method=method, uri=uri, headers=headers)
+        self.payload = BasicOAuth2Payload(form)
+        self._form = form
+
+    @property
+    def form(self) -> dict[str, str]:
+        return self._form
+
+    @property
+    def args(self) -> dict[str, str]:
+        return {}
+
+
+class Issuer(AuthorizationServer):
+    """Token endpoint + discovery + JWKS; the issuer URL is set once its port is known."""
+
+    def __init__(self, clients: list[AppClient]) -> None:
+        super().__init__()
+        self.clients = {c.client_id: c for c in clients}
+        self.key = RSAKey.generate_key(2048, parameters={"kid": "test-key-1", "alg": "RS256"})
+        self.issuer_url = ""
+        self.register_grant(_CognitoClientCredentials)
+        self.register_token_generator("client_credentials", self._generate)
+        self.app = Starlette(
+            routes=[
+                Route("/oauth2/token", self._token, methods=["POST"]),
+                Route("/.well-known/openid-configuration", self._discovery),
+                Route("/.well-known/jwks.json", self._jwks),
+            ]
+        )
+
+    # authlib framework hooks
+    def query_client(self, client_id: str) -> AppClient | None:
+        return self.clients.get(client_id)
+
+    def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
+        pass
+
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def create_oauth2_request(self, request: _FormRequest) -> _FormRequest:
+        return request
+
+    def handle_response(self, status: int, body: Any, headers: Any) -> Response:
+        return Response(json.dumps(body), status_code=status, headers=dict(headers))
+
+    def _generate(self, *, client: AppClient, scope: str | None, **_: Any) -> dict[str, Any]:
+        now = int(time.time())
+        claims = {  # what a Cognito client-credentials access token carries (no "aud")
+            "sub": client.client_id,
+            "token_use": "access",
+            "scope": scope or "",
+            "auth_time": now,
+            "iss": self.issuer_url,
+            "exp": now + TOKEN_LIFETIME,
+            "iat": now,
+            "version": 2,
+            "jti": str(uuid.uuid4()),
+            "client_id": client.client_id,
+        }
+        token = jwt.encode({"alg": "RS256", "kid": self.key.kid}, claims, self.key)
+        return {"access_token": token, "token_type": "Bearer", "expires_in": TOKEN_LIFETIME}
+
+    async def _token(self, request: Request) -> Response:
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        oauth_request = _FormRequest("POST", str(request.url), request.headers, form)
+        return self.create_token_response(oauth_request)
+
+    async def _discovery(self, request: Request) -> Response:
+        return JSONResponse(
+            {
+                "issuer": self.issuer_url,
+                "jwks_uri": f"{self.issuer_url}/.well-known/jwks.json",
+                "token_endpoint": f"{self.issuer_url}/oauth2/token",
+                "id_token_signing_alg_values_supported": ["RS256"],
+            }
+        )
+
+    async def _jwks(self, request: Request) -> Response:
+        return JSONResponse(KeySet([self.key]).as_dict(private=False))
+
+
+# --- gateway stand-in -------------------------------------------------------------------------
+
+
+@dataclass
+class Faults:
+    """Switches a test flips to make the stand-in misbehave the way a real gateway can."""
+
+    status: int | None = None  # answer every MCP request with this HTTP status
+    hide_tools: set[str] = field(default_factory=set)  # bare names to leave out of tools/list
+
+
+class GatewayStandIn:
+    """``CUSTOM_JWT`` authorizer + one MCP target, as AgentCore Gateway presents them."""
+
+    def __init__(
+        self,
+        *,
+        discovery_url: str,
+        allowed_clients: list[str],
+        allowed_scopes: list[str],
+        target_name: str,
+        backend_url: str,
+        page_size: int = 5,
+    ) -> None:
+        self.discovery_url = discovery_url
+        self.allowed_clients = allowed_clients
+        self.allowed_scopes = allowed_scopes
+        self.target_name = target_name
+        self.backend_url = backend_url
+        self.page_size = page_size
+        self.faults = Faults()
+        self._keys: KeySet | None = None
+        self._issuer = ""
+        self.app = Starlette(routes=[Route("/mcp", self._mcp, methods=["POST"])])
+
+    async def _load_keys(self, client: httpx2.AsyncClient) -> KeySet:
+        if self._keys is None:
+            discovery = (await client.get(self.discovery_url)).json()
+            self._issuer = discovery["issuer"]
+            self._keys = KeySet.import_key_set((await client.get(discovery["jwks_uri"])).json())
+        return self._keys
+
+    async def _authorize(self, request: Request, client: httpx2.AsyncClient) -> str | None:
+        """None when the bearer token is acceptable, else why not."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return "missing bearer token"
+        try:
+            decoded = jwt.decode(token, await self._load_keys(client), algorithms=["RS256"])
+            jwt.JWTClaimsRegistry(
+                iss={"essential": True, "value": self._issuer},
+                exp={"essential": True},
+                token_use={"essential": True, "value": "access"},
+            ).validate(decoded.claims)
+        except (JoseError, ValueError) as exc:
+            return f"invalid token: {exc}"
+        if decoded.claims.get("client_id") not in self.allowed_clients:
+            return "client is not allowed"
+        if not set(self.allowed_scopes) & set(str(decoded.claims.get("scope", "")).split()):
+            return "token lacks an allowed scope"
+        return None
+
+    async def _mcp(self, request: Request) -> Response:
+        body = await request.json()
+        async with httpx2.AsyncClient(timeout=10) as client:
+            refusal = await self._authorize(request, client)
+            if refusal:
+                return JSONResponse(
+                    {
+                        "jsonrpc": "2.0",
+                        "id": body.get("id"),
+                        "error": {"code": -32001, "message": f"Unauthorized: {refusal}"},
+                    },
+                    status_code=401,
+                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                )
+            if self.faults.status:
+                return Response(
+                    "upstream target is unavailable, try again later",
+                    status_code=self.faults.status,
+                )
+            if body.get("method") != "tools/list":
+                return JSONResponse(
+                    {
+                        "jsonrpc": "2.0",
+                        "id": body.get("id"),
+                        "error": {"code": -32601, "message": "not in stand-in"},
+                    }
+                )
+            tools = await self._backend_tools(client)
+        start = int((body.get("params") or {}).get("cursor") or 0)
+        page = tools[start : start + self.page_size]
+        result: dict[str, Any] = {"tools": page}
+        if start + self.page_size < len(tools):
+            result["nextCursor"] = str(start + self.page_size)
+        message = {"jsonrpc": "2.0", "id": body.get("id"), "result": result}
+        return Response(
+            f"event: message\ndata: {json.dumps(message)}\n\n", media_type="text/event-stream"
+        )
+
+    async def _backend_tools(self, client: httpx2.AsyncClient) -> list[dict[str, Any]]:
+        response = await client.post(
+            self.backend_url,
+            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}},
+            headers={"Accept": "application/json, text/event-stream"},
+        )
+        response.raise_for_status()
+        tools = response.json()["result"]["tools"]
+        return [
+            {**tool, "name": f"{self.target_name}___{tool['name']}"}
+            for tool in tools
+            if tool["name"] not in self.faults.hide_tools
+        ]
+
+
+# --- processes and threads --------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: Any) -> Iterator[str]:
+    """Run an ASGI app with uvicorn on a free loopback port; yield its base URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start within 10 s")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+        sock.close()
+
+
+@contextlib.contextmanager
+def start_server_process(module: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """``python -m <module>`` on a free port; yield its MCP URL once ``/health`` answers."""
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("LARK_", "AWS_"))}
+    environment.update({"HOST": "127.0.0.1", "PORT": str(port), **(env or {})})
+    process = subprocess.Popen(
+        [sys.executable, "-m", module],
+        cwd=REPO,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+                raise RuntimeError(f"python -m {module} exited {process.returncode}: {stderr}")
+            with contextlib.suppress(httpx2.HTTPError):
+                if httpx2.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"python -m {module} did not answer /health within 30 s")
+            time.sleep(0.1)
+        yield f"{base}/mcp"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
