@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable
 
 from mcp_constructs.deploy_checks.runtime.mcp_smoke import RetryPolicy, SmokeConfig, run_smoke
-from tests.deploy_checks.conftest import CLIENT, SCOPE, STRANGER, TARGET, expected_tools
+from tests.deploy_checks.conftest import CLIENT, STRANGER, TARGET, expected_tools
 from tests.deploy_checks.local_stack import GatewayStandIn, free_port
 
 ConfigFactory = Callable[..., SmokeConfig]
@@ -145,11 +145,3 @@ def test_unexpected_tools_fail_only_when_strict(mcp_url: str) -> None:
     assert strict.message == (
         f"endpoint listed 1 tool(s) that should not be there: {expected_tools()[0]}"
     )
-
-
-def test_scope_is_sent_as_configured(gateway_config: ConfigFactory) -> None:
-    """A token without the gateway's scope is refused by the gateway, not by the issuer."""
-    assert SCOPE == "lark-mcp/invoke"
-    report = run_smoke(gateway_config(scope=None))  # no scope asked: the issuer refuses it
-
-    assert report.message.startswith("token endpoint returned 400 invalid_scope")

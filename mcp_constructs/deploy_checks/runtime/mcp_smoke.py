@@ -271,11 +271,10 @@ def fetch_token(config: SmokeConfig, redact: _Redactor | None = None) -> str:
     if answer.status != 200:
         error, description = _oauth_error(answer.body)
         if error:
-            subject = (
-                f"scope {config.scope}"
-                if error == "invalid_scope"
-                else (f"client {config.client_id}")
-            )
+            if error == "invalid_scope":
+                subject = f"scope {config.scope}" if config.scope else "no scope"
+            else:
+                subject = f"client {config.client_id}"
             message = f"token endpoint returned {answer.status} {error} for {subject}"
             if description:
                 message += f" ({description})"
