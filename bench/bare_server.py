@@ -1,0 +1,37 @@
+"""The floor: a bare `mcp` server with one trivial tool, served the way ours is served.
+
+Any server built on the Python SDK starts from this (same transport settings as
+lark_mcp_server: stateless Streamable HTTP, JSON responses, uvicorn), so its cold start,
+memory and tools/list size are the baseline the benchmark compares ours against.
+Run: `HOST=127.0.0.1 PORT=8100 python -m bench.bare_server`.
+"""
+
+import os
+
+import uvicorn
+from mcp.server.mcpserver import MCPServer
+
+server = MCPServer(name="bare")
+
+
+@server.tool(description="Return the text it is given.")
+def echo(text: str) -> str:
+    """Echo, so a tools/call does the SDK's full work (validation, result) and nothing else."""
+    return text
+
+
+def main() -> None:
+    """Serve POST /mcp on HOST:PORT until stopped."""
+    app = server.streamable_http_app(
+        streamable_http_path="/mcp", stateless_http=True, json_response=True, host="0.0.0.0"
+    )
+    uvicorn.run(
+        app,
+        host=os.environ.get("HOST", "127.0.0.1"),
+        port=int(os.environ.get("PORT", "8100")),
+        log_level="warning",
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""Starting, watching and stopping the processes under test (Linux /proc, no extra deps)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import httpx2
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def spawn(
+    argv: Sequence[str], *, env: Mapping[str, str], cwd: Path, log: Path
+) -> subprocess.Popen[bytes]:
+    """Start a server with its output going to `log` (read it when a server will not come up)."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            list(argv),
+            env=dict(env),
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def stop(proc: subprocess.Popen[bytes], grace: float = 5.0) -> None:
+    """SIGTERM, then SIGKILL after `grace` seconds; also any children it left behind."""
+    children = descendants(proc.pid)
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=grace)
+    for pid in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below `pid` (children, grandchildren, ...)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name may contain spaces and parentheses: fields start after the last ')'.
+        fields = stat.rsplit(")", 1)[1].split()
+        parents[int(entry.name)] = int(fields[1])
+    found: list[int] = []
+    frontier = [pid]
+    while frontier:
+        parent = frontier.pop()
+        kids = [child for child, ppid in parents.items() if ppid == parent]
+        found.extend(kids)
+        frontier.extend(kids)
+    return found
+
+
+def peak_rss_bytes(pid: int) -> int:
+    """VmHWM (peak resident set) of `pid` plus that of every live descendant."""
+    total = 0
+    for each in [pid, *descendants(pid)]:
+        try:
+            status = Path(f"/proc/{each}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                total += int(line.split()[1]) * 1024
+    return total
+
+
+def wait_http(url: str, timeout: float = 20.0) -> None:
+    """Block until something answers HTTP at `url` (any status), or raise after `timeout`."""
+    deadline = time.monotonic() + timeout
+    with httpx2.Client(timeout=1.0) as client:
+        while time.monotonic() < deadline:
+            try:
+                client.get(url)
+                return
+            except httpx2.TransportError:
+                time.sleep(0.05)
+    raise TimeoutError(f"nothing answered at {url} within {timeout:.0f} s")
