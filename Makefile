@@ -49,5 +49,9 @@ format: setup
 local: setup ## run the MCP server on http://$(HOST):$(PORT)/mcp
 	HOST=$(HOST) PORT=$(PORT) $(PY) -m lark_mcp_server
 
+.PHONY: bench
+bench: setup ## ours vs bare mcp vs lark-mcp on loopback; table + bench/results.json (~3 min)
+	$(PY) -m bench.run
+
 clean:
 	rm -rf cdk.out .pytest_cache .ruff_cache
