@@ -40,7 +40,7 @@ class AwsCredentials:
 
 def _get_json(url: str, headers: Mapping[str, str] | None = None, method: str = "GET") -> dict:
     request = urllib.request.Request(url, headers=dict(headers or {}), method=method)
-    with urllib.request.urlopen(request, timeout=_TIMEOUT) as response:  # noqa: S310
+    with urllib.request.urlopen(request, timeout=_TIMEOUT) as response:
         return json.loads(response.read().decode())
 
 
@@ -68,7 +68,7 @@ def find_credentials(env: Mapping[str, str] | None = None) -> AwsCredentials:
         return AwsCredentials(data["AccessKeyId"], data["SecretAccessKey"], data.get("Token"))
     try:
         imds_token = (
-            urllib.request.urlopen(  # noqa: S310
+            urllib.request.urlopen(
                 urllib.request.Request(
                     f"{_IMDS}/latest/api/token",
                     headers={"X-aws-ec2-metadata-token-ttl-seconds": "300"},
@@ -82,9 +82,7 @@ def find_credentials(env: Mapping[str, str] | None = None) -> AwsCredentials:
         headers = {"X-aws-ec2-metadata-token": imds_token}
         base = f"{_IMDS}/latest/meta-data/iam/security-credentials/"
         role = (
-            urllib.request.urlopen(  # noqa: S310
-                urllib.request.Request(base, headers=headers), timeout=1.0
-            )
+            urllib.request.urlopen(urllib.request.Request(base, headers=headers), timeout=1.0)
             .read()
             .decode()
             .splitlines()[0]
@@ -179,7 +177,7 @@ def get_secret_string(arn: str, env: Mapping[str, str] | None = None) -> str:
     )
     request = urllib.request.Request(endpoint + "/", data=body, headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=_TIMEOUT) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=_TIMEOUT) as response:
             answer = json.loads(response.read().decode())
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode(errors="replace")[:300]

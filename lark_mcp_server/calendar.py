@@ -1,5 +1,194 @@
-"""Lark calendar tools (being written)."""
+"""Calendars: the bot's calendars, their events, new events, and people's busy times."""
 
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import Field
+
+from .formatting import PageToken, iso_from_unix, iso_in, page, page_size_arg, time_arg
+from .lark_client import LarkCall
 from .registry import ToolSet
 
 TOOLS = ToolSet()
+
+CalendarId = Annotated[
+    str, Field(min_length=1, description="Calendar id from list_calendars (...@group.calendar...).")
+]
+Start = time_arg("Start of the window")
+End = time_arg("End of the window")
+
+
+def _check_window(start: dt.datetime, end: dt.datetime) -> None:
+    if end <= start:
+        raise ToolError(f"end_time {end.isoformat()} is not after start_time {start.isoformat()}.")
+
+
+def _event_time(value: Any, tz: dt.tzinfo | None) -> str | None:
+    """Lark's {timestamp} or all-day {date} as ISO 8601."""
+    if not isinstance(value, dict):
+        return None
+    if value.get("timestamp"):
+        return iso_from_unix(value["timestamp"], tz)
+    return value.get("date")
+
+
+def _event(item: dict[str, Any], tz: dt.tzinfo | None) -> dict[str, Any]:
+    return {
+        "event_id": item.get("event_id"),
+        "summary": item.get("summary"),
+        "start_time": _event_time(item.get("start_time"), tz),
+        "end_time": _event_time(item.get("end_time"), tz),
+        "description": item.get("description"),
+        "location": (item.get("location") or {}).get("name"),
+        "status": item.get("status"),
+        "link": item.get("app_link"),
+    }
+
+
+@TOOLS.tool(
+    title="List calendars",
+    description="List the calendars the bot can see (its own and those shared with it).",
+    read_only=True,
+)
+async def list_calendars(
+    lark: LarkCall,
+    page_size: page_size_arg(50, 1000) = 50,
+    page_token: PageToken = None,
+) -> dict[str, Any]:
+    # Lark's minimum page size for this list is 50.
+    data = await lark.get(
+        "/open-apis/calendar/v4/calendars",
+        params={"page_size": max(page_size, 50), "page_token": page_token},
+    )
+    calendars = [
+        {
+            "calendar_id": item.get("calendar_id"),
+            "summary": item.get("summary"),
+            "description": item.get("description"),
+            "type": item.get("type"),
+            "role": item.get("role"),
+        }
+        for item in data.get("calendar_list") or data.get("items") or []
+    ]
+    return page({"calendars": calendars}, data)
+
+
+@TOOLS.tool(
+    title="List events",
+    description="List a calendar's events in a time window, times in the window's offset.",
+    read_only=True,
+)
+async def list_events(
+    lark: LarkCall,
+    calendar_id: CalendarId,
+    start_time: Start,
+    end_time: End,
+    page_size: page_size_arg(50, 1000) = 50,
+    page_token: PageToken = None,
+) -> dict[str, Any]:
+    _check_window(start_time, end_time)
+    data = await lark.get(
+        f"/open-apis/calendar/v4/calendars/{calendar_id}/events",
+        params={
+            "start_time": str(int(start_time.timestamp())),
+            "end_time": str(int(end_time.timestamp())),
+            "page_size": max(page_size, 50),
+            "page_token": page_token,
+        },
+    )
+    tz = start_time.tzinfo
+    events = [
+        _event(item, tz) for item in data.get("items") or [] if item.get("status") != "cancelled"
+    ]
+    return page({"calendar_id": calendar_id, "events": events}, data)
+
+
+@TOOLS.tool(
+    title="Create event",
+    description="Create an event on a calendar and invite attendees (open_ids or emails).",
+    read_only=False,
+)
+async def create_event(
+    lark: LarkCall,
+    calendar_id: CalendarId,
+    summary: Annotated[str, Field(min_length=1, max_length=1000, description="Event title.")],
+    start_time: time_arg("When it starts"),
+    end_time: time_arg("When it ends"),
+    description: Annotated[str | None, Field(max_length=40000, description="Details.")] = None,
+    attendees: Annotated[
+        list[str] | None,
+        Field(max_length=100, description="People to invite: open_ids (ou_...) or emails."),
+    ] = None,
+) -> dict[str, Any]:
+    _check_window(start_time, end_time)
+    data = await lark.post(
+        f"/open-apis/calendar/v4/calendars/{calendar_id}/events",
+        params={"idempotency_key": lark.new_key()},
+        json={
+            "summary": summary,
+            "description": description,
+            "start_time": {"timestamp": str(int(start_time.timestamp()))},
+            "end_time": {"timestamp": str(int(end_time.timestamp()))},
+        },
+        idempotent=True,
+    )
+    event = data.get("event") or {}
+    result = _event(event, start_time.tzinfo)
+    if attendees and event.get("event_id"):
+        people = [
+            {"type": "third_party", "third_party_email": a}
+            if "@" in a
+            else {"type": "user", "user_id": a}
+            for a in dict.fromkeys(a.strip() for a in attendees if a.strip())
+        ]
+        try:
+            # Adding an attendee who is already invited changes nothing: safe to retry.
+            await lark.post(
+                f"/open-apis/calendar/v4/calendars/{calendar_id}/events/{event['event_id']}/attendees",
+                params={"user_id_type": "open_id"},
+                json={"attendees": people, "need_notification": True},
+                idempotent=True,
+            )
+        except Exception as exc:
+            raise ToolError(
+                f"The event was created (event_id {event['event_id']}) but inviting the "
+                f"attendees failed: {exc}. Do not create it again; fix the attendee list instead."
+            ) from None
+        result["attendees"] = [p.get("user_id") or p.get("third_party_email") for p in people]
+    return {"calendar_id": calendar_id, **result}
+
+
+@TOOLS.tool(
+    title="Get free/busy",
+    description="Busy periods of a user between two times, to find a free slot.",
+    read_only=True,
+)
+async def get_freebusy(
+    lark: LarkCall,
+    user_id: Annotated[str, Field(min_length=1, description="The user's open_id (ou_...).")],
+    start_time: Start,
+    end_time: End,
+) -> dict[str, Any]:
+    _check_window(start_time, end_time)
+    tz = start_time.tzinfo
+    data = await lark.post(
+        "/open-apis/calendar/v4/freebusy/list",
+        params={"user_id_type": "open_id"},
+        json={
+            "time_min": start_time.isoformat(),
+            "time_max": end_time.isoformat(),
+            "user_id": user_id,
+        },
+        idempotent=True,
+    )
+    busy = [
+        {
+            "start_time": iso_in(item.get("start_time"), tz),
+            "end_time": iso_in(item.get("end_time"), tz),
+        }
+        for item in data.get("freebusy_list") or []
+    ]
+    return {"user_id": user_id, "busy": busy}

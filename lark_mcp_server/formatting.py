@@ -64,11 +64,11 @@ def _parse_time(value: Any) -> dt.datetime:
     return parsed
 
 
-def time_arg(description: str) -> Any:
+def time_arg(description: str, *, optional: bool = False) -> Any:
     """An ISO 8601 time argument: a string in the schema, an aware datetime in the tool."""
     return Annotated[
-        dt.datetime,
-        BeforeValidator(_parse_time),
+        dt.datetime | None if optional else dt.datetime,
+        BeforeValidator(lambda v: None if v is None and optional else _parse_time(v)),
         WithJsonSchema({"type": "string", "format": "date-time"}),
         Field(description=f"{description}; {TIME_HINT}."),
     ]

@@ -1,5 +1,153 @@
-"""Lark IM tools (being written)."""
+"""Messaging: send and reply as the bot, list the bot's chats, read a chat's history."""
 
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from .formatting import PageToken, iso_from_unix, message_text, page, page_size_arg, time_arg
+from .lark_client import LarkCall
 from .registry import ToolSet
 
 TOOLS = ToolSet()
+
+MessageText = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=30000,
+        description='Message text (plain text; @ mentions as <at user_id="ou_...">Name</at>).',
+    ),
+]
+
+
+def _message(item: dict[str, Any], tz: dt.tzinfo | None = None) -> dict[str, Any]:
+    """A Lark message as the few fields an agent reads."""
+    sender = item.get("sender") or {}
+    msg_type = item.get("msg_type")
+    return {
+        "message_id": item.get("message_id"),
+        "chat_id": item.get("chat_id"),
+        "time": iso_from_unix(item.get("create_time"), tz, millis=True),
+        "sender": sender.get("id"),
+        "sender_type": sender.get("sender_type"),
+        "type": msg_type,
+        "text": message_text(msg_type, (item.get("body") or {}).get("content")),
+        "reply_to": item.get("parent_id"),
+        "thread_id": item.get("thread_id"),
+        "deleted": item.get("deleted") or None,
+    }
+
+
+def _text_content(text: str) -> str:
+    return json.dumps({"text": text}, ensure_ascii=False)
+
+
+@TOOLS.tool(
+    title="Send message",
+    description="Send a text message as the bot to a chat (the bot must be in it) or to a user.",
+    read_only=False,
+)
+async def send_message(
+    lark: LarkCall,
+    receive_id: Annotated[
+        str, Field(min_length=1, description="Who receives it: a chat_id (oc_...) by default.")
+    ],
+    text: MessageText,
+    receive_id_type: Annotated[
+        Literal["chat_id", "open_id", "user_id", "union_id", "email"],
+        Field(description="What receive_id is."),
+    ] = "chat_id",
+) -> dict[str, Any]:
+    data = await lark.post(
+        "/open-apis/im/v1/messages",
+        params={"receive_id_type": receive_id_type},
+        json={
+            "receive_id": receive_id,
+            "msg_type": "text",
+            "content": _text_content(text),
+            "uuid": lark.new_key(),
+        },
+        idempotent=True,
+    )
+    return _message(data)
+
+
+@TOOLS.tool(
+    title="Reply to message",
+    description="Reply as the bot to a message, quoting it in its chat.",
+    read_only=False,
+)
+async def reply_message(
+    lark: LarkCall,
+    message_id: Annotated[
+        str, Field(min_length=1, description="The message to reply to (om_...).")
+    ],
+    text: MessageText,
+) -> dict[str, Any]:
+    data = await lark.post(
+        f"/open-apis/im/v1/messages/{message_id}/reply",
+        json={"msg_type": "text", "content": _text_content(text), "uuid": lark.new_key()},
+        idempotent=True,
+    )
+    return _message(data)
+
+
+@TOOLS.tool(
+    title="List chats",
+    description="List the group chats the bot is a member of, with their chat_id.",
+    read_only=True,
+)
+async def list_chats(
+    lark: LarkCall,
+    page_size: page_size_arg(20, 100) = 20,
+    page_token: PageToken = None,
+) -> dict[str, Any]:
+    data = await lark.get(
+        "/open-apis/im/v1/chats", params={"page_size": page_size, "page_token": page_token}
+    )
+    chats = [
+        {
+            "chat_id": item.get("chat_id"),
+            "name": item.get("name"),
+            "description": item.get("description"),
+            "external": item.get("external") or None,
+        }
+        for item in data.get("items") or []
+    ]
+    return page({"chats": chats}, data)
+
+
+@TOOLS.tool(
+    title="List messages",
+    description="Read a chat's messages, newest first, optionally within a time window.",
+    read_only=True,
+)
+async def list_messages(
+    lark: LarkCall,
+    chat_id: Annotated[str, Field(min_length=1, description="The chat (oc_...).")],
+    start_time: time_arg("Only messages from this time on", optional=True) = None,
+    end_time: time_arg("Only messages up to this time", optional=True) = None,
+    page_size: page_size_arg(20, 50) = 20,
+    page_token: PageToken = None,
+) -> dict[str, Any]:
+    tz = (start_time or end_time).tzinfo if (start_time or end_time) else None
+    data = await lark.get(
+        "/open-apis/im/v1/messages",
+        params={
+            "container_id_type": "chat",
+            "container_id": chat_id,
+            "start_time": str(int(start_time.timestamp())) if start_time else None,
+            "end_time": str(int(end_time.timestamp())) if end_time else None,
+            "sort_type": "ByCreateTimeDesc",
+            "page_size": page_size,
+            "page_token": page_token,
+        },
+    )
+    messages = [_message(item, tz) for item in data.get("items") or []]
+    for message in messages:
+        message.pop("chat_id", None)
+    return page({"chat_id": chat_id, "messages": messages}, data)

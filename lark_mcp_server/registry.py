@@ -16,8 +16,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, ToolAnnotations
 
 from .config import Settings
@@ -73,8 +74,9 @@ class ToolSpec:
             open_world_hint=True,
         )
 
-    def register(self, server: MCPServer[Any]) -> None:
-        server.add_tool(
+    def to_tool(self) -> Tool:
+        """The MCP tool: the bound function plus a tidied input schema."""
+        tool = Tool.from_function(
             _bind(self),
             name=self.name,
             title=self.title,
@@ -82,6 +84,33 @@ class ToolSpec:
             annotations=self.annotations,
             structured_output=False,
         )
+        tool.parameters = tidy_schema(tool.parameters)
+        return tool
+
+
+def tidy_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """Smaller tools/list: drop pydantic's generated titles and the `null` branch of optionals.
+
+    Optional arguments are simply left out of `required`; the server still accepts an explicit
+    null for them. `required` stays an array at the root, as Quick Suite demands.
+    """
+    out = {k: v for k, v in schema.items() if k != "title"}
+    out["type"] = "object"
+    out["required"] = list(schema.get("required") or [])
+    properties = {}
+    for name, prop in (schema.get("properties") or {}).items():
+        prop = {k: v for k, v in prop.items() if k != "title"}
+        branches = prop.get("anyOf")
+        if isinstance(branches, list):
+            kept = [b for b in branches if b != {"type": "null"}]
+            if len(kept) == 1 and len(kept) < len(branches):
+                del prop["anyOf"]
+                prop = {**kept[0], **prop}
+        if "default" in prop and prop["default"] is None:
+            del prop["default"]
+        properties[name] = prop
+    out["properties"] = properties
+    return out
 
 
 class ToolSet(list[ToolSpec]):

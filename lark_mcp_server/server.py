@@ -83,9 +83,8 @@ def build_server(settings: Settings | None = None) -> MCPServer[AppState]:
         ),
         lifespan=lifespan,
         log_level=settings.log_level,  # type: ignore[arg-type]
+        tools=[spec.to_tool() for spec in specs],
     )
-    for spec in specs:
-        spec.register(server)
 
     async def health(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "server": SERVER_NAME, "version": __version__})
