@@ -1,0 +1,1 @@
+"""Lambda code of the deploy checks: plain Python, boto3 + standard library only."""
