@@ -3,7 +3,9 @@
 Any server built on the Python SDK starts from this (same transport settings as
 lark_mcp_server: stateless Streamable HTTP, JSON responses, uvicorn), so its cold start,
 memory and tools/list size are the baseline the benchmark compares ours against.
-Run: `HOST=127.0.0.1 PORT=8100 python -m bench.bare_server`.
+Run: `HOST=127.0.0.1 PORT=8100 python -m bench.bare_server`. BARE_SSE=1 answers with
+text/event-stream and BARE_STATEFUL=1 requires an initialize handshake: the harness's own tests
+use them to exercise the paths the Node server and session-bound servers need.
 """
 
 import os
@@ -23,7 +25,10 @@ def echo(text: str) -> str:
 def main() -> None:
     """Serve POST /mcp on HOST:PORT until stopped."""
     app = server.streamable_http_app(
-        streamable_http_path="/mcp", stateless_http=True, json_response=True, host="0.0.0.0"
+        streamable_http_path="/mcp",
+        stateless_http=os.environ.get("BARE_STATEFUL") != "1",
+        json_response=os.environ.get("BARE_SSE") != "1",
+        host="0.0.0.0",
     )
     uvicorn.run(
         app,

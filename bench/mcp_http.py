@@ -141,9 +141,10 @@ def list_tools_sync(client: httpx2.Client, session: Session) -> Reply:
 
 
 async def call_async(
-    client: httpx2.AsyncClient, session: Session, message: dict[str, Any]
+    client: httpx2.AsyncClient, session: Session, message: dict[str, Any], expect: str = ""
 ) -> dict[str, Any]:
-    """One request; returns its `result` or raises McpCallError (tool errors included)."""
+    """One request; returns its `result` or raises McpCallError (tool errors included, and a
+    result whose text lacks `expect`, so an error dressed as a result is not counted as done)."""
     response = await client.post(session.url, json=message, headers=session.request_headers())
     if response.status_code != 200:
         raise McpCallError(f"HTTP {response.status_code}: {response.content[:200]!r}")
@@ -151,4 +152,8 @@ async def call_async(
     if result.get("isError"):
         text = " ".join(c.get("text", "") for c in result.get("content", []))
         raise McpCallError(f"tool error: {text[:300]}")
+    if expect:
+        text = " ".join(c.get("text", "") for c in result.get("content", []))
+        if expect not in text:
+            raise McpCallError(f"result lacks {expect!r}: {text[:300]}")
     return result

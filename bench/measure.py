@@ -112,6 +112,7 @@ async def _load(
     tool: str,
     arguments: dict[str, Any],
     *,
+    expect: str,
     calls: int,
     concurrency: int,
     warmup: int,
@@ -130,7 +131,7 @@ async def _load(
                     return
                 begun = time.perf_counter()
                 try:
-                    await call_async(client, session, tool_call(tool, arguments))
+                    await call_async(client, session, tool_call(tool, arguments), expect)
                     ok = True
                 except (McpCallError, httpx2.HTTPError, ValueError) as exc:
                     ok = False
@@ -172,17 +173,22 @@ def load(
     tool: str,
     arguments: dict[str, Any],
     *,
+    expect: str = "",
     calls: int = 400,
     concurrency: int = 8,
     warmup: int = 16,
     time_cap: float = 60.0,
 ) -> Load:
-    """`calls` tools/call requests, `concurrency` in flight, stopped early at `time_cap` s."""
+    """`calls` tools/call requests, `concurrency` in flight, stopped early at `time_cap` s.
+
+    A call counts as done when its result is not an error and its text contains `expect`.
+    """
     return asyncio.run(
         _load(
             session,
             tool,
             arguments,
+            expect=expect,
             calls=calls,
             concurrency=concurrency,
             warmup=warmup,

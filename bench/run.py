@@ -62,6 +62,7 @@ def bench_server(spec: ServerSpec, lark: str, args: argparse.Namespace) -> dict[
                 cold.session,
                 spec.tool,
                 spec.arguments,
+                expect=spec.expect,
                 calls=args.calls,
                 concurrency=args.concurrency,
                 warmup=2 * args.concurrency,

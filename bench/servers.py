@@ -35,6 +35,7 @@ class ServerSpec:
     env: Callable[[int, str], dict[str, str]]
     tool: str
     arguments: dict[str, Any]
+    expect: str  # text a successful call's result must contain (a tool error is not a success)
     note: str
     needs_fake: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -66,6 +67,7 @@ OURS = ServerSpec(
     env=_python_env,
     tool="list_chats",
     arguments={"page_size": 20},
+    expect="oc_",
     note="`python -m lark_mcp_server`; bare POSTs, no initialize (stateless, JSON responses).",
 )
 
@@ -75,6 +77,7 @@ BARE = ServerSpec(
     env=_python_env,
     tool="echo",
     arguments={"text": "hi"},
+    expect="hi",
     note=(
         "`python -m bench.bare_server`: mcp 2.3 MCPServer, one `echo` tool, same transport "
         "settings as ours; its tool never calls Lark, so its throughput is the SDK's ceiling."
@@ -106,6 +109,7 @@ LARK_MCP = ServerSpec(
     env=lambda port, lark: _base_env() | {"NODE_ENV": "production"},
     tool="im_v1_chat_list",
     arguments={"params": {"page_size": 20}},
+    expect="oc_",
     note=(
         f"@larksuiteoapi/lark-mcp@{LARK_MCP_VERSION} run as `node dist/cli.js mcp -m streamable "
         "-t preset.default -d <fake>` (no npx wrapper); its streamable mode is stateless (a new "

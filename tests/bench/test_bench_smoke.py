@@ -1,0 +1,119 @@
+"""The benchmark harness measures what it claims, checked on the bare mcp server only (quick).
+
+Each test drives a real server process over HTTP on loopback with the harness's own functions;
+no figure is asserted against a threshold (timings vary by machine), only that the numbers are
+real measurements of the right thing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+import pytest
+
+from bench import measure, procs
+from bench.run import table, targets
+from bench.servers import BARE, ServerSpec
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture(scope="module")
+def bare() -> Iterator[tuple[measure.ColdStart, procs.subprocess.Popen[bytes]]]:
+    cold, running = measure.cold_start(BARE, lark="", timeout=30, tag="-pytest")
+    try:
+        yield cold, running.proc
+    finally:
+        procs.stop(running.proc)
+    assert running.proc.poll() is not None, "the harness left the server running"
+
+
+def test_cold_start_ends_at_a_real_tools_list_and_needs_no_handshake(bare) -> None:
+    cold, proc = bare
+    assert proc.poll() is None
+    assert 0 < cold.seconds < 30
+    assert cold.session.handshake is False
+
+
+def test_tools_list_counts_the_json_payload_of_the_one_tool(bare) -> None:
+    cold, _ = bare
+    listed = measure.tools_list(cold.session)
+    assert listed.names == ["echo"]
+    assert listed.content_type == "application/json"
+    assert listed.bytes_per_tool == listed.payload_bytes > 100
+
+
+def test_bounded_load_completes_every_call_and_reports_latency(bare) -> None:
+    cold, proc = bare
+    result = measure.load(
+        cold.session, "echo", {"text": "hi"}, expect="hi", calls=40, concurrency=4, warmup=4
+    )
+    assert (result.ok, result.errors, result.calls) == (40, 0, 40)
+    assert 0 < result.p50_ms <= result.p99_ms
+    assert result.calls_per_second > 0
+    assert procs.peak_rss_bytes(proc.pid) > 10_000_000  # a Python server is never below 10 MB
+
+
+def test_a_result_without_the_expected_text_counts_as_failed(bare) -> None:
+    cold, _ = bare
+    result = measure.load(
+        cold.session, "echo", {"text": "hi"}, expect="oc_", calls=8, concurrency=2, warmup=0
+    )
+    assert (result.ok, result.errors) == (0, 8)
+    assert "lacks 'oc_'" in (result.first_error or "")
+
+
+def _variant(**env: str) -> ServerSpec:
+    return dataclasses.replace(BARE, extra_env=env)
+
+
+def test_event_stream_answers_are_parsed_and_sized_without_framing() -> None:
+    cold, running = measure.cold_start(_variant(BARE_SSE="1"), lark="", tag="-pytest-sse")
+    try:
+        listed = measure.tools_list(cold.session)
+        result = measure.load(cold.session, "echo", {"text": "hi"}, calls=8, concurrency=2)
+    finally:
+        procs.stop(running.proc)
+    assert listed.content_type == "text/event-stream"
+    assert listed.names == ["echo"]
+    assert result.ok == 8
+
+
+def test_a_server_that_wants_initialize_gets_one_session_reused_for_every_call() -> None:
+    cold, running = measure.cold_start(_variant(BARE_STATEFUL="1"), lark="", tag="-pytest-state")
+    try:
+        result = measure.load(cold.session, "echo", {"text": "hi"}, calls=8, concurrency=2)
+    finally:
+        procs.stop(running.proc)
+    assert cold.session.handshake is True
+    assert "Mcp-Session-Id" in cold.session.headers
+    assert result.ok == 8
+
+
+def test_targets_read_missing_figures_as_not_applicable_and_the_table_renders() -> None:
+    results = {"bare": {"tool": "echo", "cold_start_ms": {"median": 700.0, "runs": [700.0]}}}
+    assert {c["status"] for c in targets(results)} == {"n/a"}
+    assert "| cold start, median of runs (ms) | 700 |" in table(results, ["bare"])
+
+
+def test_targets_compare_ours_with_the_others() -> None:
+    results = {
+        "ours": {
+            "cold_start_ms": {"median": 800.0},
+            "tools_list": {"bytes_per_tool": 900.0},
+            "load": {"calls_per_second": 130.0, "errors": 0},
+            "peak_rss_bytes": 90_000_000,
+            "deps": {"bytes": 85_000_000},
+        },
+        "bare": {"cold_start_ms": {"median": 700.0}},
+        "lark-mcp": {"cold_start_ms": {"median": 2000.0}, "load": {"calls_per_second": 60.0}},
+    }
+    assert [c["status"] for c in targets(results)] == [
+        "PASS",  # 800 / 700 = 1.14
+        "PASS",  # 800 / 2000 = 0.4
+        "MISS",  # 900 B per tool
+        "PASS",  # 130 / 60 = 2.17
+        "PASS",  # 90 MB
+        "MISS",  # 85 MB
+    ]
