@@ -160,3 +160,10 @@ def test_scopes_that_would_change_the_cedar_are_refused(scope):
 def test_manifest_errors_name_the_problem(data, message):
     with pytest.raises(ManifestError, match=message):
         parse_manifest(data)
+
+
+def test_cedar_shape_snapshot(snapshot):
+    """The policy text a reviewer reads in `cdk diff`, on two fixed tools so that adding a tool
+    to the manifest does not move it; update with --snapshot-update only on purpose."""
+    tools = [Tool("list_chats", True), Tool("send_message", False)]
+    assert _policies(tools) == snapshot

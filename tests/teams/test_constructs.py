@@ -1,0 +1,231 @@
+"""TeamClients and GatewayToolPolicy on a bare stack: the resources and wiring they add.
+
+One synthesis for the module. The whole app with `teams` context is covered by
+test_app_teams.py; this file pins the constructs' own contract.
+"""
+
+import json
+
+import pytest
+from aws_cdk import App, Stack
+from aws_cdk import aws_bedrockagentcore as agentcore
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_iam as iam
+from aws_cdk.assertions import Match, Template
+
+from mcp_constructs.teams import TeamClients, parse_teams
+from mcp_constructs.tool_policy import (
+    INVOKE_POLICY_NAME,
+    READ_POLICY_NAME,
+    GatewayToolPolicy,
+    load_manifest,
+)
+
+TEAMS = parse_teams('[{"name": "support", "access": "read"}, {"name": "ops", "access": "write"}]')
+MANIFEST = load_manifest()
+
+
+def _build(mode: str = "ENFORCE") -> Template:
+    stack = Stack(App(), "TeamsTest", env={"account": "123456789012", "region": "eu-west-1"})
+    pool = cognito.UserPool(stack, "Pool")
+    invoke = cognito.ResourceServerScope(scope_name="invoke", scope_description="every tool")
+    read = cognito.ResourceServerScope(scope_name="read", scope_description="read-only tools")
+    server = pool.add_resource_server("Api", identifier="lark-mcp", scopes=[invoke, read])
+    scopes = {
+        "invoke": cognito.OAuthScope.resource_server(server, invoke),
+        "read": cognito.OAuthScope.resource_server(server, read),
+    }
+    teams = TeamClients(
+        stack,
+        "Teams",
+        user_pool=pool,
+        scopes=scopes,
+        teams=TEAMS,
+        scope_strings={"invoke": "lark-mcp/invoke", "read": "lark-mcp/read"},
+    )
+    role = iam.Role(stack, "GatewayRole", assumed_by=iam.ServicePrincipal("bedrock-agentcore"))
+    gateway = agentcore.CfnGateway(
+        stack,
+        "Gateway",
+        name="lark-mcp",
+        protocol_type="MCP",
+        authorizer_type="CUSTOM_JWT",
+        role_arn=role.role_arn,
+        authorizer_configuration={
+            "customJwtAuthorizer": {
+                "discoveryUrl": "https://example.com/.well-known/openid-configuration",
+                "allowedClients": teams.client_ids,
+            }
+        },
+    )
+    target = agentcore.CfnGatewayTarget(
+        stack,
+        "Target",
+        name="lark",
+        gateway_identifier=gateway.attr_gateway_identifier,
+        target_configuration={"mcp": {"mcpServer": {"endpoint": "https://example.com/mcp"}}},
+    )
+    GatewayToolPolicy(
+        stack,
+        "ToolPolicy",
+        gateway=gateway,
+        gateway_role=role,
+        target=target,
+        target_name="lark",
+        invoke_scope="lark-mcp/invoke",
+        read_scope="lark-mcp/read",
+        tools=MANIFEST,
+        mode=mode,
+    )
+    return Template.from_stack(stack)
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    return _build()
+
+
+def _statement(template: Template, name: str) -> str:
+    """The policy's Cedar text with the gateway ARN token rendered as <GATEWAY_ARN>."""
+    (policy,) = template.find_resources(
+        "AWS::BedrockAgentCore::Policy", {"Properties": {"Name": name}}
+    ).values()
+    statement = policy["Properties"]["Definition"]["Cedar"]["Statement"]
+    if isinstance(statement, str):
+        return statement
+    parts = statement["Fn::Join"][1]
+    return "".join(p if isinstance(p, str) else "<GATEWAY_ARN>" for p in parts)
+
+
+def test_one_secret_client_credentials_client_per_team(template):
+    for team, scope in (("support", "lark-mcp/read"), ("ops", "lark-mcp/invoke")):
+        template.has_resource_properties(
+            "AWS::Cognito::UserPoolClient",
+            {
+                "ClientName": f"TeamsTest-team-{team}",
+                "GenerateSecret": True,
+                "AllowedOAuthFlows": ["client_credentials"],
+                "AllowedOAuthFlowsUserPoolClient": True,
+                "AllowedOAuthScopes": [
+                    {"Fn::Join": ["", [{"Ref": Match.any_value()}, f"/{scope.split('/')[1]}"]]}
+                ],
+            },
+        )
+    assert len(template.find_resources("AWS::Cognito::UserPoolClient")) == 2
+
+
+def test_team_outputs_give_client_id_and_secret_command(template):
+    outputs = template.find_outputs("*")
+    for key in ("Support", "Ops"):
+        assert f"Team{key}ClientId" in outputs
+        command = json.dumps(outputs[f"Team{key}SecretCommand"]["Value"])
+        assert "aws cognito-idp describe-user-pool-client --user-pool-id " in command
+        assert "--query UserPoolClient.ClientSecret --output text" in command
+    assert "TeamClientsSummary" in outputs
+
+
+def test_gateway_allows_every_team_client(template):
+    clients = template.find_resources("AWS::Cognito::UserPoolClient")
+    template.has_resource_properties(
+        "AWS::BedrockAgentCore::Gateway",
+        {
+            "AuthorizerConfiguration": {
+                "CustomJWTAuthorizer": {
+                    "AllowedClients": Match.array_with([{"Ref": cid} for cid in clients])
+                }
+            }
+        },
+    )
+
+
+def test_policy_engine_attached_in_enforce_mode(template):
+    (engine_id,) = template.find_resources("AWS::BedrockAgentCore::PolicyEngine")
+    template.has_resource_properties(
+        "AWS::BedrockAgentCore::Gateway",
+        {
+            "PolicyEngineConfiguration": {
+                "Arn": {"Fn::GetAtt": [engine_id, "PolicyEngineArn"]},
+                "Mode": "ENFORCE",
+            }
+        },
+    )
+
+
+def test_log_only_dry_run():
+    _build("LOG_ONLY").has_resource_properties(
+        "AWS::BedrockAgentCore::Gateway",
+        {"PolicyEngineConfiguration": {"Mode": "LOG_ONLY"}},
+    )
+
+
+def test_bad_mode_is_refused():
+    with pytest.raises(ValueError, match=r'policyMode .* must be "ENFORCE" or "LOG_ONLY"'):
+        _build("AUDIT")
+
+
+def test_gateway_role_may_evaluate_only_this_engine_and_gateway(template):
+    (engine_id,) = template.find_resources("AWS::BedrockAgentCore::PolicyEngine")
+    engine_arn = {"Fn::GetAtt": [engine_id, "PolicyEngineArn"]}
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": [
+                    {
+                        "Action": "bedrock-agentcore:GetPolicyEngine",
+                        "Effect": "Allow",
+                        "Resource": engine_arn,
+                    },
+                    {
+                        "Action": [
+                            "bedrock-agentcore:AuthorizeAction",
+                            "bedrock-agentcore:PartiallyAuthorizeActions",
+                        ],
+                        "Effect": "Allow",
+                        "Resource": [
+                            engine_arn,
+                            {
+                                "Fn::Join": [
+                                    "",
+                                    [
+                                        "arn:",
+                                        {"Ref": "AWS::Partition"},
+                                        ":bedrock-agentcore:eu-west-1:123456789012:"
+                                        "gateway/lark-mcp-??????????",
+                                    ],
+                                ]
+                            },
+                        ],
+                    },
+                ]
+            },
+            "Roles": [{"Ref": Match.string_like_regexp("GatewayRole")}],
+        },
+    )
+
+
+def test_gateway_waits_for_its_evaluate_permissions(template):
+    (gateway,) = template.find_resources("AWS::BedrockAgentCore::Gateway").values()
+    policies = template.find_resources("AWS::IAM::Policy")
+    assert set(policies) <= set(gateway["DependsOn"])
+
+
+def test_policies_validated_and_created_after_the_target(template):
+    (target_id,) = template.find_resources("AWS::BedrockAgentCore::GatewayTarget")
+    policies = template.find_resources("AWS::BedrockAgentCore::Policy")
+    assert sorted(p["Properties"]["Name"] for p in policies.values()) == sorted(
+        [INVOKE_POLICY_NAME, READ_POLICY_NAME]
+    )
+    for policy in policies.values():
+        assert policy["Properties"]["ValidationMode"] == "FAIL_ON_ANY_FINDINGS"
+        assert target_id in policy["DependsOn"]
+
+
+def test_read_policy_lists_exactly_the_read_only_tools(template):
+    read = _statement(template, READ_POLICY_NAME)
+    invoke = _statement(template, INVOKE_POLICY_NAME)
+    for tool in MANIFEST:
+        assert (f'AgentCore::Action::"lark___{tool.name}"' in read) is tool.read_only
+        assert f'AgentCore::Action::"lark___{tool.name}"' in invoke
+    assert 'resource == AgentCore::Gateway::"<GATEWAY_ARN>"' in read
+    assert '== "lark-mcp/read"' in read and "lark-mcp/invoke" not in read
