@@ -49,6 +49,10 @@ format: setup
 local: setup ## run the MCP server on http://$(HOST):$(PORT)/mcp
 	HOST=$(HOST) PORT=$(PORT) $(PY) -m lark_mcp_server
 
+.PHONY: quicksuite
+quicksuite: setup ## Quick Suite MCP form fields of the deployed stacks [TEAM=name] [SHOW_SECRET=1] [JSON=1]
+	$(PY) -m mcp_constructs.quicksuite $(if $(TEAM),--team $(TEAM)) $(if $(SHOW_SECRET),--show-secret) $(if $(JSON),--json)
+
 .PHONY: bench
 bench: setup ## ours vs bare mcp vs lark-mcp on loopback; table + bench/results.json (~3 min)
 	$(PY) -m bench.run
