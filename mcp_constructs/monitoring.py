@@ -1,0 +1,411 @@
+"""CloudWatch dashboard and alarms for the MCP chain: gateway -> runtime(s) -> tool calls.
+
+Metric names, namespace and dimensions are the ones AgentCore publishes, as aws-cdk-lib
+2.275.0's own `aws_bedrockagentcore` L2 constructs address them (`GatewayBase.metric`,
+`RuntimeBase.metric`); the stacks here use the L1 resources, so this module builds the same
+`cloudwatch.Metric` objects from a gateway ARN and a runtime ARN + name:
+
+- gateway: namespace `AWS/Bedrock-AgentCore`, dimensions `Operation=InvokeGateway`,
+  `Protocol=MCP`, `Resource=<gateway ARN>`; metrics `Invocations`, `Throttles`, `SystemErrors`
+  (5xx), `UserErrors` (4xx except 429), `Latency`, `Duration`, `TargetExecutionTime`.
+- runtime: dimensions `Operation=InvokeAgentRuntime`, `Name=<runtime name>::DEFAULT`,
+  `Resource=<runtime ARN>`; metrics `Invocations`, `SessionCount`, `Throttles`, `SystemErrors`,
+  `UserErrors`, `Latency`.
+
+The MCP server's own view comes from its JSON log lines (one per tool call: `tool`, `status`
+`ok`/`lark_error`/`tool_error`/`crash`, `attempts`, `duration_ms`) through metric filters on
+the runtime's log group `/aws/bedrock-agentcore/runtimes/<runtime id>-DEFAULT`. AgentCore
+creates that group on the first invocation, so a `LogRetention` custom resource creates it
+first if it is missing (and sets its retention): a metric filter on a missing group fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aws_cdk import Acknowledgment, Duration, Stack, Validations
+from aws_cdk import aws_bedrockagentcore as agentcore
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+AGENTCORE_NAMESPACE = "AWS/Bedrock-AgentCore"
+GATEWAY_OPERATION = "InvokeGateway"
+RUNTIME_OPERATION = "InvokeAgentRuntime"
+RUNTIME_ENDPOINT = "DEFAULT"
+PERIOD = Duration.minutes(5)
+
+
+def runtime_log_group_name(runtime_id: str) -> str:
+    """Where AgentCore writes a runtime's stdout (its default endpoint's application logs)."""
+    return f"/aws/bedrock-agentcore/runtimes/{runtime_id}-{RUNTIME_ENDPOINT}"
+
+
+def gateway_metric(gateway_arn: str, metric_name: str, statistic: str) -> cloudwatch.Metric:
+    """One AgentCore gateway metric, with the dimensions the service publishes it under."""
+    return cloudwatch.Metric(
+        namespace=AGENTCORE_NAMESPACE,
+        metric_name=metric_name,
+        dimensions_map={"Operation": GATEWAY_OPERATION, "Protocol": "MCP", "Resource": gateway_arn},
+        statistic=statistic,
+        period=PERIOD,
+    )
+
+
+def runtime_metric(
+    runtime_arn: str, runtime_name: str, metric_name: str, statistic: str
+) -> cloudwatch.Metric:
+    """One AgentCore runtime metric for the runtime's DEFAULT endpoint."""
+    return cloudwatch.Metric(
+        namespace=AGENTCORE_NAMESPACE,
+        metric_name=metric_name,
+        dimensions_map={
+            "Operation": RUNTIME_OPERATION,
+            "Name": f"{runtime_name}::{RUNTIME_ENDPOINT}",
+            "Resource": runtime_arn,
+        },
+        statistic=statistic,
+        period=PERIOD,
+    )
+
+
+@dataclass(frozen=True)
+class MonitoredServer:
+    """A containerised MCP server on an AgentCore runtime, as the dashboard shows it.
+
+    `name` labels widgets and alarms (letters, digits, `-`, `_`). `tool_logs` says the server
+    writes one JSON line per tool call with `tool`, `status` and `duration_ms` (the Lark
+    server does; a new server opts in once it logs the same way).
+    """
+
+    name: str
+    runtime: agentcore.CfnRuntime
+    tool_logs: bool = False
+
+
+@dataclass(frozen=True)
+class AlarmThresholds:
+    """When an alarm fires, per 5-minute period. Defaults suit a team-sized deployment."""
+
+    gateway_user_errors: int = 20
+    """4xx from the gateway (bad or expired tokens, unknown tools) worth a look."""
+    tool_errors: int = 5
+    """Tool calls that ended in a Lark error, a tool error or a crash."""
+    gateway_p99_duration_ms: int = 50_000
+    """Quick Suite gives an MCP call 60 s; p99 near that means calls are about to time out."""
+
+
+class McpMonitoring(Construct):
+    """Dashboard + alarms for one gateway and the runtimes behind it; optional e-mail alerts.
+
+    Alarms treat missing data as OK (no traffic is not a failure). With `alarm_email`, every
+    alarm notifies an SNS topic (KMS-encrypted with a key CloudWatch may use, TLS-only) that
+    e-mails that address; the recipient confirms the subscription once.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        gateway: agentcore.CfnGateway,
+        servers: Sequence[MonitoredServer],
+        alarm_email: str | None = None,
+        thresholds: AlarmThresholds | None = None,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if not servers:
+            raise ValueError("McpMonitoring needs at least one MonitoredServer to watch.")
+        names = [server.name for server in servers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"McpMonitoring: server names must be unique, got {names}.")
+        if alarm_email is not None and "@" not in alarm_email:
+            raise ValueError(
+                f"alarmEmail={alarm_email!r} is not an e-mail address; "
+                "pass -c alarmEmail=ops@example.com or leave it out."
+            )
+        self._thresholds = thresholds or AlarmThresholds()
+        self._prefix = Stack.of(self).stack_name
+        self.alarms: list[cloudwatch.Alarm] = []
+        self.topic = self._alarm_topic(alarm_email) if alarm_email else None
+
+        gateway_arn = gateway.attr_gateway_arn
+        widgets: list[list[cloudwatch.IWidget]] = [self._gateway_widgets(gateway_arn)]
+        for server in servers:
+            widgets.append(self._runtime_widgets(server))
+            if server.tool_logs:
+                widgets.append(self._tool_widgets(server, log_retention))
+
+        alarm_widget = cloudwatch.AlarmStatusWidget(
+            title="Alarms", alarms=self.alarms, width=24, height=3
+        )
+        self.dashboard = cloudwatch.Dashboard(
+            self,
+            "Dashboard",
+            dashboard_name=self._prefix,
+            default_interval=Duration.hours(3),
+            widgets=[[alarm_widget], *widgets],
+        )
+        if self.topic is not None:
+            action = cw_actions.SnsAction(self.topic)
+            for alarm in self.alarms:
+                alarm.add_alarm_action(action)
+
+    # -- gateway ---------------------------------------------------------------------------
+    def _gateway_widgets(self, gateway_arn: str) -> list[cloudwatch.IWidget]:
+        def metric(name: str, statistic: str = "Sum") -> cloudwatch.Metric:
+            return gateway_metric(gateway_arn, name, statistic)
+
+        self._alarm(
+            "GatewaySystemErrors",
+            metric("SystemErrors"),
+            1,
+            "Gateway answered 5xx: the target runtime failed or AgentCore Gateway had an error.",
+        )
+        self._alarm(
+            "GatewayThrottles",
+            metric("Throttles"),
+            1,
+            "Gateway answered 429: requests exceed the gateway's quota.",
+        )
+        self._alarm(
+            "GatewayUserErrors",
+            metric("UserErrors"),
+            self._thresholds.gateway_user_errors,
+            "Many 4xx at the gateway: rejected tokens or scopes, unknown tools, bad requests.",
+        )
+        self._alarm(
+            "GatewaySlow",
+            metric("Duration", "p99"),
+            self._thresholds.gateway_p99_duration_ms,
+            "p99 gateway duration is close to the 60 s clients allow an MCP call.",
+            evaluation_periods=3,
+        )
+        return [
+            cloudwatch.GraphWidget(
+                title="Gateway requests",
+                left=[metric("Invocations")],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Gateway errors (4xx user, 5xx system, 429 throttles)",
+                left=[metric("UserErrors"), metric("SystemErrors"), metric("Throttles")],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Gateway latency (ms)",
+                left=[
+                    metric("Latency", "p50"),
+                    metric("Latency", "p99"),
+                    metric("Duration", "p99"),
+                    metric("TargetExecutionTime", "p99"),
+                ],
+                width=8,
+            ),
+        ]
+
+    # -- runtime ---------------------------------------------------------------------------
+    def _runtime_widgets(self, server: MonitoredServer) -> list[cloudwatch.IWidget]:
+        runtime = server.runtime
+        label = server.name
+
+        def metric(name: str, statistic: str = "Sum") -> cloudwatch.Metric:
+            return runtime_metric(
+                runtime.attr_agent_runtime_arn, runtime.agent_runtime_name, name, statistic
+            )
+
+        self._alarm(
+            f"{_pascal(label)}RuntimeSystemErrors",
+            metric("SystemErrors"),
+            1,
+            f"Runtime '{label}' had server-side errors (crash, failed start, image pull).",
+        )
+        self._alarm(
+            f"{_pascal(label)}RuntimeThrottles",
+            metric("Throttles"),
+            1,
+            f"Runtime '{label}' throttled invocations (TPS or session quota).",
+        )
+        return [
+            cloudwatch.GraphWidget(
+                title=f"Runtime {label}: invocations and new sessions",
+                left=[metric("Invocations"), metric("SessionCount")],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title=f"Runtime {label}: errors",
+                left=[metric("UserErrors"), metric("SystemErrors"), metric("Throttles")],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title=f"Runtime {label}: latency (ms)",
+                left=[metric("Latency", "Average"), metric("Latency", "p99")],
+                width=8,
+            ),
+        ]
+
+    # -- the server's own tool-call log lines ----------------------------------------------
+    def _tool_widgets(
+        self, server: MonitoredServer, retention: logs.RetentionDays
+    ) -> list[cloudwatch.IWidget]:
+        label = server.name
+        scope = Construct(self, f"{_pascal(label)}ToolLogs")
+        group_name = runtime_log_group_name(server.runtime.attr_agent_runtime_id)
+        # Creates the group if AgentCore has not yet (first invocation), sets its retention and
+        # keeps it on delete: the metric filters below need it to exist.
+        ensure = logs.LogRetention(
+            scope,
+            "LogGroup",
+            log_group_name=group_name,
+            retention=retention,
+        )
+        _acknowledge_log_retention_function(Stack.of(self))
+        group = logs.LogGroup.from_log_group_name(scope, "RuntimeLogGroup", group_name)
+        namespace = f"McpServers/{self._prefix}/{label}"
+        tool_call = logs.FilterPattern.exists("$.tool")
+        failed = logs.FilterPattern.all(
+            tool_call, logs.FilterPattern.string_value("$.status", "!=", "ok")
+        )
+        filters = [
+            ("Calls", "ToolCalls", logs.FilterPattern.all(tool_call), "1", None, None),
+            ("Errors", "ToolErrors", failed, "1", None, None),
+            ("ErrorsByTool", "ToolErrors", failed, "1", {"Tool": "$.tool"}, None),
+            (
+                "Duration",
+                "ToolDuration",
+                logs.FilterPattern.all(tool_call, logs.FilterPattern.exists("$.duration_ms")),
+                "$.duration_ms",
+                None,
+                cloudwatch.Unit.MILLISECONDS,
+            ),
+        ]
+        for filter_id, metric_name, pattern, value, dimensions, unit in filters:
+            metric_filter = logs.MetricFilter(
+                scope,
+                filter_id,
+                log_group=group,
+                filter_pattern=pattern,
+                metric_namespace=namespace,
+                metric_name=metric_name,
+                metric_value=value,
+                dimensions=dimensions,
+                unit=unit,
+            )
+            metric_filter.node.add_dependency(ensure)
+
+        def metric(name: str, statistic: str = "Sum") -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace=namespace, metric_name=name, statistic=statistic, period=PERIOD
+            )
+
+        self._alarm(
+            f"{_pascal(label)}ToolErrors",
+            metric("ToolErrors"),
+            self._thresholds.tool_errors,
+            f"Tool calls on '{label}' fail (Lark errors, tool errors or crashes); "
+            "the runtime log says which tool and why.",
+        )
+        by_tool = cloudwatch.MathExpression(
+            expression=(
+                f"SEARCH('{{{namespace},Tool}} MetricName=\"ToolErrors\"', 'Sum', "
+                f"{int(PERIOD.to_seconds())})"
+            ),
+            using_metrics={},
+            label="",
+            period=PERIOD,
+        )
+        return [
+            cloudwatch.GraphWidget(
+                title=f"{label}: tool calls and failures",
+                left=[metric("ToolCalls"), metric("ToolErrors")],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(title=f"{label}: failures by tool", left=[by_tool], width=8),
+            cloudwatch.GraphWidget(
+                title=f"{label}: tool duration incl. retries (ms)",
+                left=[metric("ToolDuration", "p50"), metric("ToolDuration", "p99")],
+                width=8,
+            ),
+        ]
+
+    # -- alarms and where they go ----------------------------------------------------------
+    def _alarm(
+        self,
+        construct_id: str,
+        metric: cloudwatch.Metric,
+        threshold: float,
+        description: str,
+        *,
+        evaluation_periods: int = 1,
+    ) -> cloudwatch.Alarm:
+        alarm = cloudwatch.Alarm(
+            self,
+            construct_id,
+            alarm_name=f"{self._prefix}-{construct_id}",
+            alarm_description=description,
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=evaluation_periods,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.alarms.append(alarm)
+        return alarm
+
+    def _alarm_topic(self, email: str) -> sns.Topic:
+        # The AWS-managed SNS key cannot be used by CloudWatch alarms: a customer key whose
+        # policy lets CloudWatch encrypt is what keeps the topic encrypted *and* deliverable.
+        key = kms.Key(
+            self,
+            "AlarmTopicKey",
+            description="Encrypts the MCP alarm topic; CloudWatch alarms may use it to publish.",
+            enable_key_rotation=True,
+        )
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchAlarmsToPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+            )
+        )
+        topic = sns.Topic(self, "AlarmTopic", master_key=key, enforce_ssl=True)
+        topic.add_subscription(subscriptions.EmailSubscription(email))
+        return topic
+
+
+# aws-cdk-lib's LogRetention singleton (its construct id is part of aws-cdk-lib's contract).
+_LOG_RETENTION_FUNCTION_ID = "LogRetentionaae0aa3c5b4d4f87b02d85b201efdd8a"
+
+
+def _acknowledge_log_retention_function(stack: Stack) -> None:
+    function = stack.node.try_find_child(_LOG_RETENTION_FUNCTION_ID)
+    if function is None:
+        return
+    Validations.of(function).acknowledge(
+        Acknowledgment(
+            id="AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/"
+            "service-role/AWSLambdaBasicExecutionRole]",
+            reason="aws-cdk-lib's LogRetention function: the basic execution role writes its "
+            "own logs and creates the runtime's log group (logs:CreateLogGroup) if AgentCore "
+            "has not created it yet.",
+        ),
+        Acknowledgment(
+            id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+            reason="aws-cdk-lib's LogRetention singleton serves every log group of the stack, so "
+            "logs:PutRetentionPolicy/DeleteRetentionPolicy is on '*'; it only touches the "
+            "runtime log groups named in its custom resources.",
+        ),
+    )
+
+
+def _pascal(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in name.replace("-", "_").split("_"))
