@@ -244,7 +244,27 @@ class FakeLark:
             Route(path, self._dispatcher(methods), methods=list(methods))
             for path, methods in by_path.items()
         ]
+        routes.append(Route("/{rest:path}", self._unknown, methods=list(WRITE_METHODS | {"GET"})))
         return Starlette(routes=routes)
+
+    async def _unknown(self, request: Request) -> Response:
+        """Paths Lark does not serve: recorded, then the gateway's plain-text 404."""
+        body = await request.body()
+        try:
+            parsed = json.loads(body) if body else None
+        except ValueError:
+            parsed = None
+        self.requests.append(
+            RecordedRequest(
+                request.method,
+                request.url.path,
+                dict(request.query_params),
+                parsed,
+                {k.lower(): v for k, v in request.headers.items()},
+                status=404,
+            )
+        )
+        return PlainTextResponse("404 page not found", status_code=404)
 
     def _dispatcher(self, methods: dict[str, Endpoint]) -> Callable[[Request], Awaitable[Response]]:
         async def dispatch(request: Request) -> Response:
