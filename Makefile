@@ -26,8 +26,8 @@ node_modules/.installed: package.json package-lock.json
 synth: setup ## write the templates to cdk.out/ (no AWS account, no Docker needed)
 	$(CDK) synth --all --quiet
 
-diff: setup ## what a deploy would change in the account
-	$(CDK) diff --all
+diff: setup ## what a deploy would change in the account (asset-hash-only changes folded into one line)
+	set -o pipefail; $(CDK) diff --all 2>&1 | $(PY) scripts/readable_diff.py
 
 deploy: setup ## deploy every stack (needs AWS credentials and `cdk bootstrap` once)
 	$(CDK) deploy --all --require-approval never
