@@ -222,13 +222,13 @@ class McpMonitoring(Construct):
             )
 
         self._alarm(
-            f"{_pascal(label)}RuntimeSystemErrors",
+            f"{pascal(label)}RuntimeSystemErrors",
             metric("SystemErrors"),
             1,
             f"Runtime '{label}' had server-side errors (crash, failed start, image pull).",
         )
         self._alarm(
-            f"{_pascal(label)}RuntimeThrottles",
+            f"{pascal(label)}RuntimeThrottles",
             metric("Throttles"),
             1,
             f"Runtime '{label}' throttled invocations (TPS or session quota).",
@@ -256,7 +256,7 @@ class McpMonitoring(Construct):
         self, server: MonitoredServer, retention: logs.RetentionDays
     ) -> list[cloudwatch.IWidget]:
         label = server.name
-        scope = Construct(self, f"{_pascal(label)}ToolLogs")
+        scope = Construct(self, f"{pascal(label)}ToolLogs")
         group_name = runtime_log_group_name(server.runtime.attr_agent_runtime_id)
         # Creates the group if AgentCore has not yet (first invocation), sets its retention and
         # keeps it on delete: the metric filters below need it to exist.
@@ -306,7 +306,7 @@ class McpMonitoring(Construct):
             )
 
         self._alarm(
-            f"{_pascal(label)}ToolErrors",
+            f"{pascal(label)}ToolErrors",
             metric("ToolErrors"),
             self._thresholds.tool_errors,
             f"Tool calls on '{label}' fail (Lark errors, tool errors or crashes); "
@@ -407,5 +407,6 @@ def _acknowledge_log_retention_function(stack: Stack) -> None:
     )
 
 
-def _pascal(name: str) -> str:
+def pascal(name: str) -> str:
+    """`lark-mcp` -> `LarkMcp`: a server name as a construct id / alarm name part."""
     return "".join(part[:1].upper() + part[1:] for part in name.replace("-", "_").split("_"))
