@@ -1,0 +1,243 @@
+"""Template tests: the two custom resources on a bare stack, their order, triggers and cdk-nag.
+
+The stack holds only what the constructs need (a pool + client, a gateway, a target), so the
+tests stay fast and independent of the app's stacks. Every synth runs cdk-nag AwsSolutions as
+a validation plugin: a finding fails the synth, so each `build()` is also a cdk-nag test.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_bedrockagentcore as agentcore
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_iam as iam
+from aws_cdk.assertions import Match, Template
+from cdk_nag import AwsSolutionsChecks
+
+from mcp_constructs.deploy_checks import GatewaySmokeTest, GatewayToolSync
+
+TOOLS = ["send_message", "list_chats", "get_document"]
+IMAGE = "a" * 64
+ENV = cdk.Environment(account="123456789012", region="us-east-1")
+SYNC = "Custom::GatewayToolSync"
+SMOKE = "Custom::GatewaySmokeTest"
+
+
+def build(image_hash: str = IMAGE, tools: list[str] = TOOLS) -> dict[str, Any]:
+    """Synthesize a bare stack with both constructs; return its template."""
+    app = cdk.App()
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks())
+    stack = cdk.Stack(app, "DeployChecksTest", env=ENV)
+    pool = cognito.UserPool(stack, "Pool")
+    cdk.Validations.of(pool).acknowledge(
+        *[
+            cdk.Acknowledgment(id=f"AwsSolutions::AwsSolutions-{rule}", reason="test pool")
+            for rule in ("COG1", "COG2", "COG8")
+        ]
+    )
+    client = pool.add_client(
+        "Client",
+        generate_secret=True,
+        o_auth=cognito.OAuthSettings(
+            flows=cognito.OAuthFlows(client_credentials=True),
+            scopes=[cognito.OAuthScope.custom("lark-mcp/invoke")],
+        ),
+    )
+    role = iam.Role(
+        stack, "GatewayRole", assumed_by=iam.ServicePrincipal("bedrock-agentcore.amazonaws.com")
+    )
+    gateway = agentcore.CfnGateway(
+        stack,
+        "Gateway",
+        name="lark-mcp",
+        protocol_type="MCP",
+        authorizer_type="CUSTOM_JWT",
+        role_arn=role.role_arn,
+        authorizer_configuration={
+            "customJwtAuthorizer": {
+                "discoveryUrl": "https://cognito-idp.us-east-1.amazonaws.com/x/.well-known/"
+                "openid-configuration",
+                "allowedClients": [client.user_pool_client_id],
+            }
+        },
+    )
+    target = agentcore.CfnGatewayTarget(
+        stack,
+        "Target",
+        name="lark",
+        gateway_identifier=gateway.attr_gateway_identifier,
+        target_configuration={"mcp": {"mcpServer": {"endpoint": "https://example.com/mcp"}}},
+        credential_provider_configurations=[{"credentialProviderType": "GATEWAY_IAM_ROLE"}],
+    )
+    sync = GatewayToolSync(
+        stack, "ToolSync", gateway=gateway, targets=[target], triggers={"image": image_hash}
+    )
+    GatewaySmokeTest(
+        stack,
+        "SmokeTest",
+        gateway=gateway,
+        target=target,
+        user_pool=pool,
+        client=client,
+        oauth_scope="lark-mcp/invoke",
+        token_url="https://lark-mcp.auth.us-east-1.amazoncognito.com/oauth2/token",
+        expected_tools=tools,
+        after=sync,
+        triggers={"image": image_hash},
+    )
+    return Template.from_stack(stack).to_json()
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return build()
+
+
+def only(template: dict[str, Any], resource_type: str) -> tuple[str, dict[str, Any]]:
+    found = [(k, v) for k, v in template["Resources"].items() if v["Type"] == resource_type]
+    assert len(found) == 1, f"expected one {resource_type}, found {[k for k, _ in found]}"
+    return found[0]
+
+
+def logical_id(template: dict[str, Any], resource_type: str) -> str:
+    return only(template, resource_type)[0]
+
+
+def test_tool_sync_resource(template: dict[str, Any]) -> None:
+    Template.from_json(template).has_resource_properties(
+        SYNC,
+        {
+            "GatewayIdentifier": {
+                "Fn::GetAtt": [
+                    logical_id(template, "AWS::BedrockAgentCore::Gateway"),
+                    "GatewayIdentifier",
+                ]
+            },
+            "TargetIds": [
+                {
+                    "Fn::GetAtt": [
+                        logical_id(template, "AWS::BedrockAgentCore::GatewayTarget"),
+                        "TargetId",
+                    ]
+                }
+            ],
+            "MaxWaitSeconds": 600,
+            "Triggers": {"image": IMAGE, "targets": Match.string_like_regexp("^[0-9a-f]{16}$")},
+        },
+    )
+
+
+def test_smoke_test_resource_carries_no_secret(template: dict[str, Any]) -> None:
+    gateway = logical_id(template, "AWS::BedrockAgentCore::Gateway")
+    Template.from_json(template).has_resource_properties(
+        SMOKE,
+        {
+            "GatewayUrl": {"Fn::GetAtt": [gateway, "GatewayUrl"]},
+            "TokenUrl": "https://lark-mcp.auth.us-east-1.amazoncognito.com/oauth2/token",
+            "UserPoolId": {"Ref": logical_id(template, "AWS::Cognito::UserPool")},
+            "ClientId": {"Ref": logical_id(template, "AWS::Cognito::UserPoolClient")},
+            "Scope": "lark-mcp/invoke",
+            "TargetName": "lark",
+            "ExpectedTools": TOOLS,
+            "ProtocolVersion": "2025-03-26",
+            "Triggers": {
+                "image": IMAGE,
+                "targets": Match.any_value(),
+                "expected_tools": Match.string_like_regexp("^[0-9a-f]{16}$"),
+            },
+        },
+    )
+    assert "ClientSecret" not in json.dumps(template)
+
+
+def test_smoke_depends_on_sync_which_depends_on_the_target(template: dict[str, Any]) -> None:
+    sync_id, sync = only(template, SYNC)
+    _, smoke = only(template, SMOKE)
+    target_id = logical_id(template, "AWS::BedrockAgentCore::GatewayTarget")
+
+    assert sync_id in smoke["DependsOn"]
+    assert target_id in sync["DependsOn"]
+
+
+def test_least_privilege_roles(template: dict[str, Any]) -> None:
+    statements = [
+        statement
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::IAM::Policy"
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    agentcore_calls = [s for s in statements if "bedrock-agentcore" in json.dumps(s["Action"])]
+    cognito_calls = [s for s in statements if "cognito-idp" in json.dumps(s["Action"])]
+
+    assert agentcore_calls == [
+        {
+            "Action": [
+                "bedrock-agentcore:SynchronizeGatewayTargets",
+                "bedrock-agentcore:GetGatewayTarget",
+            ],
+            "Effect": "Allow",
+            "Resource": {
+                "Fn::GetAtt": [logical_id(template, "AWS::BedrockAgentCore::Gateway"), "GatewayArn"]
+            },
+        }
+    ]
+    assert cognito_calls == [
+        {
+            "Action": "cognito-idp:DescribeUserPoolClient",
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [logical_id(template, "AWS::Cognito::UserPool"), "Arn"]},
+        }
+    ]
+
+
+def test_handlers_are_plain_python_on_arm64_with_bounded_logs(template: dict[str, Any]) -> None:
+    functions = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function"
+        and r["Properties"].get("Runtime", "").startswith("python")
+    ]
+    assert sorted(f["Handler"] for f in functions) == [
+        "smoke_handler.is_complete",
+        "smoke_handler.on_event",
+        "tool_sync.is_complete",
+        "tool_sync.on_event",
+    ]
+    for function in functions:
+        assert function["Runtime"] == "python3.14"
+        assert function["Architectures"] == ["arm64"]
+        assert "Layers" not in function  # standard library + the runtime's boto3 only
+    retention = {
+        r["Properties"].get("RetentionInDays")
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Logs::LogGroup"
+    }
+    assert retention == {30}
+
+
+def test_image_change_reruns_both_checks(template: dict[str, Any]) -> None:
+    moved = build(image_hash="b" * 64)
+
+    for resource_type in (SYNC, SMOKE):
+        before = only(template, resource_type)[1]["Properties"]["Triggers"]
+        after = only(moved, resource_type)[1]["Properties"]["Triggers"]
+        assert after["image"] == "b" * 64
+        assert {k: v for k, v in after.items() if k != "image"} == {
+            k: v for k, v in before.items() if k != "image"
+        }
+
+
+def test_expected_tools_change_reruns_the_smoke_test_only(template: dict[str, Any]) -> None:
+    moved = build(tools=[*TOOLS, "find_users"])
+
+    assert only(moved, SYNC)[1] == only(template, SYNC)[1]
+    before = only(template, SMOKE)[1]["Properties"]["Triggers"]["expected_tools"]
+    assert only(moved, SMOKE)[1]["Properties"]["Triggers"]["expected_tools"] != before
+
+
+def test_two_synths_are_identical(template: dict[str, Any]) -> None:
+    assert json.dumps(build(), sort_keys=True) == json.dumps(template, sort_keys=True)
