@@ -1,0 +1,305 @@
+"""The monitoring construct and stack, on the synthesized template (one synth per module).
+
+A bare app with one gateway and two runtimes (the Lark server, whose JSON tool-call lines feed
+metric filters, and a second server without them) goes through the Monitoring stack, cdk-nag
+`AwsSolutionsChecks` and cfn-lint. Assertions follow the metric names, namespace and
+dimensions AgentCore publishes (see `mcp_constructs/monitoring.py` for the sources).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_bedrockagentcore as agentcore
+from aws_cdk.assertions import Match, Template
+from cdk_nag import AwsSolutionsChecks
+
+from mcp_constructs.monitoring import McpMonitoring, MonitoredServer
+from stacks.monitoring_stack import MonitoringStack
+
+ENV = cdk.Environment(account="111111111111", region="eu-west-1")
+NAMESPACE = "AWS/Bedrock-AgentCore"
+
+
+def _runtime(scope: cdk.Stack, construct_id: str, name: str) -> agentcore.CfnRuntime:
+    return agentcore.CfnRuntime(
+        scope,
+        construct_id,
+        agent_runtime_name=name,
+        role_arn=f"arn:aws:iam::111111111111:role/{name}",
+        agent_runtime_artifact=agentcore.CfnRuntime.AgentRuntimeArtifactProperty(
+            container_configuration=agentcore.CfnRuntime.ContainerConfigurationProperty(
+                container_uri=f"111111111111.dkr.ecr.eu-west-1.amazonaws.com/{name}:latest"
+            )
+        ),
+        network_configuration=agentcore.CfnRuntime.NetworkConfigurationProperty(
+            network_mode="PUBLIC"
+        ),
+        protocol_configuration="MCP",
+    )
+
+
+def _chain(app: cdk.App, name: str) -> tuple[agentcore.CfnGateway, list[MonitoredServer]]:
+    chain = cdk.Stack(app, name, env=ENV)
+    gateway = agentcore.CfnGateway(
+        chain,
+        "Gateway",
+        name="ops-test-gateway",
+        protocol_type="MCP",
+        authorizer_type="AWS_IAM",
+        role_arn="arn:aws:iam::111111111111:role/gateway",
+    )
+    servers = [
+        MonitoredServer("lark", _runtime(chain, "LarkRuntime", "Ops_lark"), tool_logs=True),
+        MonitoredServer("jira", _runtime(chain, "JiraRuntime", "Ops_jira")),
+    ]
+    return gateway, servers
+
+
+@pytest.fixture(scope="module")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    app = cdk.App(outdir=str(tmp_path_factory.mktemp("monitoring")))
+    gateway, servers = _chain(app, "OpsChain")
+    with_mail = MonitoringStack(
+        app,
+        "Ops-Monitoring",
+        env=ENV,
+        gateway=gateway,
+        servers=servers,
+        alarm_email="ops@example.com",
+    )
+    gateway2, servers2 = _chain(app, "QuietChain")
+    quiet = MonitoringStack(app, "Quiet-Monitoring", env=ENV, gateway=gateway2, servers=servers2)
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks())
+    assembly = app.synth()  # raises if cdk-nag reports an unacknowledged finding
+    return {
+        "template": Template.from_stack(with_mail),
+        "quiet": Template.from_stack(quiet),
+        "dir": Path(assembly.directory),
+        "names": [with_mail.stack_name, quiet.stack_name],
+    }
+
+
+@pytest.fixture(scope="module")
+def template(synthesized: dict[str, Any]) -> Template:
+    return synthesized["template"]
+
+
+def _alarms(template: Template) -> dict[str, dict[str, Any]]:
+    found = template.find_resources("AWS::CloudWatch::Alarm")
+    return {a["Properties"]["AlarmName"]: a["Properties"] for a in found.values()}
+
+
+def _dimensions(props: dict[str, Any]) -> dict[str, Any]:
+    return {d["Name"]: d["Value"] for d in props["Dimensions"]}
+
+
+def test_gateway_alarms_use_agentcore_gateway_metrics(template: Template) -> None:
+    alarms = _alarms(template)
+    for name, metric in [
+        ("Ops-Monitoring-GatewaySystemErrors", "SystemErrors"),
+        ("Ops-Monitoring-GatewayThrottles", "Throttles"),
+        ("Ops-Monitoring-GatewayUserErrors", "UserErrors"),
+        ("Ops-Monitoring-GatewaySlow", "Duration"),
+    ]:
+        props = alarms[name]
+        assert props["Namespace"] == NAMESPACE and props["MetricName"] == metric
+        dims = _dimensions(props)
+        assert dims["Operation"] == "InvokeGateway" and dims["Protocol"] == "MCP"
+        assert dims["Resource"]["Fn::ImportValue"]  # the gateway ARN, from the chain's stack
+        assert props["TreatMissingData"] == "notBreaching"
+    assert alarms["Ops-Monitoring-GatewaySystemErrors"]["Threshold"] == 1
+    assert alarms["Ops-Monitoring-GatewaySlow"]["ExtendedStatistic"] == "p99"
+    assert alarms["Ops-Monitoring-GatewaySlow"]["EvaluationPeriods"] == 3
+
+
+def test_runtime_alarms_use_the_runtime_name_and_default_endpoint(template: Template) -> None:
+    alarms = _alarms(template)
+    for server, runtime_name in [("Lark", "Ops_lark"), ("Jira", "Ops_jira")]:
+        for metric in ("SystemErrors", "Throttles"):
+            props = alarms[f"Ops-Monitoring-{server}Runtime{metric}"]
+            assert props["MetricName"] == metric and props["Namespace"] == NAMESPACE
+            dims = _dimensions(props)
+            assert dims["Operation"] == "InvokeAgentRuntime"
+            assert dims["Name"] == f"{runtime_name}::DEFAULT"
+            assert "Fn::ImportValue" in dims["Resource"]
+
+
+def test_tool_errors_come_from_the_servers_json_log_lines(template: Template) -> None:
+    filters = template.find_resources("AWS::Logs::MetricFilter")
+    # Only the server that writes tool-call lines gets filters: calls, errors (total and by
+    # tool) and duration.
+    assert len(filters) == 4
+    by_metric: dict[str, list[dict[str, Any]]] = {}
+    for resource in filters.values():
+        props = resource["Properties"]
+        (transform,) = props["MetricTransformations"]
+        assert transform["MetricNamespace"] == "McpServers/Ops-Monitoring/lark"
+        by_metric.setdefault(transform["MetricName"], []).append({**props, **transform})
+        group = props["LogGroupName"]["Fn::Join"][1]
+        assert group[0] == "/aws/bedrock-agentcore/runtimes/" and group[2] == "-DEFAULT"
+        assert resource["DependsOn"]  # on the LogRetention that creates the group if missing
+    errors = by_metric["ToolErrors"]
+    assert {e["FilterPattern"] for e in errors} == {'{ ($.tool = "*") && ($.status != "ok") }'}
+    assert sorted(json.dumps(e.get("Dimensions")) for e in errors) == sorted(
+        [json.dumps([{"Key": "Tool", "Value": "$.tool"}]), "null"]
+    )
+    (duration,) = by_metric["ToolDuration"]
+    assert duration["MetricValue"] == "$.duration_ms" and duration["Unit"] == "Milliseconds"
+    template.has_resource_properties(
+        "Custom::LogRetention", {"LogGroupName": Match.any_value(), "RetentionInDays": 30}
+    )
+    tool_alarm = _alarms(template)["Ops-Monitoring-LarkToolErrors"]
+    assert tool_alarm["Namespace"] == "McpServers/Ops-Monitoring/lark"
+    assert tool_alarm["MetricName"] == "ToolErrors" and "Dimensions" not in tool_alarm
+
+
+def _dashboard_body(template: Template) -> str:
+    (dashboard,) = template.find_resources("AWS::CloudWatch::Dashboard").values()
+    parts = dashboard["Properties"]["DashboardBody"]["Fn::Join"][1]
+    return "".join(p if isinstance(p, str) else "<ref>" for p in parts)
+
+
+def test_dashboard_shows_gateway_runtimes_tools_and_alarms(template: Template) -> None:
+    body = json.loads(_dashboard_body(template))
+    titles = [w["properties"].get("title") for w in body["widgets"]]
+    assert titles[0] == "Alarms"
+    assert len(body["widgets"][0]["properties"]["alarms"]) == len(_alarms(template))
+    metrics = json.dumps([w["properties"].get("metrics") for w in body["widgets"]])
+    for gateway_metric in (
+        "Invocations",
+        "UserErrors",
+        "SystemErrors",
+        "Throttles",
+        "Latency",
+        "Duration",
+        "TargetExecutionTime",
+    ):
+        assert f'"{NAMESPACE}", "{gateway_metric}", "Operation", "InvokeGateway"' in metrics
+    for runtime_metric in ("Invocations", "SessionCount", "UserErrors", "SystemErrors", "Latency"):
+        assert f'"{runtime_metric}", "Name", "Ops_jira::DEFAULT"' in metrics
+    assert "SEARCH('{McpServers/Ops-Monitoring/lark,Tool} MetricName=\\\"ToolErrors\\\"'" in (
+        metrics
+    )
+    assert "Runtime jira: errors" in titles and "lark: failures by tool" in titles
+    assert "jira: failures by tool" not in titles  # it writes no tool-call lines
+
+
+def test_alarms_notify_an_encrypted_tls_only_topic_that_mails_the_operator(
+    template: Template,
+) -> None:
+    topics = template.find_resources("AWS::SNS::Topic")
+    (topic_id,) = topics
+    assert topics[topic_id]["Properties"]["KmsMasterKeyId"]
+    for props in _alarms(template).values():
+        assert props["AlarmActions"] == [{"Ref": topic_id}]
+    template.has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@example.com"}
+    )
+    template.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Effect": "Deny",
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+    template.has_resource_properties(
+        "AWS::KMS::Key",
+        {
+            "EnableKeyRotation": True,
+            "KeyPolicy": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                            }
+                        )
+                    ]
+                )
+            },
+        },
+    )
+    outputs = template.find_outputs("*")
+    assert {"DashboardUrl", "LarkRuntimeLogGroup", "JiraRuntimeLogGroup", "AlarmTopicArn"} <= set(
+        outputs
+    )
+
+
+def test_without_alarm_email_there_is_no_topic_and_no_actions(
+    synthesized: dict[str, Any],
+) -> None:
+    quiet: Template = synthesized["quiet"]
+    quiet.resource_count_is("AWS::SNS::Topic", 0)
+    quiet.resource_count_is("AWS::KMS::Key", 0)
+    assert all("AlarmActions" not in p for p in _alarms(quiet).values())
+    assert "AlarmTopicArn" not in quiet.find_outputs("*")
+
+
+def test_alarms_and_filters_snapshot(template: Template, snapshot: Any) -> None:
+    alarms = {
+        name: {
+            key: props.get(key)
+            for key in (
+                "MetricName",
+                "Namespace",
+                "Statistic",
+                "ExtendedStatistic",
+                "Threshold",
+                "EvaluationPeriods",
+                "ComparisonOperator",
+                "AlarmDescription",
+            )
+        }
+        for name, props in sorted(_alarms(template).items())
+    }
+    filters = sorted(
+        (
+            r["Properties"]["MetricTransformations"][0]["MetricName"],
+            r["Properties"]["FilterPattern"],
+            json.dumps(r["Properties"]["MetricTransformations"][0].get("Dimensions")),
+        )
+        for r in template.find_resources("AWS::Logs::MetricFilter").values()
+    )
+    assert {"alarms": alarms, "filters": filters} == snapshot
+
+
+def test_cfn_lint_reports_no_errors(synthesized: dict[str, Any]) -> None:
+    templates = [str(synthesized["dir"] / f"{name}.template.json") for name in synthesized["names"]]
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable", *templates],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    # cfn-lint's exit code is a bit mask: 2 errors, 4 warnings, 8 informational; 1 a crash.
+    assert result.returncode & 3 == 0, result.stdout + result.stderr
+
+
+def test_bad_input_is_refused_with_a_reason() -> None:
+    app = cdk.App()
+    gateway, servers = _chain(app, "Bad")
+    stack = cdk.Stack(app, "BadMonitoring", env=ENV)
+    with pytest.raises(ValueError, match="at least one MonitoredServer"):
+        McpMonitoring(stack, "None", gateway=gateway, servers=[])
+    with pytest.raises(ValueError, match="unique"):
+        McpMonitoring(stack, "Twice", gateway=gateway, servers=[servers[0], servers[0]])
+    with pytest.raises(ValueError, match="not an e-mail address"):
+        McpMonitoring(stack, "Mail", gateway=gateway, servers=servers, alarm_email="ops")
