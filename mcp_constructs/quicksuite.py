@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -29,15 +29,16 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 
 from mcp_constructs.teams import TEAM_CLIENTS_OUTPUT, secret_command
 
-#: Stacks whose outputs hold the form's values (CloudFormation stack names, as ``app.py`` names
-#: them); override with ``--stack`` (repeatable) or ``QUICKSUITE_STACKS=a,b``.
-DEFAULT_STACKS = ("LarkMcpCognito", "LarkMcpGateway")
+#: Stacks are named ``<stackPrefix>-Cognito`` and ``<stackPrefix>-Gateway`` (stacks/config.py);
+#: the prefix comes from ``--stack-prefix``, else cdk.json's context, else this default.
+DEFAULT_STACK_PREFIX = "LarkMcp"
+STACK_PARTS = ("Cognito", "Gateway")
 
-#: Output keys read from those stacks.
-OUT_GATEWAY_URL = "GatewayUrl"
+#: Output keys read from those stacks (the gateway stack repeats the Cognito ones).
+OUT_GATEWAY_URL = "McpEndpointUrl"
 OUT_TOKEN_URL = "TokenUrl"
 OUT_CLIENT_ID = "ClientId"
-OUT_SCOPE = "InvokeScope"
+OUT_SCOPE = "Scope"
 OUT_USER_POOL_ID = "UserPoolId"
 
 # A stack in one of these states has no (usable) outputs yet / any more.
@@ -79,7 +80,7 @@ def stack_outputs(cfn: Any, stack_names: Sequence[str]) -> dict[str, str]:
                 raise QuickSuiteError(
                     f"stack {name} is not deployed in {region}. Run `make deploy` first, or point "
                     "at the right account/region (AWS_PROFILE, AWS_REGION or --region) or stack "
-                    "names (--stack)."
+                    "prefix (--stack-prefix)."
                 ) from None
             raise QuickSuiteError(f"could not read stack {name} in {region}: {message}") from None
         status = stacks[0].get("StackStatus", "")
@@ -116,6 +117,7 @@ def integration_fields(
     *,
     team: str | None,
     stacks: Sequence[str],
+    region: str | None = None,
     secret: str | None = None,
 ) -> list[Field]:
     """The form's fields in the form's order, for the default client or ``team``'s client."""
@@ -145,7 +147,7 @@ def integration_fields(
         Field("Client ID", client_id, "client_id"),
         Field(
             "Client secret",
-            secret if secret is not None else secret_command(user_pool_id, client_id),
+            secret if secret is not None else secret_command(user_pool_id, client_id, region),
             "client_secret" if secret is not None else "client_secret_command",
         ),
         Field("Token URL", _require(outputs, OUT_TOKEN_URL, stacks), "token_url"),
@@ -191,11 +193,12 @@ def run(
 ) -> str:
     """Everything but argument parsing and client creation (tests pass stubbed clients)."""
     outputs = stack_outputs(cfn, stacks)
-    fields = integration_fields(outputs, team=team, stacks=stacks)
+    region = cfn.meta.region_name
+    fields = integration_fields(outputs, team=team, stacks=stacks, region=region)
     if show_secret:
         client_id = next(f.value for f in fields if f.key == "client_id")
         secret = read_secret(cognito, outputs[OUT_USER_POOL_ID], client_id)
-        fields = integration_fields(outputs, team=team, stacks=stacks, secret=secret)
+        fields = integration_fields(outputs, team=team, stacks=stacks, region=region, secret=secret)
     return render(fields, as_json=as_json)
 
 
@@ -213,19 +216,27 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument("--region", help="AWS region of the stacks (default: AWS_REGION/profile)")
     parser.add_argument(
-        "--stack",
-        action="append",
-        dest="stacks",
-        help=f"stack to read outputs from (repeatable; default: {', '.join(DEFAULT_STACKS)})",
+        "--stack-prefix",
+        help="the app's stackPrefix (default: cdk.json context, else LarkMcp)",
     )
     return parser
+
+
+def stack_names(prefix: str | None, cdk_json: Path = Path("cdk.json")) -> list[str]:
+    """``<prefix>-Cognito``, ``<prefix>-Gateway``; the prefix defaults to cdk.json's context."""
+    if not prefix:
+        try:
+            context = json.loads(cdk_json.read_text(encoding="utf-8")).get("context", {})
+            prefix = context.get("stackPrefix")
+        except (OSError, ValueError):
+            prefix = None
+    return [f"{prefix or DEFAULT_STACK_PREFIX}-{part}" for part in STACK_PARTS]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the process exit code."""
     args = _parser().parse_args(argv)
-    env_stacks = [s for s in os.environ.get("QUICKSUITE_STACKS", "").split(",") if s]
-    stacks = args.stacks or env_stacks or list(DEFAULT_STACKS)
+    stacks = stack_names(args.stack_prefix)
     try:
         session = boto3.session.Session(region_name=args.region)
         if not session.region_name:

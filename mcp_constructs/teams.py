@@ -6,7 +6,8 @@ credentials, so one team's client can be added, rotated or revoked without touch
 and its access level picks the OAuth scope the gateway's Cedar policies look for:
 
 * ``read``  -> ``<resource server>/read``: lists and calls only the read-only tools;
-* ``write`` -> ``<resource server>/invoke``: every tool, like the default client.
+* ``write`` -> ``<resource server>/invoke`` (the app's ``scope``): every tool, like the default
+  client.
 
 Parsing and validation are plain Python (no CDK) so errors surface before synthesis with a
 message that says what to change.
@@ -18,18 +19,16 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_cognito as cognito
-from constructs import Construct
 
 Access = Literal["read", "write"]
 
-#: The scope name (after ``<resource server id>/``) that each access level is granted.
-SCOPE_FOR_ACCESS: dict[str, str] = {"read": "read", "write": "invoke"}
-READ_SCOPE_NAME = SCOPE_FOR_ACCESS["read"]
-INVOKE_SCOPE_NAME = SCOPE_FOR_ACCESS["write"]
+ACCESS_LEVELS = ("read", "write")
+#: The resource-server scope a ``read`` team gets; ``write`` teams get the app's invoke scope.
+READ_SCOPE_NAME = "read"
 
 _NAME_RE = re.compile(r"^[a-z](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 _RESERVED = frozenset({"default"})
@@ -49,10 +48,9 @@ class Team:
     name: str
     access: Access
 
-    @property
-    def scope_name(self) -> str:
-        """``read`` or ``invoke``: the resource-server scope this team's client gets."""
-        return SCOPE_FOR_ACCESS[self.access]
+    def scope_name(self, invoke_scope_name: str = "invoke") -> str:
+        """The resource-server scope this team's client gets (``read``, or the invoke scope)."""
+        return READ_SCOPE_NAME if self.access == "read" else invoke_scope_name
 
     @property
     def id_suffix(self) -> str:
@@ -112,7 +110,7 @@ def parse_teams(raw: Any) -> tuple[Team, ...]:
                 "team names must be unique"
             )
         access = entry.get("access")
-        if access not in SCOPE_FOR_ACCESS:
+        if access not in ACCESS_LEVELS:
             raise TeamsConfigError(
                 f'{where} ("{name}"): access {access!r} must be "read" (read-only tools) '
                 'or "write" (every tool)'
@@ -129,85 +127,55 @@ def parse_teams(raw: Any) -> tuple[Team, ...]:
     return tuple(teams)
 
 
-def secret_command(user_pool_id: str, client_id: str) -> str:
+def secret_command(user_pool_id: str, client_id: str, region: str | None = None) -> str:
     """The AWS CLI command that prints a client's secret (the secret never enters a template)."""
+    region_arg = f" --region {region}" if region else ""
     return (
         f"aws cognito-idp describe-user-pool-client --user-pool-id {user_pool_id} "
-        f"--client-id {client_id} --query UserPoolClient.ClientSecret --output text"
+        f"--client-id {client_id}{region_arg} --query UserPoolClient.ClientSecret --output text"
     )
 
 
-class TeamClients(Construct):
-    """One confidential ``client_credentials`` app client per team, plus its stack outputs.
+class ClientFactory(Protocol):
+    """What teams need from the pool's construct (``M2MAuth`` satisfies it)."""
 
-    The clients live under this construct with ids ``Team<Name>``: adding or removing one team
-    creates or deletes only that team's client. Outputs: per team ``Team<Name>ClientId`` and
-    ``Team<Name>SecretCommand``, and ``TeamClientsSummary`` (JSON: name -> clientId, access,
-    scope) that ``python -m mcp_constructs.quicksuite --team NAME`` reads.
+    def add_client(
+        self, name: str, scopes: Sequence[str] | None = None
+    ) -> cognito.UserPoolClient: ...
+
+    def full_scope(self, name: str) -> str: ...
+
+
+def add_team_clients(
+    stack: Stack,
+    auth: ClientFactory,
+    teams: Sequence[Team],
+    *,
+    invoke_scope_name: str = "invoke",
+) -> dict[str, cognito.UserPoolClient]:
+    """Give each team its own confidential ``client_credentials`` client with its access scope.
+
+    Clients are added to the pool's construct like any other app client (same token lifetime,
+    no sign-in flows), named after the team, so adding or removing one team creates or deletes
+    only that team's client. Adds the ``TeamClientsSummary`` output (JSON: team name ->
+    clientId, access, scope) that ``python -m mcp_constructs.quicksuite --team NAME`` reads.
     """
-
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        user_pool: cognito.IUserPool,
-        scopes: Mapping[str, cognito.OAuthScope],
-        teams: Sequence[Team],
-        scope_strings: Mapping[str, str],
-        client_name_prefix: str | None = None,
-    ) -> None:
-        """``scopes`` and ``scope_strings`` map ``read``/``invoke`` to the resource server's
-        ``OAuthScope`` and to its full ``<resource server id>/<name>`` string."""
-        super().__init__(scope, construct_id)
-        missing = {t.scope_name for t in teams} - set(scopes)
-        if missing:
-            raise ValueError(f"TeamClients needs OAuth scopes for: {', '.join(sorted(missing))}")
-        stack = Stack.of(self)
-        prefix = client_name_prefix or stack.stack_name
-        self.clients: dict[str, cognito.UserPoolClient] = {}
-        summary: dict[str, dict[str, str]] = {}
-        for team in teams:
-            client = cognito.UserPoolClient(
-                self,
-                f"Team{team.id_suffix}",
-                user_pool=user_pool,
-                user_pool_client_name=f"{prefix}-team-{team.name}",
-                generate_secret=True,
-                auth_flows=cognito.AuthFlow(),  # no user sign-in of any kind
-                o_auth=cognito.OAuthSettings(
-                    flows=cognito.OAuthFlows(client_credentials=True),
-                    scopes=[scopes[team.scope_name]],
-                ),
-                enable_token_revocation=True,
-            )
-            self.clients[team.name] = client
-            summary[team.name] = {
-                "clientId": client.user_pool_client_id,
-                "access": team.access,
-                "scope": scope_strings[team.scope_name],
-            }
-            CfnOutput(
-                stack,
-                f"Team{team.id_suffix}ClientId",
-                value=client.user_pool_client_id,
-                description=f'App client id of team "{team.name}" ({team.access} access)',
-            )
-            CfnOutput(
-                stack,
-                f"Team{team.id_suffix}SecretCommand",
-                value=secret_command(user_pool.user_pool_id, client.user_pool_client_id),
-                description=f'Prints the client secret of team "{team.name}"',
-            )
-        if teams:
-            CfnOutput(
-                stack,
-                TEAM_CLIENTS_OUTPUT,
-                value=stack.to_json_string(summary),
-                description="Team app clients (JSON: name -> clientId, access, scope)",
-            )
-
-    @property
-    def client_ids(self) -> list[str]:
-        """Every team's client id, in configuration order (for the gateway's AllowedClients)."""
-        return [c.user_pool_client_id for c in self.clients.values()]
+    clients: dict[str, cognito.UserPoolClient] = {}
+    summary: dict[str, dict[str, str]] = {}
+    for team in teams:
+        scope_name = team.scope_name(invoke_scope_name)
+        client = auth.add_client(team.name, scopes=[scope_name])
+        clients[team.name] = client
+        summary[team.name] = {
+            "clientId": client.user_pool_client_id,
+            "access": team.access,
+            "scope": auth.full_scope(scope_name),
+        }
+    if summary:
+        CfnOutput(
+            stack,
+            TEAM_CLIENTS_OUTPUT,
+            value=stack.to_json_string(summary),
+            description="Team app clients (JSON: name -> clientId, access, scope)",
+        )
+    return clients

@@ -288,7 +288,7 @@ class GatewayToolPolicy(Construct):
                 ),
                 validation_mode="FAIL_ON_ANY_FINDINGS",
             )
-            policy.add_dependency(target)
+            policy.node.add_dependency(target)
             for dependable in after:
                 policy.node.add_dependency(dependable)
             self.policies[name] = policy

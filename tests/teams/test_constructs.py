@@ -9,11 +9,11 @@ import json
 import pytest
 from aws_cdk import App, Stack
 from aws_cdk import aws_bedrockagentcore as agentcore
-from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
 
-from mcp_constructs.teams import TeamClients, parse_teams
+from mcp_constructs.m2m_auth import M2MAuth
+from mcp_constructs.teams import add_team_clients, parse_teams
 from mcp_constructs.tool_policy import (
     INVOKE_POLICY_NAME,
     READ_POLICY_NAME,
@@ -27,22 +27,13 @@ MANIFEST = load_manifest()
 
 def _build(mode: str = "ENFORCE") -> Template:
     stack = Stack(App(), "TeamsTest", env={"account": "123456789012", "region": "eu-west-1"})
-    pool = cognito.UserPool(stack, "Pool")
-    invoke = cognito.ResourceServerScope(scope_name="invoke", scope_description="every tool")
-    read = cognito.ResourceServerScope(scope_name="read", scope_description="read-only tools")
-    server = pool.add_resource_server("Api", identifier="lark-mcp", scopes=[invoke, read])
-    scopes = {
-        "invoke": cognito.OAuthScope.resource_server(server, invoke),
-        "read": cognito.OAuthScope.resource_server(server, read),
-    }
-    teams = TeamClients(
+    auth = M2MAuth(
         stack,
-        "Teams",
-        user_pool=pool,
-        scopes=scopes,
-        teams=TEAMS,
-        scope_strings={"invoke": "lark-mcp/invoke", "read": "lark-mcp/read"},
+        "Auth",
+        resource_server_id="lark-mcp",
+        scopes={"invoke": "every tool", "read": "read-only tools"},
     )
+    add_team_clients(stack, auth, TEAMS, invoke_scope_name="invoke")
     role = iam.Role(stack, "GatewayRole", assumed_by=iam.ServicePrincipal("bedrock-agentcore"))
     gateway = agentcore.CfnGateway(
         stack,
@@ -54,7 +45,7 @@ def _build(mode: str = "ENFORCE") -> Template:
         authorizer_configuration={
             "customJwtAuthorizer": {
                 "discoveryUrl": "https://example.com/.well-known/openid-configuration",
-                "allowedClients": teams.client_ids,
+                "allowedClients": auth.client_ids,
             }
         },
     )
@@ -102,7 +93,7 @@ def test_one_secret_client_credentials_client_per_team(template):
         template.has_resource_properties(
             "AWS::Cognito::UserPoolClient",
             {
-                "ClientName": f"TeamsTest-team-{team}",
+                "ClientName": team,
                 "GenerateSecret": True,
                 "AllowedOAuthFlows": ["client_credentials"],
                 "AllowedOAuthFlowsUserPoolClient": True,
@@ -111,17 +102,21 @@ def test_one_secret_client_credentials_client_per_team(template):
                 ],
             },
         )
-    assert len(template.find_resources("AWS::Cognito::UserPoolClient")) == 2
+    assert len(template.find_resources("AWS::Cognito::UserPoolClient")) == 3  # + default
 
 
-def test_team_outputs_give_client_id_and_secret_command(template):
-    outputs = template.find_outputs("*")
-    for key in ("Support", "Ops"):
-        assert f"Team{key}ClientId" in outputs
-        command = json.dumps(outputs[f"Team{key}SecretCommand"]["Value"])
-        assert "aws cognito-idp describe-user-pool-client --user-pool-id " in command
-        assert "--query UserPoolClient.ClientSecret --output text" in command
-    assert "TeamClientsSummary" in outputs
+def test_summary_output_maps_each_team_to_client_access_and_scope(template):
+    value = template.find_outputs("TeamClientsSummary")["TeamClientsSummary"]["Value"]
+    text = "".join(p if isinstance(p, str) else f"<{p['Ref']}>" for p in value["Fn::Join"][1])
+    summary = json.loads(text)
+    clients = {
+        props["Properties"]["ClientName"]: f"<{logical_id}>"
+        for logical_id, props in template.find_resources("AWS::Cognito::UserPoolClient").items()
+    }
+    assert summary == {
+        "support": {"clientId": clients["support"], "access": "read", "scope": "lark-mcp/read"},
+        "ops": {"clientId": clients["ops"], "access": "write", "scope": "lark-mcp/invoke"},
+    }
 
 
 def test_gateway_allows_every_team_client(template):

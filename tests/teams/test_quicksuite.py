@@ -7,7 +7,7 @@ import pytest
 from botocore.stub import Stubber
 
 from mcp_constructs import quicksuite
-from mcp_constructs.quicksuite import DEFAULT_STACKS, QuickSuiteError, run
+from mcp_constructs.quicksuite import QuickSuiteError, run, stack_names
 
 REGION = "eu-west-1"
 POOL = "eu-west-1_AbCdEf123"
@@ -21,7 +21,7 @@ TEAMS = {
     },
     "ops": {"clientId": "opsclient0123456789abcdef", "access": "write", "scope": "lark-mcp/invoke"},
 }
-COGNITO_STACK, GATEWAY_STACK = DEFAULT_STACKS
+COGNITO_STACK, GATEWAY_STACK = STACKS = ("LarkMcp-Cognito", "LarkMcp-Gateway")
 
 
 def _client(service):
@@ -46,11 +46,11 @@ def _stack(name, outputs, status="CREATE_COMPLETE"):
 COGNITO_OUTPUTS = {
     "UserPoolId": POOL,
     "ClientId": "defaultclient0123456789ab",
-    "InvokeScope": "lark-mcp/invoke",
+    "Scope": "lark-mcp/invoke",
     "TokenUrl": TOKEN_URL,
     "TeamClientsSummary": json.dumps(TEAMS),
 }
-GATEWAY_OUTPUTS = {"GatewayUrl": GATEWAY_URL}
+GATEWAY_OUTPUTS = {"McpEndpointUrl": GATEWAY_URL, "TokenUrl": TOKEN_URL}
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def _deployed(cfn_stub, cognito_outputs=COGNITO_OUTPUTS):
 
 def _run(clients, **kwargs):
     cfn, _, cognito, _ = clients
-    args = {"team": None, "show_secret": False, "as_json": False, "stacks": DEFAULT_STACKS}
+    args = {"team": None, "show_secret": False, "as_json": False, "stacks": STACKS}
     return run(**(args | kwargs), cfn=cfn, cognito=cognito)
 
 
@@ -97,7 +97,7 @@ def test_default_client_fields_in_form_order_without_the_secret(clients):
     assert "Client ID:           defaultclient0123456789ab" in text
     assert (
         "aws cognito-idp describe-user-pool-client --user-pool-id "
-        f"{POOL} --client-id defaultclient0123456789ab "
+        f"{POOL} --client-id defaultclient0123456789ab --region {REGION} "
         "--query UserPoolClient.ClientSecret --output text"
     ) in text
     assert f"Token URL:           {TOKEN_URL}" in text
@@ -142,7 +142,8 @@ def test_secret_is_not_read_without_show_secret(clients):
     fields = json.loads(_run(clients, team="ops", as_json=True))
     assert "client_secret" not in fields  # the Cognito stub has no response queued: never called
     assert fields["client_secret_command"].endswith(
-        "--client-id opsclient0123456789abcdef --query UserPoolClient.ClientSecret --output text"
+        f"--client-id opsclient0123456789abcdef --region {REGION} "
+        "--query UserPoolClient.ClientSecret --output text"
     )
 
 
@@ -186,9 +187,9 @@ def test_team_asked_for_but_none_configured(clients):
 
 
 def test_missing_output_says_to_redeploy(clients):
-    outputs = {k: v for k, v in COGNITO_OUTPUTS.items() if k != "TokenUrl"}
+    outputs = {k: v for k, v in COGNITO_OUTPUTS.items() if k != "UserPoolId"}
     _deployed(clients[1], outputs)
-    with pytest.raises(QuickSuiteError, match=r"output TokenUrl not found .* run `make deploy`"):
+    with pytest.raises(QuickSuiteError, match=r"output UserPoolId not found .* run `make deploy`"):
         _run(clients)
 
 
@@ -199,3 +200,11 @@ def test_command_line_without_region_exits_1_with_a_hint(monkeypatch, capsys, tm
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     assert quicksuite.main([]) == 1
     assert "quicksuite: no AWS region: set AWS_REGION" in capsys.readouterr().err
+
+
+def test_stack_names_follow_the_apps_stack_prefix(tmp_path):
+    cdk_json = tmp_path / "cdk.json"
+    assert stack_names(None, cdk_json) == ["LarkMcp-Cognito", "LarkMcp-Gateway"]
+    cdk_json.write_text(json.dumps({"context": {"stackPrefix": "Acme"}}))
+    assert stack_names(None, cdk_json) == ["Acme-Cognito", "Acme-Gateway"]
+    assert stack_names("Other", cdk_json) == ["Other-Cognito", "Other-Gateway"]

@@ -23,7 +23,8 @@ def test_access_level_picks_the_scope_and_ids_are_camel_case():
     read, write = parse_teams(
         '[{"name":"support","access":"read"},{"name":"ops-eu","access":"write"}]'
     )
-    assert (read.scope_name, write.scope_name) == ("read", "invoke")
+    assert (read.scope_name(), write.scope_name()) == ("read", "invoke")
+    assert write.scope_name("call") == "call"  # write teams get the app's own invoke scope
     assert (read.id_suffix, write.id_suffix) == ("Support", "OpsEu")
 
 
