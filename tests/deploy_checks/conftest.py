@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import pytest
 
+from mcp_constructs.deploy_checks.manifest import tool_names
 from mcp_constructs.deploy_checks.runtime.mcp_smoke import RetryPolicy, SmokeConfig
 from tests.deploy_checks.local_stack import (
     AppClient,
@@ -16,7 +17,7 @@ from tests.deploy_checks.local_stack import (
     start_server_process,
 )
 
-SERVER_MODULE = "tests.deploy_checks._tiny_server"
+SERVER_MODULE = "lark_mcp_server"  # the real server: no Lark credentials needed for tools/list
 TARGET = "lark"
 SCOPE = "lark-mcp/invoke"
 CLIENT = AppClient("smoke-client", "s3cr3t-smoke-client-secret", (SCOPE,))
@@ -26,9 +27,8 @@ FAST = RetryPolicy(max_attempts=2, max_seconds=5, first_delay=0.05, request_time
 
 
 def expected_tools() -> list[str]:
-    from tests.deploy_checks._tiny_server import NAMES
-
-    return list(NAMES)
+    """What the server promises: every tool in lark_mcp_server/tools_manifest.json."""
+    return tool_names()
 
 
 @pytest.fixture(scope="session")

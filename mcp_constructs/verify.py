@@ -1,0 +1,202 @@
+"""`python -m mcp_constructs.verify`: does this MCP endpoint list the tools it should?
+
+Runs the same check as the deploy's smoke test (``deploy_checks/runtime/mcp_smoke.py``) from a
+laptop, against either
+
+- a local server, no auth: ``--url http://127.0.0.1:8000/mcp``, or
+- a deployed gateway: ``--stack-prefix LarkMcp [--region eu-west-1] [--client team-a]``, which
+  reads the stacks' outputs (CloudFormation ``DescribeStacks``) and the app client's secret
+  (``cognito-idp DescribeUserPoolClient``) with your AWS credentials.
+
+Expected tools default to ``lark_mcp_server/tools_manifest.json``. Prints a readable report (or
+``--json``) and exits 0 when every expected tool is listed, 1 when not, 2 on a usage error.
+The client secret and the token are never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from mcp_constructs.deploy_checks.manifest import DEFAULT_MANIFEST, ManifestError, tool_names
+from mcp_constructs.deploy_checks.runtime.mcp_smoke import (
+    DEFAULT_PROTOCOL_VERSION,
+    SmokeConfig,
+    SmokeReport,
+    run_smoke,
+)
+
+# Output keys of the deployed stacks (stacks/gateway_stack.py, stacks/cognito_stack.py).
+GATEWAY_URL_OUTPUT = "McpEndpointUrl"
+TARGET_NAME_OUTPUT = "TargetName"
+TOKEN_URL_OUTPUT = "TokenUrl"
+SCOPE_OUTPUT = "Scope"
+USER_POOL_OUTPUT = "UserPoolId"
+CLIENT_ID_OUTPUT = "ClientId"
+
+
+class VerifyError(Exception):
+    """A problem before the check could run (no stack, no output, no credentials)."""
+
+
+def client_suffix(name: str) -> str:
+    """Output suffix of an app client: ``default`` -> ``""``, ``team-a`` -> ``TeamA``."""
+    if name == "default":
+        return ""
+    return "".join(part[:1].upper() + part[1:] for part in name.split("-"))
+
+
+def stack_outputs(session: Any, stack_name: str) -> dict[str, str]:
+    """``{OutputKey: OutputValue}`` of a deployed stack."""
+    try:
+        stacks = session.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
+    except ClientError as exc:
+        message = exc.response.get("Error", {}).get("Message", str(exc))
+        raise VerifyError(
+            f"cannot read stack {stack_name} in {session.region_name}: {message}"
+            " (deployed with another --stack-prefix or --region?)"
+        ) from None
+    return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+
+
+def deployed_config(
+    stack_prefix: str, region: str | None, client_name: str = "default", session: Any = None
+) -> SmokeConfig:
+    """The smoke-test configuration of a deployed app, from its stack outputs and Cognito."""
+    if session is None:
+        import boto3
+
+        session = boto3.Session(region_name=region)
+    try:
+        return _deployed_config(session, stack_prefix, client_name)
+    except BotoCoreError as exc:  # no credentials, no network, expired token...
+        raise VerifyError(f"AWS call failed: {exc}") from None
+
+
+def _deployed_config(session: Any, stack_prefix: str, client_name: str) -> SmokeConfig:
+    if not session.region_name:
+        raise VerifyError("no AWS region: pass --region or set AWS_REGION")
+    outputs: dict[str, str] = {}
+    for part in ("Cognito", "Gateway"):  # Gateway last: its values win where both have one
+        outputs.update(stack_outputs(session, f"{stack_prefix}-{part}"))
+    client_key = CLIENT_ID_OUTPUT + client_suffix(client_name)
+    needed = (GATEWAY_URL_OUTPUT, TOKEN_URL_OUTPUT, SCOPE_OUTPUT, USER_POOL_OUTPUT, client_key)
+    missing = [key for key in needed if not outputs.get(key)]
+    if missing:
+        raise VerifyError(
+            f"stacks {stack_prefix}-Cognito / {stack_prefix}-Gateway have no output "
+            + ", ".join(missing)
+            + (f" (is there an app client named {client_name!r}?)" if client_key in missing else "")
+        )
+    pool, client_id = outputs[USER_POOL_OUTPUT], outputs[client_key]
+    return SmokeConfig(
+        url=outputs[GATEWAY_URL_OUTPUT],
+        target_name=outputs.get(TARGET_NAME_OUTPUT) or None,
+        token_url=outputs[TOKEN_URL_OUTPUT],
+        client_id=client_id,
+        client_secret=_client_secret(session, pool, client_id),
+        scope=outputs[SCOPE_OUTPUT],
+    )
+
+
+def _client_secret(session: Any, pool: str, client_id: str) -> str:
+    try:
+        answer = session.client("cognito-idp").describe_user_pool_client(
+            UserPoolId=pool, ClientId=client_id
+        )
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise VerifyError(
+            f"cannot read the secret of app client {client_id} in user pool {pool}: "
+            f"{error.get('Code')}: {error.get('Message')}"
+        ) from None
+    secret = answer["UserPoolClient"].get("ClientSecret")
+    if not secret:
+        raise VerifyError(f"app client {client_id} has no secret (not a confidential client)")
+    return secret
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m mcp_constructs.verify",
+        description="Check that an MCP endpoint lists every expected tool (token + tools/list).",
+    )
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--url", help="MCP endpoint of a local server, no auth (…/mcp)")
+    where.add_argument("--stack-prefix", help="prefix of the deployed stacks, e.g. LarkMcp")
+    parser.add_argument("--region", help="AWS region of the stacks (default: your AWS config)")
+    parser.add_argument(
+        "--client", default="default", help="app client whose token to use (default: default)"
+    )
+    parser.add_argument(
+        "--expected",
+        help="comma-separated tool names (default: every tool in the manifest)",
+    )
+    parser.add_argument(
+        "--manifest", default=str(DEFAULT_MANIFEST), help="tools manifest to read expected tools"
+    )
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="expect only the manifest's read-only tools, and fail on any other tool listed",
+    )
+    parser.add_argument(
+        "--strict", action="store_true", help="fail when tools that are not expected are listed"
+    )
+    parser.add_argument(
+        "--protocol-version",
+        default=DEFAULT_PROTOCOL_VERSION,
+        help=f"MCP-Protocol-Version header (default {DEFAULT_PROTOCOL_VERSION})",
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    return parser.parse_args(argv)
+
+
+def expected_tools(args: argparse.Namespace) -> list[str]:
+    if args.expected:
+        return [name.strip() for name in args.expected.split(",") if name.strip()]
+    return tool_names(Path(args.manifest), read_only=args.read_only)
+
+
+def build_config(args: argparse.Namespace, session: Any = None) -> SmokeConfig:
+    if args.url:
+        config = SmokeConfig(url=args.url)
+    else:
+        config = deployed_config(args.stack_prefix, args.region, args.client, session)
+    return replace(
+        config,
+        expected_tools=expected_tools(args),
+        protocol_version=args.protocol_version,
+        allow_extra=not (args.strict or args.read_only),
+    )
+
+
+def emit(report: SmokeReport, as_json: bool, out: Any = sys.stdout) -> None:
+    if as_json:
+        json.dump(report.to_dict(), out, indent=2)
+        out.write("\n")
+    else:
+        out.write(report.render() + "\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        config = build_config(args)
+    except (VerifyError, ManifestError) as exc:
+        print(f"verify: {exc}", file=sys.stderr)
+        return 2
+    report = run_smoke(config)
+    emit(report, args.json)
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
