@@ -24,7 +24,7 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 synth: setup ## write the templates to cdk.out/ (no AWS account, no Docker needed)
-	$(CDK) synth --all --quiet
+	$(CDK) synth --quiet
 
 diff: setup ## what a deploy would change in the account (asset-hash-only changes folded into one line)
 	set -o pipefail; $(CDK) diff --all 2>&1 | $(PY) scripts/readable_diff.py

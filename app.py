@@ -1,0 +1,58 @@
+"""The CDK app: Cognito -> Gateway -> Runtime for the Lark MCP server (README: Configuration)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from aws_cdk import App, Environment, Validations
+from cdk_nag import AwsSolutionsChecks
+
+from stacks.cognito_stack import CognitoStack
+from stacks.config import AppConfig, ConfigError, load_config
+from stacks.gateway_stack import GatewayStack
+from stacks.runtime_stack import RuntimeStack
+
+
+def build_app(
+    context: Mapping[str, Any] | None = None,
+    outdir: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> App:
+    """Create the app and its three stacks (tests call this with cdk.json's context)."""
+    app = App(context=dict(context or {}), outdir=outdir)
+    config = load_config(app.node.try_get_context, environ)
+    add_stacks(app, config)
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return app
+
+
+def add_stacks(app: App, config: AppConfig) -> tuple[CognitoStack, RuntimeStack, GatewayStack]:
+    env = Environment(account=config.account, region=config.region)
+    names = config.stack_names
+    cognito = CognitoStack(app, names["Cognito"], config=config, env=env)
+    runtime = RuntimeStack(app, names["Runtime"], config=config, env=env)
+    gateway = GatewayStack(
+        app,
+        names["Gateway"],
+        config=config,
+        auth=cognito.auth,
+        runtime=runtime.runtime,
+        env=env,
+    )
+    for stack in (cognito, runtime, gateway):
+        stack.tags.set_tag("project", "lark-agentcore-mcp")
+    return cognito, runtime, gateway
+
+
+def main() -> None:
+    try:
+        app = build_app()
+    except ConfigError as err:
+        sys.exit(f"Configuration error: {err}")
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,264 @@
+"""An Amazon Bedrock AgentCore Gateway speaking MCP, guarded by a JWT authorizer.
+
+Clients present an OAuth access token; the gateway checks it against the issuer's discovery
+document, the allowed client ids and the allowed scopes. It deliberately sets no allowed
+audience: Cognito client-credentials tokens carry no `aud` claim, so an audience check would
+reject every token. Behind the gateway, MCP server targets are reached with the gateway's own
+IAM role (SigV4), e.g. an AgentCore runtime through its public invocation URL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from aws_cdk import Fn, Stack, Token
+from aws_cdk import aws_bedrockagentcore as agentcore
+from aws_cdk import aws_iam as iam
+from constructs import Construct, IDependable
+
+from mcp_constructs.nag import acknowledge_resolved
+
+_GATEWAY_NAME = re.compile(r"^(?:[0-9a-z]-?){1,48}$")
+_TARGET_NAME = re.compile(r"^(?:[0-9a-zA-Z]-?){1,100}$")
+
+
+class InvokableRuntime(Protocol):
+    """What a gateway needs from a runtime (McpServerRuntime satisfies it)."""
+
+    @property
+    def runtime_arn(self) -> str: ...
+
+    @property
+    def node(self) -> object: ...
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant: ...
+
+
+@dataclass(frozen=True)
+class JwtAuthorizer:
+    """Inbound auth of the gateway (AuthorizerType CUSTOM_JWT).
+
+    Attributes:
+        discovery_url: the issuer's `/.well-known/openid-configuration` URL.
+        allowed_clients: client ids whose tokens are accepted (`client_id` claim). Required:
+            an empty list would let any client of the issuer in.
+        allowed_scopes: scopes a token must carry (`scope` claim). Required, for the same reason.
+    """
+
+    discovery_url: str
+    allowed_clients: tuple[str, ...]
+    allowed_scopes: tuple[str, ...]
+
+    @classmethod
+    def from_m2m_auth(cls, auth: object, scopes: Sequence[str] | None = None) -> JwtAuthorizer:
+        """Accept every app client of an M2MAuth, with its full scopes (or the named ones)."""
+        full = [auth.full_scope(s) for s in scopes] if scopes is not None else auth.full_scopes
+        return cls(
+            discovery_url=auth.discovery_url,
+            allowed_clients=tuple(auth.client_ids),
+            allowed_scopes=tuple(full),
+        )
+
+
+class McpGateway(Construct):
+    """An AgentCore Gateway (protocol MCP, CUSTOM_JWT authorizer without an audience check).
+
+    Args:
+        authorizer: who may call the gateway; see JwtAuthorizer.
+        gateway_name: lowercase letters, digits and single hyphens, at most 48 characters.
+            Its role trusts only gateways of this name in this account and region.
+        description: gateway description. Default none.
+        exception_level: `DEBUG` returns detailed error messages to callers. Default none
+            (generic errors), which leaks nothing about the targets.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        authorizer: JwtAuthorizer,
+        gateway_name: str,
+        description: str | None = None,
+        exception_level: str | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        if not Token.is_unresolved(gateway_name) and not _GATEWAY_NAME.match(gateway_name):
+            raise ValueError(
+                f"{self.node.path}: gateway name {gateway_name!r} must be 1-48 lowercase "
+                "letters, digits or single hyphens"
+            )
+        if not authorizer.allowed_clients or not authorizer.allowed_scopes:
+            raise ValueError(
+                f"{self.node.path}: the JWT authorizer needs at least one allowed client and "
+                "one allowed scope, otherwise any token of the issuer would be accepted"
+            )
+        if not Token.is_unresolved(authorizer.discovery_url) and not (
+            authorizer.discovery_url.startswith("https://")
+            and authorizer.discovery_url.endswith("/.well-known/openid-configuration")
+        ):
+            raise ValueError(
+                f"{self.node.path}: discovery URL {authorizer.discovery_url!r} must be an https "
+                "URL ending in /.well-known/openid-configuration"
+            )
+        if exception_level not in (None, "DEBUG"):
+            raise ValueError(f"{self.node.path}: exception_level must be None or 'DEBUG'")
+
+        stack = Stack.of(self)
+        self.gateway_name = gateway_name
+        self.role = iam.Role(
+            self,
+            "ServiceRole",
+            assumed_by=iam.ServicePrincipal(
+                "bedrock-agentcore.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {
+                        "aws:SourceArn": stack.format_arn(
+                            service="bedrock-agentcore",
+                            resource="gateway",
+                            resource_name=f"{gateway_name}-*",
+                        )
+                    },
+                },
+            ),
+            description=f"Service role of the AgentCore gateway {gateway_name}",
+        )
+
+        self.resource = agentcore.CfnGateway(
+            self,
+            "Resource",
+            name=gateway_name,
+            description=description,
+            role_arn=self.role.role_arn,
+            protocol_type="MCP",
+            authorizer_type="CUSTOM_JWT",
+            authorizer_configuration=agentcore.CfnGateway.AuthorizerConfigurationProperty(
+                custom_jwt_authorizer=agentcore.CfnGateway.CustomJWTAuthorizerConfigurationProperty(
+                    discovery_url=authorizer.discovery_url,
+                    allowed_clients=list(authorizer.allowed_clients),
+                    allowed_scopes=list(authorizer.allowed_scopes),
+                )
+            ),
+            exception_level=exception_level,
+        )
+        self.gateway_arn: str = self.resource.attr_gateway_arn
+        self.gateway_id: str = self.resource.attr_gateway_identifier
+        #: The MCP endpoint clients connect to (`https://<id>.gateway.bedrock-agentcore...`).
+        self.gateway_url: str = self.resource.attr_gateway_url
+        self.targets: list[McpServerTarget] = []
+
+    def add_mcp_server_target(
+        self,
+        id: str,
+        runtime: InvokableRuntime,
+        *,
+        target_name: str,
+        description: str | None = None,
+        qualifier: str = "DEFAULT",
+    ) -> McpServerTarget:
+        """Expose the tools of an AgentCore runtime through this gateway.
+
+        The gateway calls the runtime's invocation URL signed with its own role, which this
+        grants InvokeAgentRuntime on that runtime alone. Agents see the tools as
+        `<target_name>___<tool>`.
+        """
+        target = McpServerTarget(
+            self,
+            id,
+            gateway=self,
+            runtime=runtime,
+            target_name=target_name,
+            description=description,
+            qualifier=qualifier,
+        )
+        self.targets.append(target)
+        return target
+
+
+class McpServerTarget(Construct):
+    """A gateway target for an MCP server on AgentCore Runtime (see add_mcp_server_target)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        gateway: McpGateway,
+        runtime: InvokableRuntime,
+        target_name: str,
+        description: str | None = None,
+        qualifier: str = "DEFAULT",
+    ) -> None:
+        super().__init__(scope, id)
+        if not Token.is_unresolved(target_name) and not _TARGET_NAME.match(target_name):
+            raise ValueError(
+                f"{self.node.path}: target name {target_name!r} must be 1-100 letters, digits or "
+                "single hyphens (agents see tools as <target>___<tool>)"
+            )
+        region = Stack.of(self).region
+        self.target_name = target_name
+        self.endpoint = runtime_invocation_url(runtime.runtime_arn, region, qualifier)
+        self.invoke_grant: iam.Grant = runtime.grant_invoke(gateway.role)
+
+        self.resource = agentcore.CfnGatewayTarget(
+            self,
+            "Resource",
+            gateway_identifier=gateway.gateway_id,
+            name=target_name,
+            description=description,
+            target_configuration=agentcore.CfnGatewayTarget.TargetConfigurationProperty(
+                mcp=agentcore.CfnGatewayTarget.McpTargetConfigurationProperty(
+                    mcp_server=agentcore.CfnGatewayTarget.McpServerTargetConfigurationProperty(
+                        endpoint=self.endpoint
+                    )
+                )
+            ),
+            credential_provider_configurations=[
+                agentcore.CfnGatewayTarget.CredentialProviderConfigurationProperty(
+                    credential_provider_type="GATEWAY_IAM_ROLE",
+                    credential_provider=agentcore.CfnGatewayTarget.CredentialProviderProperty(
+                        iam_credential_provider=agentcore.CfnGatewayTarget.IamCredentialProviderProperty(
+                            service="bedrock-agentcore", region=region
+                        )
+                    ),
+                )
+            ],
+        )
+        # Creating the target lists the server's tools at once: the runtime must exist and the
+        # gateway role must already be allowed to call it.
+        self.resource.node.add_dependency(runtime)
+        self.resource.node.add_dependency(self.invoke_grant)
+        acknowledge_resolved(
+            gateway.role.node.find_child("DefaultPolicy").node.default_child,
+            "AwsSolutions-IAM5",
+            "Resource",
+            f"{runtime.runtime_arn}/runtime-endpoint/*",
+            "InvokeAgentRuntime through a runtime endpoint is authorized on the endpoint ARN "
+            "<runtime ARN>/runtime-endpoint/<name>; the wildcard covers this runtime's endpoints "
+            "only.",
+        )
+        self.target_id: str = self.resource.attr_target_id
+        self.gateway = gateway
+
+    @property
+    def dependables(self) -> list[IDependable]:
+        """Everything that must exist before the target answers (for later checks to wait on)."""
+        return [self.resource, self.invoke_grant]
+
+
+def runtime_invocation_url(runtime_arn: str, region: str, qualifier: str = "DEFAULT") -> str:
+    """`https://bedrock-agentcore.<region>.amazonaws.com/runtimes/<URL-encoded ARN>/invocations`.
+
+    The ARN is usually a deploy-time token, so it is percent-encoded in CloudFormation:
+    split on ':' and '/' and joined with %3A and %2F (the only reserved characters an
+    AgentCore runtime ARN contains).
+    """
+    encoded = Fn.join("%2F", Fn.split("/", Fn.join("%3A", Fn.split(":", runtime_arn))))
+    return (
+        f"https://bedrock-agentcore.{region}.amazonaws.com/runtimes/{encoded}"
+        f"/invocations?qualifier={qualifier}"
+    )

@@ -1,0 +1,62 @@
+"""The MCP front door: an AgentCore Gateway that checks Cognito tokens and calls the runtime."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from mcp_constructs import JwtAuthorizer, M2MAuth, McpGateway, McpServerRuntime
+from stacks.cognito_stack import _output_suffix
+from stacks.config import AppConfig
+
+#: Agents see the tools as `lark___<tool>`.
+TARGET_NAME = "lark"
+
+
+class GatewayStack(Stack):
+    """Gateway (CUSTOM_JWT: every app client, the invoke scope) + one MCP server target."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: AppConfig,
+        auth: M2MAuth,
+        runtime: McpServerRuntime,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, id, **kwargs)
+        self.auth = auth
+        self.runtime = runtime
+        self.gateway = McpGateway(
+            self,
+            "Gateway",
+            gateway_name=config.gateway_name,
+            authorizer=JwtAuthorizer.from_m2m_auth(auth, scopes=[config.scope]),
+            description="Lark/Feishu tools for AI agents",
+        )
+        self.target = self.gateway.add_mcp_server_target(
+            "LarkTarget",
+            runtime,
+            target_name=TARGET_NAME,
+            description="Lark MCP server on AgentCore Runtime",
+        )
+
+        # Everything the Quick Suite MCP integration form asks for, in one place.
+        CfnOutput(self, "McpEndpointUrl", value=self.gateway.gateway_url)
+        CfnOutput(self, "GatewayId", value=self.gateway.gateway_id)
+        CfnOutput(self, "TargetName", value=TARGET_NAME)
+        CfnOutput(self, "TokenUrl", value=auth.token_url)
+        CfnOutput(self, "Scope", value=auth.full_scope(config.scope))
+        for name, client in auth.clients.items():
+            suffix = _output_suffix(name)
+            CfnOutput(self, f"ClientId{suffix}", value=client.user_pool_client_id)
+            CfnOutput(
+                self,
+                f"ClientSecretCommand{suffix}",
+                value=auth.client_secret_command(client),
+                description=f"Prints the secret of app client '{name}' (never stored in outputs)",
+            )
