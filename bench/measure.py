@@ -11,7 +11,7 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,12 @@ class ColdStart:
 
 
 def cold_start(
-    spec: ServerSpec, lark: str, *, timeout: float = 30.0, tag: str = ""
+    spec: ServerSpec,
+    lark: str,
+    *,
+    timeout: float = 30.0,
+    tag: str = "",
+    cpus: frozenset[int] | None = None,
 ) -> tuple[ColdStart, Running]:
     """Spawn the server and poll `tools/list` every 10 ms until it answers; leaves it running.
 
@@ -38,7 +43,7 @@ def cold_start(
     binding the socket all count (and a handshake, for a server that needs one).
     """
     started = time.perf_counter()
-    running = start_server(spec, lark, tag)
+    running = start_server(spec, lark, tag, cpus)
     session = Session(running.url)
     deadline = time.monotonic() + timeout
     last_error = "no attempt"
@@ -97,6 +102,16 @@ class Load:
     concurrency: int
     warmup: int
     first_error: str | None
+    # CPU seconds each watched process (e.g. "server", "lark") used during the measured calls,
+    # and per successful call: unlike calls/s, this does not depend on what else the machine runs.
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
+    cpu_ms_per_call: dict[str, float] = field(default_factory=dict)
+    latencies_ms: list[float] = field(default_factory=list, repr=False)
+    rounds_calls_per_second: list[float] = field(default_factory=list)
+
+
+def _per_call(cpu: dict[str, float], ok: int) -> dict[str, float]:
+    return {name: round(seconds * 1000 / ok, 3) for name, seconds in cpu.items()} if ok else {}
 
 
 def _percentile(sorted_values: list[float], q: float) -> float:
@@ -117,6 +132,7 @@ async def _load(
     concurrency: int,
     warmup: int,
     time_cap: float,
+    watch: dict[str, int],
 ) -> Load:
     limits = httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     latencies: list[float] = []
@@ -151,7 +167,11 @@ async def _load(
 
         # Warm-up (token fetch, connection pool, JIT) is not measured.
         await phase(warmup, record=False, cap=min(time_cap, 30.0))
+        cpu_before = {name: procs.cpu_seconds(pid) for name, pid in watch.items()}
+        client_before = time.process_time()
         seconds = await phase(calls, record=True, cap=time_cap)
+        cpu = {name: procs.cpu_seconds(pid) - cpu_before[name] for name, pid in watch.items()}
+        cpu["client"] = time.process_time() - client_before
     ordered = sorted(latencies)
     done = len(latencies) + len(errors)
     return Load(
@@ -165,6 +185,36 @@ async def _load(
         concurrency=concurrency,
         warmup=warmup,
         first_error=errors[0] if errors else None,
+        cpu_seconds={name: round(v, 3) for name, v in cpu.items()},
+        cpu_ms_per_call=_per_call(cpu, len(latencies)),
+        latencies_ms=[x * 1000 for x in latencies],
+    )
+
+
+def combine(rounds: list[Load]) -> Load:
+    """Several rounds as one figure: the median round's throughput, percentiles over all calls."""
+    if not rounds:
+        raise ValueError("no load round completed")
+    pooled = sorted(x for r in rounds for x in r.latencies_ms)
+    rates = [r.calls_per_second for r in rounds]
+    cpu = {
+        name: round(sum(r.cpu_seconds.get(name, 0.0) for r in rounds), 3)
+        for name in rounds[0].cpu_seconds
+    }
+    return Load(
+        calls=sum(r.calls for r in rounds),
+        ok=sum(r.ok for r in rounds),
+        errors=sum(r.errors for r in rounds),
+        seconds=round(sum(r.seconds for r in rounds), 3),
+        calls_per_second=round(statistics.median(rates), 1),
+        p50_ms=round(_percentile(pooled, 50), 2),
+        p99_ms=round(_percentile(pooled, 99), 2),
+        concurrency=rounds[0].concurrency,
+        warmup=rounds[0].warmup,
+        first_error=next((r.first_error for r in rounds if r.first_error), None),
+        cpu_seconds=cpu,
+        cpu_ms_per_call=_per_call(cpu, sum(r.ok for r in rounds)),
+        rounds_calls_per_second=rates,
     )
 
 
@@ -178,10 +228,13 @@ def load(
     concurrency: int = 8,
     warmup: int = 16,
     time_cap: float = 60.0,
+    watch: dict[str, int] | None = None,
 ) -> Load:
     """`calls` tools/call requests, `concurrency` in flight, stopped early at `time_cap` s.
 
     A call counts as done when its result is not an error and its text contains `expect`.
+    `watch` names processes whose CPU time during the measured calls is reported, beside the
+    load client's own ("client").
     """
     return asyncio.run(
         _load(
@@ -193,6 +246,7 @@ def load(
             concurrency=concurrency,
             warmup=warmup,
             time_cap=time_cap,
+            watch=watch or {},
         )
     )
 
@@ -262,8 +316,9 @@ def requirement_lines(path: Path) -> list[str]:
 
 
 def as_dict(value: Any) -> dict[str, Any]:
+    """A result as JSON-ready data, without the per-call latencies."""
     data = asdict(value)
-    data.pop("session", None)
+    data.pop("latencies_ms", None)
     return data
 
 

@@ -22,10 +22,17 @@ def free_port() -> int:
 
 
 def spawn(
-    argv: Sequence[str], *, env: Mapping[str, str], cwd: Path, log: Path
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    cwd: Path,
+    log: Path,
+    cpus: frozenset[int] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start a server with its output going to `log` (read it when a server will not come up)."""
+    """Start a server with its output going to `log` (read it when a server will not come up),
+    confined to `cpus` from its first instruction when given."""
     log.parent.mkdir(parents=True, exist_ok=True)
+    pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
     with log.open("ab") as out:
         return subprocess.Popen(
             list(argv),
@@ -34,6 +41,7 @@ def spawn(
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
+            preexec_fn=pin,  # the harness starts servers from one thread only
         )
 
 
@@ -87,6 +95,23 @@ def peak_rss_bytes(pid: int) -> int:
             if line.startswith("VmHWM:"):
                 total += int(line.split()[1]) * 1024
     return total
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of `pid` and its live descendants (and children it has reaped)."""
+    total = 0
+    for each in [pid, *descendants(pid)]:
+        try:
+            stat = Path(f"/proc/{each}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()  # fields[0] is field 3 (state)
+        utime, stime, cutime, cstime = (int(x) for x in fields[11:15])
+        total += utime + stime + cutime + cstime
+    return total / _TICKS
 
 
 def wait_http(url: str, timeout: float = 20.0) -> None:

@@ -1,9 +1,10 @@
 """`make bench`: ours vs. a bare mcp server vs. the official lark-mcp, side by side, on loopback.
 
-Usage: `.venv/bin/python -m bench.run [--servers ours,bare,lark-mcp] [--runs 5] [--calls 400]
-[--concurrency 8] [--time-cap 60] [--out bench/results.json]`. Prints a table with each target
-marked PASS/MISS and writes the same figures to bench/results.json. Every server is started and
-stopped by this script; it ends by itself (each loop is bounded in count and time).
+Usage: `.venv/bin/python -m bench.run [--servers ours,bare,lark-mcp] [--runs 5] [--rounds 3]
+[--calls 400] [--concurrency 8] [--time-cap 60] [--out bench/results.json]`.
+Prints a table with each target marked PASS/MISS and writes the same figures to
+bench/results.json. Every server is started and stopped by this script; it ends by itself (each
+loop is bounded in count and time).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +26,14 @@ if __package__ in (None, ""):  # run as `python bench/run.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import measure, procs
+from bench.mcp_http import Session
 from bench.servers import (
     LARK_MCP_DIR,
     LARK_MCP_VERSION,
     LOGS,
     ROOT,
     SERVERS,
+    Running,
     ServerSpec,
     ensure_lark_mcp,
     start_fake_lark,
@@ -38,44 +42,101 @@ from bench.servers import (
 MB = 1_000_000  # decimal megabytes, the stricter reading of the targets
 
 
-def bench_server(spec: ServerSpec, lark: str, args: argparse.Namespace) -> dict[str, Any]:
-    """Cold start `args.runs` times; keep the last instance for size, load and memory."""
-    out: dict[str, Any] = {"note": spec.note, "tool": spec.tool, "arguments": spec.arguments}
-    running = None
+@dataclass
+class Subject:
+    """One server under test and everything measured on it so far."""
+
+    spec: ServerSpec
+    out: dict[str, Any]
+    running: Running | None = None
+    session: Session | None = None
+    starts: list[float] = field(default_factory=list)
+    rounds: list[measure.Load] = field(default_factory=list)
+
+    def fail(self, exc: Exception) -> None:
+        """Record why this server has no (more) figures, stop it, and let the others go on."""
+        self.out["error"] = f"{type(exc).__name__}: {exc}"
+        self.stop()
+
+    def stop(self) -> None:
+        if self.running is not None:
+            procs.stop(self.running.proc)
+            self.running = None
+
+
+def bench_all(
+    specs: list[ServerSpec], fake: Running | None, args: argparse.Namespace
+) -> dict[str, Any]:
+    """Measure every server, interleaved so that a busy spell on this shared machine lands on
+    all of them rather than on whichever happened to run then.
+
+    Cold starts go ours, bare, lark-mcp, ours, ... (`args.runs` each; the last instance of each
+    is kept running); then `args.rounds` load rounds, the order rotated every round; then the
+    peak RSS of each kept instance, which has by then served every measured call.
+    """
+    lark = fake.url if fake else ""
+    fake_pid = {"lark_fake": fake.proc.pid} if fake else {}
+    subjects = [
+        Subject(s, {"note": s.note, "tool": s.tool, "arguments": s.arguments}) for s in specs
+    ]
     try:
-        starts: list[float] = []
         for run in range(args.runs):
-            cold, running = measure.cold_start(spec, lark, tag=f"-{run + 1}")
-            starts.append(cold.seconds)
-            if run < args.runs - 1:
-                procs.stop(running.proc)
-                running = None
+            for sub in subjects:
+                if "error" in sub.out:
+                    continue
+                sub.stop()
+                try:
+                    cold, sub.running = measure.cold_start(
+                        sub.spec, lark, tag=f"-{run + 1}", cpus=args.server_cpus
+                    )
+                except Exception as exc:  # one broken server must not hide the others' figures
+                    sub.fail(exc)
+                    continue
+                sub.session = cold.session
+                sub.starts.append(cold.seconds)
                 time.sleep(0.3)
-        out["cold_start_ms"] = {
-            "median": round(measure.median(starts) * 1000, 1),
-            "runs": [round(s * 1000, 1) for s in starts],
-        }
-        out["handshake"] = cold.session.handshake
-        out["tools_list"] = measure.as_dict(measure.tools_list(cold.session))
-        out["load"] = measure.as_dict(
-            measure.load(
-                cold.session,
-                spec.tool,
-                spec.arguments,
-                expect=spec.expect,
-                calls=args.calls,
-                concurrency=args.concurrency,
-                warmup=2 * args.concurrency,
-                time_cap=args.time_cap,
-            )
-        )
-        out["peak_rss_bytes"] = procs.peak_rss_bytes(running.proc.pid)
-    except Exception as exc:  # one broken server must not hide the other two's figures
-        out["error"] = f"{type(exc).__name__}: {exc}"
+        live = [sub for sub in subjects if "error" not in sub.out]
+        for sub in live:
+            sub.out["cold_start_ms"] = {
+                "median": round(measure.median(sub.starts) * 1000, 1),
+                "runs": [round(s * 1000, 1) for s in sub.starts],
+            }
+            sub.out["handshake"] = sub.session.handshake
+            try:
+                sub.out["tools_list"] = measure.as_dict(measure.tools_list(sub.session))
+            except Exception as exc:
+                sub.fail(exc)
+        for round_ in range(args.rounds):
+            shift = round_ % max(len(subjects), 1)
+            for sub in subjects[shift:] + subjects[:shift]:
+                if "error" in sub.out:
+                    continue
+                print(f"bench: load round {round_ + 1}: {sub.spec.name}", file=sys.stderr)
+                try:
+                    sub.rounds.append(
+                        measure.load(
+                            sub.session,
+                            sub.spec.tool,
+                            sub.spec.arguments,
+                            expect=sub.spec.expect,
+                            calls=args.calls,
+                            concurrency=args.concurrency,
+                            warmup=2 * args.concurrency if round_ == 0 else 0,
+                            time_cap=args.time_cap,
+                            watch={"server": sub.running.proc.pid} | fake_pid,
+                        )
+                    )
+                except Exception as exc:
+                    sub.fail(exc)
+        for sub in subjects:
+            if "error" in sub.out or sub.running is None:
+                continue
+            sub.out["load"] = measure.as_dict(measure.combine(sub.rounds))
+            sub.out["peak_rss_bytes"] = procs.peak_rss_bytes(sub.running.proc.pid)
     finally:
-        if running is not None:
-            procs.stop(running.proc)
-    return out
+        for sub in subjects:
+            sub.stop()
+    return {sub.spec.name: sub.out for sub in subjects}
 
 
 def deps_sizes(names: list[str]) -> dict[str, dict[str, Any]]:
@@ -209,6 +270,20 @@ def table(results: dict[str, Any], names: list[str]) -> str:
     def load(key: str, spec: str) -> Any:
         return lambda n: _fmt(_get(results, n, "load", key), spec)
 
+    def cpu(proc: str) -> Any:
+        return lambda n: _fmt(_get(results, n, "load", "cpu_ms_per_call", proc), ".2f")
+
+    def per_cpu_second(n: str) -> str:
+        ms = _get(results, n, "load", "cpu_ms_per_call", "server")
+        return "-" if not ms else f"{1000 / ms:.0f}"
+
+    def client_and_fake(n: str) -> str:
+        return f"{cpu('client')(n)} / {cpu('lark_fake')(n)}"
+
+    def rounds(n: str) -> str:
+        rates = _get(results, n, "load", "rounds_calls_per_second")
+        return "-" if not rates else " / ".join(f"{r:.0f}" for r in rates)
+
     def cold_runs(n: str) -> str:
         runs = _get(results, n, "cold_start_ms", "runs")
         return "-" if not runs else f"{min(runs):.0f}–{max(runs):.0f}"
@@ -231,9 +306,13 @@ def table(results: dict[str, Any], names: list[str]) -> str:
             lambda n: _fmt(_get(results, n, "tools_list", "bytes_per_tool"), ".0f"),
         ),
         row("tool called under load", lambda n: f"`{_get(results, n, 'tool')}`"),
-        row("throughput (calls/s)", load("calls_per_second", ".1f")),
+        row("throughput, median round (calls/s)", load("calls_per_second", ".1f")),
+        row("throughput, each round (calls/s)", rounds),
         row("latency p50 (ms)", load("p50_ms", ".1f")),
         row("latency p99 (ms)", load("p99_ms", ".1f")),
+        row("server CPU per call (ms)", cpu("server")),
+        row("calls per server CPU-second", per_cpu_second),
+        row("load client / fake Lark CPU per call (ms)", client_and_fake),
         row(
             "calls ok / failed",
             lambda n: (
@@ -261,18 +340,38 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="comma-separated subset of: " + ", ".join(SERVERS),
     )
     parser.add_argument("--runs", type=int, default=5, help="cold starts per server (median)")
-    parser.add_argument("--calls", type=int, default=400, help="measured tools/call requests")
+    parser.add_argument("--calls", type=int, default=400, help="tools/call requests per round")
+    parser.add_argument("--rounds", type=int, default=3, help="load rounds per server")
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight")
     parser.add_argument("--time-cap", type=float, default=60.0, help="seconds per load run, max")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
     parser.add_argument("--skip-deps", action="store_true", help="do not measure install sizes")
+    parser.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="let the OS place processes (default with 2+ CPUs: server under test alone on the "
+        "last CPU, load client and fake Lark on the others)",
+    )
     args = parser.parse_args(argv)
     args.names = [n.strip() for n in args.servers.split(",") if n.strip()]
+    cpus = sorted(os.sched_getaffinity(0))
+    if args.no_pin or len(cpus) < 2:
+        args.server_cpus = args.harness_cpus = None
+    else:
+        args.server_cpus = frozenset(cpus[-1:])
+        args.harness_cpus = frozenset(cpus[:-1])
     unknown = [n for n in args.names if n not in SERVERS]
     if unknown:
         parser.error(f"unknown server(s) {unknown}; choose from {sorted(SERVERS)}")
-    if not (1 <= args.runs <= 20 and 1 <= args.calls <= 100_000 and 1 <= args.concurrency <= 256):
-        parser.error("--runs must be 1..20, --calls 1..100000, --concurrency 1..256")
+    if not (
+        1 <= args.runs <= 20
+        and 1 <= args.rounds <= 10
+        and 1 <= args.calls <= 100_000
+        and 1 <= args.concurrency <= 256
+    ):
+        parser.error(
+            "--runs must be 1..20, --rounds 1..10, --calls 1..100000, --concurrency 1..256"
+        )
     return args
 
 
@@ -283,13 +382,12 @@ def main(argv: list[str] | None = None) -> int:
     if "lark-mcp" in args.names:
         ensure_lark_mcp()
     specs = [SERVERS[n] for n in args.names]
-    results: dict[str, Any] = {}
-    fake = start_fake_lark() if any(s.needs_fake for s in specs) else None
+    if args.harness_cpus:
+        os.sched_setaffinity(0, args.harness_cpus)  # the load client; the fake inherits it
+    fake = start_fake_lark(args.harness_cpus) if any(s.needs_fake for s in specs) else None
     try:
-        for spec in specs:
-            print(f"bench: {spec.name} ...", file=sys.stderr, flush=True)
-            results[spec.name] = bench_server(spec, fake.url if fake else "", args)
-            time.sleep(1.0)  # let the CPU settle between servers
+        print(f"bench: {', '.join(args.names)}: cold starts ...", file=sys.stderr, flush=True)
+        results = bench_all(specs, fake, args)
     finally:
         if fake is not None:
             procs.stop(fake.proc)
@@ -309,11 +407,14 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "settings": {
             "cold_start_runs": args.runs,
-            "calls": args.calls,
+            "calls_per_round": args.calls,
+            "load_rounds": args.rounds,
             "concurrency": args.concurrency,
             "warmup_calls": 2 * args.concurrency,
             "time_cap_s": args.time_cap,
             "megabyte": MB,
+            "server_cpus": sorted(args.server_cpus) if args.server_cpus else "any",
+            "client_and_fake_cpus": sorted(args.harness_cpus) if args.harness_cpus else "any",
         },
         "servers": results,
         "targets": checks,

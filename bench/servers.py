@@ -157,18 +157,21 @@ class Running:
     url: str
 
 
-def start_server(spec: ServerSpec, lark: str, tag: str = "") -> Running:
+def start_server(
+    spec: ServerSpec, lark: str, tag: str = "", cpus: frozenset[int] | None = None
+) -> Running:
     port = procs.free_port()
     proc = procs.spawn(
         spec.argv(port, lark),
         env=spec.env(port, lark) | spec.extra_env,
         cwd=ROOT,
         log=LOGS / f"{spec.name}{tag}.log",
+        cpus=cpus,
     )
     return Running(proc, port, spec.url(port))
 
 
-def start_fake_lark() -> Running:
+def start_fake_lark(cpus: frozenset[int] | None = None) -> Running:
     """The HTTP fake of Lark OpenAPI (tests/lark_fake) in its own process, so its CPU time is
     not charged to the load client's event loop."""
     port = procs.free_port()
@@ -178,6 +181,7 @@ def start_fake_lark() -> Running:
         env=env,
         cwd=ROOT,
         log=LOGS / "lark_fake.log",
+        cpus=cpus,
     )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -47,9 +47,18 @@ def test_tools_list_counts_the_json_payload_of_the_one_tool(bare) -> None:
 def test_bounded_load_completes_every_call_and_reports_latency(bare) -> None:
     cold, proc = bare
     result = measure.load(
-        cold.session, "echo", {"text": "hi"}, expect="hi", calls=40, concurrency=4, warmup=4
+        cold.session,
+        "echo",
+        {"text": "hi"},
+        expect="hi",
+        calls=40,
+        concurrency=4,
+        warmup=4,
+        watch={"server": proc.pid},
     )
     assert (result.ok, result.errors, result.calls) == (40, 0, 40)
+    assert set(result.cpu_ms_per_call) == {"server", "client"}
+    assert result.cpu_seconds["server"] >= 0
     assert 0 < result.p50_ms <= result.p99_ms
     assert result.calls_per_second > 0
     assert procs.peak_rss_bytes(proc.pid) > 10_000_000  # a Python server is never below 10 MB
