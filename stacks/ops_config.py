@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stacks.config import ConfigError
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 DEFAULTS: Mapping[str, Any] = {"monitoring": True, "alarmEmail": None, "extraServers": []}
@@ -42,8 +44,11 @@ _EXAMPLE = (
 )
 
 
-class OpsConfigError(ValueError):
-    """A context value the ops features cannot use; the message says which key and how to fix it."""
+class OpsConfigError(ConfigError):
+    """A context value the ops features cannot use; the message says which key and how to fix it.
+
+    A ConfigError, so `app.py` reports it the same way: one line, no traceback.
+    """
 
 
 @dataclass(frozen=True)
