@@ -1,0 +1,221 @@
+"""`make verify` / `python -m mcp_constructs.verify` against the real server and stubbed stacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from mcp_constructs import verify
+from mcp_constructs.deploy_checks.runtime.mcp_smoke import run_smoke
+from tests.deploy_checks.conftest import CLIENT, SCOPE, TARGET, expected_tools
+from tests.deploy_checks.local_stack import REPO, GatewayStandIn, Issuer
+
+POOL = "eu-west-1_AbCdEfGhI"
+
+
+def test_make_verify_against_a_local_server(mcp_url: str) -> None:
+    # -o setup: the venv is already installed; never reinstall from inside a test.
+    done = subprocess.run(
+        ["make", "--no-print-directory", "-o", "setup", "verify", f"URL={mcp_url}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"PASS  {mcp_url}" in done.stdout
+    assert f"endpoint listed all {len(expected_tools())} expected tools" in done.stdout
+
+
+def test_missing_tool_exits_1_with_a_json_report(mcp_url: str) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mcp_constructs.verify",
+            "--url",
+            mcp_url,
+            "--json",
+            "--expected",
+            f"{expected_tools()[0]},not_a_tool",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 1
+    report = json.loads(done.stdout)
+    assert report["ok"] is False
+    assert report["missing"] == ["not_a_tool"]
+    assert report["message"] == "endpoint listed 1 of 2 expected tools; missing: not_a_tool"
+
+
+def test_read_only_fails_when_write_tools_are_listed(mcp_url: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "mcp_constructs.verify", "--url", mcp_url, "--read-only"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 1
+    assert "tool(s) that should not be there: " in done.stdout
+    assert "send_message" in done.stdout
+
+
+def test_missing_manifest_is_a_usage_error(mcp_url: str, tmp_path: Any) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mcp_constructs.verify",
+            "--url",
+            mcp_url,
+            "--manifest",
+            str(tmp_path / "nope.json"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 2
+    assert "nope.json does not exist; pass the expected tools with --expected" in done.stderr
+
+
+class StubbedSession:
+    """A boto3 Session whose clients answer from botocore Stubbers (no AWS account here)."""
+
+    region_name = "eu-west-1"
+
+    def __init__(self) -> None:
+        self.clients = {
+            name: boto3.client(
+                name,
+                region_name=self.region_name,
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+            )
+            for name in ("cloudformation", "cognito-idp")
+        }
+        self.stubbers = {name: Stubber(c) for name, c in self.clients.items()}
+
+    def client(self, name: str) -> Any:
+        return self.clients[name]
+
+
+@pytest.fixture
+def session() -> Iterator[StubbedSession]:
+    stubbed = StubbedSession()
+    for stubber in stubbed.stubbers.values():
+        stubber.activate()
+    yield stubbed
+    for stubber in stubbed.stubbers.values():
+        stubber.assert_no_pending_responses()
+        stubber.deactivate()
+
+
+def expect_stack(session: StubbedSession, name: str, outputs: dict[str, str]) -> None:
+    session.stubbers["cloudformation"].add_response(
+        "describe_stacks",
+        {
+            "Stacks": [
+                {
+                    "StackName": name,
+                    "CreationTime": "2026-11-23T10:00:00Z",
+                    "StackStatus": "CREATE_COMPLETE",
+                    "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
+                }
+            ]
+        },
+        {"StackName": name},
+    )
+
+
+def test_stack_prefix_reads_outputs_then_the_secret(
+    session: StubbedSession,
+    issuer: Issuer,
+    gateway_service: tuple[GatewayStandIn, str],
+    gateway: GatewayStandIn,
+) -> None:
+    token_url = f"{issuer.issuer_url}/oauth2/token"
+    expect_stack(
+        session,
+        "LarkMcp-Cognito",
+        {"UserPoolId": POOL, "TokenUrl": token_url, "Scope": SCOPE, "ClientId": CLIENT.client_id},
+    )
+    expect_stack(
+        session,
+        "LarkMcp-Gateway",
+        {
+            "McpEndpointUrl": gateway_service[1],
+            "TargetName": TARGET,
+            "TokenUrl": token_url,
+            "Scope": SCOPE,
+            "ClientId": CLIENT.client_id,
+        },
+    )
+    session.stubbers["cognito-idp"].add_response(
+        "describe_user_pool_client",
+        {
+            "UserPoolClient": {
+                "UserPoolId": POOL,
+                "ClientId": CLIENT.client_id,
+                "ClientSecret": CLIENT.client_secret,
+            }
+        },
+        {"UserPoolId": POOL, "ClientId": CLIENT.client_id},
+    )
+    args = verify.parse_args(["--stack-prefix", "LarkMcp"])
+
+    report = run_smoke(verify.build_config(args, session))
+
+    assert report.ok, report.message
+    assert sorted(report.tools) == sorted(f"{TARGET}___{t}" for t in expected_tools())
+
+
+def test_team_client_without_an_output_is_named(session: StubbedSession) -> None:
+    expect_stack(session, "LarkMcp-Cognito", {"UserPoolId": POOL})
+    expect_stack(
+        session,
+        "LarkMcp-Gateway",
+        {"McpEndpointUrl": "https://gw", "TokenUrl": "t", "Scope": SCOPE, "ClientId": "c"},
+    )
+    args = verify.parse_args(["--stack-prefix", "LarkMcp", "--client", "team-a"])
+
+    with pytest.raises(verify.VerifyError) as failure:
+        verify.build_config(args, session)
+
+    assert str(failure.value) == (
+        "stacks LarkMcp-Cognito / LarkMcp-Gateway have no output ClientIdTeamA"
+        " (is there an app client named 'team-a'?)"
+    )
+
+
+def test_stack_not_deployed(session: StubbedSession) -> None:
+    session.stubbers["cloudformation"].add_client_error(
+        "describe_stacks",
+        service_error_code="ValidationError",
+        service_message="Stack with id Lark-Cognito does not exist",
+        http_status_code=400,
+    )
+
+    with pytest.raises(verify.VerifyError) as failure:
+        verify.build_config(verify.parse_args(["--stack-prefix", "Lark"]), session)
+
+    assert str(failure.value) == (
+        "cannot read stack Lark-Cognito in eu-west-1: Stack with id Lark-Cognito does not exist"
+        " (deployed with another --stack-prefix or --region?)"
+    )
