@@ -12,6 +12,7 @@ from cdk_nag import AwsSolutionsChecks
 from stacks.cognito_stack import CognitoStack
 from stacks.config import AppConfig, ConfigError, load_config
 from stacks.gateway_stack import GatewayStack
+from stacks.operations import add_operations
 from stacks.runtime_stack import RuntimeStack
 
 
@@ -23,7 +24,10 @@ def build_app(
     """Create the app and its three stacks (tests call this with cdk.json's context)."""
     app = App(context=dict(context or {}), outdir=outdir)
     config = load_config(app.node.try_get_context, environ)
-    add_stacks(app, config)
+    _, runtime, gateway = add_stacks(app, config)
+    # Monitoring stack and extra MCP servers (context: monitoring, alarmEmail, extraServers).
+    env = Environment(account=config.account, region=config.region)
+    add_operations(app, config, runtime, gateway, env)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app
 
