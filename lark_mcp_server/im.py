@@ -151,3 +151,55 @@ async def list_messages(
     for message in messages:
         message.pop("chat_id", None)
     return page({"chat_id": chat_id, "messages": messages}, data)
+
+
+@TOOLS.tool(
+    title="Search chats",
+    description="Find group chats visible to the bot by words in their name or description.",
+    read_only=True,
+)
+async def search_chats(
+    lark: LarkCall,
+    query: Annotated[str, Field(min_length=1, max_length=64, description="Words to look for.")],
+    page_size: page_size_arg(20, 100) = 20,
+    page_token: PageToken = None,
+) -> dict[str, Any]:
+    data = await lark.get(
+        "/open-apis/im/v1/chats/search",
+        params={"query": query, "page_size": page_size, "page_token": page_token},
+    )
+    chats = [
+        {
+            "chat_id": item.get("chat_id"),
+            "name": item.get("name"),
+            "description": item.get("description"),
+            "external": item.get("external") or None,
+        }
+        for item in data.get("items") or []
+    ]
+    return page({"chats": chats}, data)
+
+
+@TOOLS.tool(
+    title="Get chat members",
+    description="List the people in a chat, with their open_id and name.",
+    read_only=True,
+)
+async def get_chat_members(
+    lark: LarkCall,
+    chat_id: Annotated[str, Field(min_length=1, description="The chat (oc_...).")],
+    page_size: page_size_arg(20, 100) = 20,
+    page_token: PageToken = None,
+) -> dict[str, Any]:
+    data = await lark.get(
+        f"/open-apis/im/v1/chats/{chat_id}/members",
+        params={"member_id_type": "open_id", "page_size": page_size, "page_token": page_token},
+    )
+    members = [
+        {"open_id": item.get("member_id"), "name": item.get("name")}
+        for item in data.get("items") or []
+    ]
+    result: dict[str, Any] = {"chat_id": chat_id, "members": members}
+    if isinstance(data.get("member_total"), int):
+        result["member_total"] = data["member_total"]
+    return page(result, data)

@@ -27,9 +27,9 @@ SERVER_NAME = "lark-mcp-server"
 
 def _areas() -> tuple[ModuleType, ...]:
     """The area modules whose tools this server offers. Add a new area module here."""
-    from . import calendar, contact, docs, im
+    from . import base, calendar, contact, docs, drive, im, task, wiki
 
-    return (im, docs, calendar, contact)
+    return (im, docs, calendar, contact, wiki, drive, base, task)
 
 
 def all_tools() -> list[ToolSpec]:

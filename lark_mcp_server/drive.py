@@ -1,0 +1,68 @@
+"""Drive: what is in a folder (the app's root folder by default)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import Field
+
+from .formatting import PageToken, iso_from_unix, page_size_arg
+from .lark_client import LarkCall
+from .registry import ToolSet
+
+TOOLS = ToolSet()
+
+
+def parse_folder(value: str | None) -> str | None:
+    """A folder token, or the token at the end of a .../drive/folder/<token> URL."""
+    if not value or not value.strip():
+        return None
+    text = value.strip()
+    if "/" not in text:
+        return text
+    parts = [p for p in urlsplit(text if "://" in text else "https://" + text).path.split("/") if p]
+    return parts[-1] if parts else None
+
+
+@TOOLS.tool(
+    title="List drive files",
+    description="List the files and folders in a Drive folder, most recently edited first.",
+    read_only=True,
+)
+async def list_drive_files(
+    lark: LarkCall,
+    folder_token: Annotated[
+        str | None,
+        Field(description="Folder token or URL (.../drive/folder/<token>); default: app's root."),
+    ] = None,
+    page_size: page_size_arg(50, 200) = 50,
+    page_token: PageToken = None,
+) -> dict[str, Any]:
+    folder = parse_folder(folder_token)
+    data = await lark.get(
+        "/open-apis/drive/v1/files",
+        params={
+            "folder_token": folder,
+            "order_by": "EditedTime",
+            "direction": "DESC",
+            "page_size": page_size,
+            "page_token": page_token,
+        },
+    )
+    files = [
+        {
+            "token": item.get("token"),
+            "name": item.get("name"),
+            "type": item.get("type"),
+            "url": item.get("url"),
+            "modified": iso_from_unix(item.get("modified_time")),
+        }
+        for item in data.get("files") or []
+    ]
+    result: dict[str, Any] = {"folder_token": folder, "files": files}
+    # Drive names its cursor next_page_token; the tool answers page_token like every list.
+    result["has_more"] = bool(data.get("has_more"))
+    if data.get("has_more") and data.get("next_page_token"):
+        result["page_token"] = data["next_page_token"]
+    return result
