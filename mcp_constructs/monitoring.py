@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Acknowledgment, Duration, Stack, Validations
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
@@ -367,6 +367,10 @@ class McpMonitoring(Construct):
             "AlarmTopicKey",
             description="Encrypts the MCP alarm topic; CloudWatch alarms may use it to publish.",
             enable_key_rotation=True,
+            # It protects alarm notifications in flight, no data at rest: delete it with the
+            # stack (after AWS's waiting period) rather than leave a billed key behind.
+            removal_policy=RemovalPolicy.DESTROY,
+            pending_window=Duration.days(7),
         )
         key.add_to_resource_policy(
             iam.PolicyStatement(
