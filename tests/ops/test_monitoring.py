@@ -237,6 +237,8 @@ def test_alarms_notify_an_encrypted_tls_only_topic_that_mails_the_operator(
             },
         },
     )
+    # The key only protects notifications in flight: it goes with the stack.
+    template.has_resource("AWS::KMS::Key", {"DeletionPolicy": "Delete"})
     outputs = template.find_outputs("*")
     assert {"DashboardUrl", "LarkRuntimeLogGroup", "JiraRuntimeLogGroup", "AlarmTopicArn"} <= set(
         outputs
