@@ -8,6 +8,8 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from mcp_constructs import JwtAuthorizer, M2MAuth, McpGateway, McpServerRuntime
+from mcp_constructs.deploy_checks import GatewaySmokeTest, GatewayToolSync
+from mcp_constructs.deploy_checks.manifest import expected_tool_names
 from stacks.cognito_stack import _output_suffix
 from stacks.config import AppConfig
 
@@ -43,6 +45,30 @@ class GatewayStack(Stack):
             runtime,
             target_name=TARGET_NAME,
             description="Lark MCP server on AgentCore Runtime",
+        )
+        # Deploys that prove themselves (README): refresh the gateway's tool list when the image
+        # or target changes, then fail the deploy unless tools/list shows every expected tool.
+        image = {"image": runtime.image_asset_hash}
+        expected = expected_tool_names(config.lark_tools, read_only=bool(config.lark_read_only))
+        self.tool_sync = GatewayToolSync(
+            self,
+            "ToolSync",
+            gateway=self.gateway.resource,
+            targets=[self.target.resource],
+            triggers=image,
+        )
+        self.smoke_test = GatewaySmokeTest(
+            self,
+            "SmokeTest",
+            gateway=self.gateway.resource,
+            target=self.target.resource,
+            user_pool=auth.user_pool,
+            client=auth.default_client,
+            token_url=auth.token_url,
+            oauth_scope=auth.full_scope(config.scope),
+            expected_tools=expected,
+            after=self.tool_sync,
+            triggers=image,
         )
 
         # Everything the Quick Suite MCP integration form asks for, in one place.

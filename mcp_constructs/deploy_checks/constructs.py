@@ -303,4 +303,4 @@ class GatewaySmokeTest(Construct):
         )
         self.resource.node.add_dependency(target)
         if after is not None:
-            self.resource.node.add_dependency(after)
+            self.resource.node.add_dependency(after.resource)

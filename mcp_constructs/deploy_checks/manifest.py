@@ -7,6 +7,7 @@ and the read-only team checks read it, so the expected tool list lives in one pl
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,3 +49,28 @@ def load_manifest(path: Path | str = DEFAULT_MANIFEST) -> list[ManifestTool]:
 def tool_names(path: Path | str = DEFAULT_MANIFEST, *, read_only: bool = False) -> list[str]:
     """Names from the manifest; only the read-only ones when ``read_only`` is set."""
     return [t.name for t in load_manifest(path) if t.read_only or not read_only]
+
+
+def expected_tool_names(
+    allow: Sequence[str] | None = None,
+    *,
+    read_only: bool = False,
+    path: Path | str = DEFAULT_MANIFEST,
+) -> list[str]:
+    """The tools a server started with ``LARK_TOOLS=allow`` / ``LARK_READ_ONLY`` will list.
+
+    Same order of filters as the server (allowlist, then read-only); a name the manifest does
+    not know is an error here, at synth, rather than a runtime that never starts.
+    """
+    tools = load_manifest(path)
+    if allow is not None:
+        known = {t.name for t in tools}
+        unknown = [name for name in allow if name not in known]
+        if unknown:
+            raise ManifestError(
+                f"unknown tool name(s) {', '.join(unknown)}; {path} knows: "
+                + ", ".join(sorted(known))
+            )
+        wanted = set(allow)
+        tools = [t for t in tools if t.name in wanted]
+    return [t.name for t in tools if t.read_only or not read_only]
