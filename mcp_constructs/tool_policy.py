@@ -24,6 +24,7 @@ read-only-ness, so tests can evaluate it without synthesizing anything.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -40,9 +41,8 @@ MANIFEST_PATH = Path(__file__).resolve().parent.parent / "lark_mcp_server" / "to
 #: Gateway policy-engine modes (``CfnGateway.PolicyEngineConfiguration.Mode``).
 POLICY_MODES = ("ENFORCE", "LOG_ONLY")
 
-#: Policy names inside the engine (``^[A-Za-z][A-Za-z0-9_]*$``, immutable once created).
-INVOKE_POLICY_NAME = "invoke_scope_all_tools"
-READ_POLICY_NAME = "read_scope_read_only_tools"
+#: The two access levels a policy is written for, in the order they are created.
+LEVELS = ("invoke", "read")
 
 _TOOL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 _TARGET_RE = re.compile(r"^([0-9a-zA-Z][-]?){1,100}$")
@@ -103,6 +103,14 @@ def parse_manifest(data: object, *, source: str = "tools manifest") -> tuple[Too
     return tuple(tools)
 
 
+def select_tools(tools: Iterable[Tool], served: Iterable[str]) -> tuple[Tool, ...]:
+    """The manifest's tools that the server actually serves (e.g. after ``larkTools`` and
+    ``larkReadOnly``), in manifest order: a policy naming a tool the target does not list
+    would fail the service's validation."""
+    wanted = set(served)
+    return tuple(t for t in tools if t.name in wanted)
+
+
 def action_name(target_name: str, tool: str) -> str:
     """The Cedar action id the gateway gives a tool of an MCP target: ``<target>___<tool>``."""
     return f"{target_name}___{tool}"
@@ -147,6 +155,19 @@ def cedar_permit(*, gateway_arn: str, actions: Sequence[str], scope: str) -> str
     )
 
 
+def policy_name(level: str, target_name: str) -> str:
+    """``<level>_<target>`` as a policy name (``^[A-Za-z][A-Za-z0-9_]*$``, at most 48).
+
+    Names are immutable and unique within the engine: one per access level and target.
+    """
+    cleaned = re.sub(r"[^A-Za-z0-9_]", "_", target_name)
+    name = f"{level}_{cleaned}"
+    if len(name) > 48:
+        digest = hashlib.sha256(target_name.encode()).hexdigest()[:8]
+        name = f"{name[:39]}_{digest}"
+    return name
+
+
 def cedar_policies(
     *,
     tools: Iterable[Tool],
@@ -155,11 +176,11 @@ def cedar_policies(
     invoke_scope: str,
     read_scope: str,
 ) -> dict[str, str]:
-    """Policy name -> Cedar statement for the two access levels.
+    """Access level (``invoke``/``read``) -> Cedar statement for one target's tools.
 
     ``invoke`` holders may call every tool; ``read`` holders exactly the read-only ones. With no
-    read-only tool the read policy is omitted (a Cedar ``action in []`` permits nothing and the
-    service rejects an empty list).
+    read-only tool the read policy is omitted (an empty ``action in []`` is refused by the
+    service, and permitting nothing needs no policy: Cedar denies by default).
     """
     if not _TARGET_RE.match(target_name):
         raise ValueError(f"gateway target name {target_name!r} is not a valid target name")
@@ -167,12 +188,10 @@ def cedar_policies(
     everything = [action_name(target_name, t.name) for t in tools]
     read_only = [action_name(target_name, t.name) for t in tools if t.read_only]
     policies = {
-        INVOKE_POLICY_NAME: cedar_permit(
-            gateway_arn=gateway_arn, actions=everything, scope=invoke_scope
-        )
+        "invoke": cedar_permit(gateway_arn=gateway_arn, actions=everything, scope=invoke_scope)
     }
     if read_only:
-        policies[READ_POLICY_NAME] = cedar_permit(
+        policies["read"] = cedar_permit(
             gateway_arn=gateway_arn, actions=read_only, scope=read_scope
         )
     return policies
@@ -191,11 +210,12 @@ class GatewayToolPolicy(Construct):
 
     Wires, in this order: the ``CfnPolicyEngine`` (id ``Engine``); the gateway role's
     ``GetPolicyEngine`` / ``AuthorizeAction`` / ``PartiallyAuthorizeActions`` (in a policy the
-    gateway depends on, because the service checks them when the engine is attached); the gateway's
-    ``PolicyEngineConfiguration`` (``mode``: ``ENFORCE``, or ``LOG_ONLY`` to only log decisions);
-    and one ``CfnPolicy`` per access level (ids ``InvokePolicy``/``ReadPolicy``), created after the
-    target so ``FAIL_ON_ANY_FINDINGS`` validates them against the schema the gateway derives from
-    the target's tools: a tool name that the server does not serve fails the deployment.
+    gateway depends on, because the service checks them when the engine is attached); and the
+    gateway's ``PolicyEngineConfiguration`` (``mode``: ``ENFORCE``, or ``LOG_ONLY`` to only log
+    decisions). :meth:`add_target` then writes the policies for one target's tools.
+
+    With the engine attached in ``ENFORCE`` mode, a target without policies is invisible to
+    everyone: every target the gateway serves needs :meth:`add_target`.
     """
 
     def __init__(
@@ -205,33 +225,31 @@ class GatewayToolPolicy(Construct):
         *,
         gateway: agentcore.CfnGateway,
         gateway_role: iam.IRole,
-        target: agentcore.CfnGatewayTarget,
-        target_name: str,
         invoke_scope: str,
         read_scope: str,
-        tools: Sequence[Tool] | None = None,
         mode: str = "ENFORCE",
         engine_name: str | None = None,
-        after: Sequence[IDependable] = (),
     ) -> None:
-        """``tools`` defaults to the manifest; ``after`` lists extra resources the policies wait
-        for (e.g. the tool-sync custom resource, so the schema has the current tools)."""
+        """``invoke_scope``/``read_scope`` are full scopes (``<resource server>/<name>``)."""
         super().__init__(scope, construct_id)
         if mode not in POLICY_MODES:
             raise ValueError(
-                f'policyMode {mode!r} must be "ENFORCE" or "LOG_ONLY" (log decisions only)'
+                f"context 'policyMode'={mode!r} is not valid: use ENFORCE (default) or LOG_ONLY "
+                "(decisions are logged, nothing is refused)"
             )
         if Token.is_unresolved(gateway.name):
-            raise ValueError("GatewayToolPolicy needs a gateway with a literal name")
+            raise ValueError(f"{self.node.path}: the gateway needs a literal name")
         stack = Stack.of(self)
-        self.tools = tuple(tools) if tools is not None else load_manifest()
+        self.gateway = gateway
+        self.invoke_scope = invoke_scope
+        self.read_scope = read_scope
         self.mode = mode
 
         self.engine = agentcore.CfnPolicyEngine(
             self,
             "Engine",
             name=engine_name or engine_name_for(stack.stack_name),
-            description="Which OAuth scope may call which Lark tool (read: read-only tools).",
+            description="Which OAuth scope may call which tool of the gateway",
         )
 
         gateway_arn_pattern = stack.format_arn(
@@ -263,26 +281,43 @@ class GatewayToolPolicy(Construct):
             )
         )
         gateway.node.add_dependency(self.role_policy)
+        #: (target name, level) -> policy, in creation order.
+        self.policies: dict[tuple[str, str], agentcore.CfnPolicy] = {}
 
+    def add_target(
+        self,
+        target: agentcore.CfnGatewayTarget,
+        *,
+        target_name: str,
+        tools: Sequence[Tool],
+        after: Sequence[IDependable] = (),
+    ) -> list[agentcore.CfnPolicy]:
+        """Policies for one target's ``tools`` (ids ``<Target>InvokePolicy``/``ReadPolicy``).
+
+        Created after the target and ``after`` (e.g. its tool sync) so that the service's
+        ``FAIL_ON_ANY_FINDINGS`` validation sees the target's current tools: a tool name the
+        server does not serve fails the deployment instead of silently permitting nothing.
+        """
         statements = cedar_policies(
-            tools=self.tools,
+            tools=tools,
             target_name=target_name,
-            gateway_arn=gateway.attr_gateway_arn,
-            invoke_scope=invoke_scope,
-            read_scope=read_scope,
+            gateway_arn=self.gateway.attr_gateway_arn,
+            invoke_scope=self.invoke_scope,
+            read_scope=self.read_scope,
         )
-        self.policies: dict[str, agentcore.CfnPolicy] = {}
         descriptions = {
-            INVOKE_POLICY_NAME: f"{invoke_scope} may list and call every tool",
-            READ_POLICY_NAME: f"{read_scope} may list and call only the read-only tools",
+            "invoke": f"{self.invoke_scope} may list and call every tool of {target_name}",
+            "read": f"{self.read_scope} may list and call the read-only tools of {target_name}",
         }
-        for name, statement in statements.items():
+        prefix = "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", target_name))
+        created = []
+        for level, statement in statements.items():
             policy = agentcore.CfnPolicy(
                 self,
-                "InvokePolicy" if name == INVOKE_POLICY_NAME else "ReadPolicy",
-                name=name,
+                f"{prefix}{level.capitalize()}Policy",
+                name=policy_name(level, target_name),
                 policy_engine_id=self.engine.attr_policy_engine_id,
-                description=descriptions[name],
+                description=descriptions[level],
                 definition=agentcore.CfnPolicy.PolicyDefinitionProperty(
                     cedar=agentcore.CfnPolicy.CedarPolicyProperty(statement=statement)
                 ),
@@ -291,9 +326,6 @@ class GatewayToolPolicy(Construct):
             policy.node.add_dependency(target)
             for dependable in after:
                 policy.node.add_dependency(dependable)
-            self.policies[name] = policy
-
-    @property
-    def read_only_tools(self) -> list[str]:
-        """Names of the tools a read-scope caller can list and call."""
-        return [t.name for t in self.tools if t.read_only]
+            self.policies[(target_name, level)] = policy
+            created.append(policy)
+        return created

@@ -10,14 +10,14 @@ import cedarpy
 import pytest
 
 from mcp_constructs.tool_policy import (
-    INVOKE_POLICY_NAME,
-    READ_POLICY_NAME,
     ManifestError,
     Tool,
     cedar_policies,
     load_manifest,
     parse_manifest,
+    policy_name,
     scope_condition,
+    select_tools,
 )
 
 GATEWAY_ARN = "arn:aws:bedrock-agentcore:eu-west-1:123456789012:gateway/lark-mcp-abcdefghij"
@@ -86,14 +86,14 @@ def test_policies_validate_against_the_gateway_shaped_schema():
 
 
 def test_read_policy_names_exactly_the_read_only_tools():
-    read_text = _policies()[READ_POLICY_NAME]
+    read_text = _policies()["read"]
     for tool in MANIFEST:
         action = f'AgentCore::Action::"{TARGET}___{tool.name}"'
         assert (action in read_text) is tool.read_only, tool.name
 
 
 def test_invoke_policy_names_every_tool():
-    invoke_text = _policies()[INVOKE_POLICY_NAME]
+    invoke_text = _policies()["invoke"]
     assert all(f'"{TARGET}___{t.name}"' in invoke_text for t in MANIFEST)
 
 
@@ -125,7 +125,7 @@ def test_each_tool_by_scope(tool):
 )
 def test_scope_is_matched_as_a_whole_word_not_a_substring(claim, allowed):
     read_only_tool = next(t.name for t in MANIFEST if t.read_only)
-    text = _policies()[READ_POLICY_NAME]
+    text = _policies()["read"]
     assert _decide(text, read_only_tool, claim) == ("Allow" if allowed else "Deny")
 
 
@@ -136,7 +136,7 @@ def test_other_gateway_is_not_covered():
 
 
 def test_no_read_only_tools_means_no_read_policy():
-    assert list(_policies([Tool("send_message", False)])) == [INVOKE_POLICY_NAME]
+    assert list(_policies([Tool("send_message", False)])) == ["invoke"]
 
 
 @pytest.mark.parametrize("scope", ["", "a b", "rs/*", 'rs/"x', "rs\\x"])
@@ -167,3 +167,21 @@ def test_cedar_shape_snapshot(snapshot):
     to the manifest does not move it; update with --snapshot-update only on purpose."""
     tools = [Tool("list_chats", True), Tool("send_message", False)]
     assert _policies(tools) == snapshot
+
+
+def test_policy_names_fit_the_service_pattern():
+    assert policy_name("invoke", "lark") == "invoke_lark"
+    assert policy_name("read", "my-server") == "read_my_server"
+    long = policy_name("invoke", "x" * 100)
+    assert len(long) == 48 and long.startswith("invoke_xxx")
+    assert long != policy_name("invoke", "x" * 99)
+
+
+def test_select_tools_keeps_manifest_order_and_flags():
+    served = select_tools(MANIFEST, ["list_chats", "send_message", "not_served"])
+    assert [t.name for t in served] == [t.name for t in MANIFEST if t.name in served_names(served)]
+    assert {t.name: t.read_only for t in served} == {"send_message": False, "list_chats": True}
+
+
+def served_names(tools):
+    return {t.name for t in tools}

@@ -14,12 +14,7 @@ from aws_cdk.assertions import Match, Template
 
 from mcp_constructs.m2m_auth import M2MAuth
 from mcp_constructs.teams import add_team_clients, parse_teams
-from mcp_constructs.tool_policy import (
-    INVOKE_POLICY_NAME,
-    READ_POLICY_NAME,
-    GatewayToolPolicy,
-    load_manifest,
-)
+from mcp_constructs.tool_policy import GatewayToolPolicy, Tool, load_manifest
 
 TEAMS = parse_teams('[{"name": "support", "access": "read"}, {"name": "ops", "access": "write"}]')
 MANIFEST = load_manifest()
@@ -56,18 +51,24 @@ def _build(mode: str = "ENFORCE") -> Template:
         gateway_identifier=gateway.attr_gateway_identifier,
         target_configuration={"mcp": {"mcpServer": {"endpoint": "https://example.com/mcp"}}},
     )
-    GatewayToolPolicy(
+    policy = GatewayToolPolicy(
         stack,
         "ToolPolicy",
         gateway=gateway,
         gateway_role=role,
-        target=target,
-        target_name="lark",
         invoke_scope="lark-mcp/invoke",
         read_scope="lark-mcp/read",
-        tools=MANIFEST,
         mode=mode,
     )
+    policy.add_target(target, target_name="lark", tools=MANIFEST)
+    other = agentcore.CfnGatewayTarget(
+        stack,
+        "OtherTarget",
+        name="echo-server",
+        gateway_identifier=gateway.attr_gateway_identifier,
+        target_configuration={"mcp": {"mcpServer": {"endpoint": "https://example.com/echo"}}},
+    )
+    policy.add_target(other, target_name="echo-server", tools=[Tool("echo", read_only=False)])
     return Template.from_stack(stack)
 
 
@@ -154,7 +155,7 @@ def test_log_only_dry_run():
 
 
 def test_bad_mode_is_refused():
-    with pytest.raises(ValueError, match=r'policyMode .* must be "ENFORCE" or "LOG_ONLY"'):
+    with pytest.raises(ValueError, match="'policyMode'='AUDIT' is not valid: use ENFORCE"):
         _build("AUDIT")
 
 
@@ -205,20 +206,24 @@ def test_gateway_waits_for_its_evaluate_permissions(template):
     assert set(policies) <= set(gateway["DependsOn"])
 
 
-def test_policies_validated_and_created_after_the_target(template):
-    (target_id,) = template.find_resources("AWS::BedrockAgentCore::GatewayTarget")
-    policies = template.find_resources("AWS::BedrockAgentCore::Policy")
-    assert sorted(p["Properties"]["Name"] for p in policies.values()) == sorted(
-        [INVOKE_POLICY_NAME, READ_POLICY_NAME]
-    )
-    for policy in policies.values():
+def test_each_target_gets_its_policies_validated_after_it(template):
+    targets = {
+        t["Properties"]["Name"]: logical_id
+        for logical_id, t in template.find_resources("AWS::BedrockAgentCore::GatewayTarget").items()
+    }
+    policies = template.find_resources("AWS::BedrockAgentCore::Policy").values()
+    by_name = {p["Properties"]["Name"]: p for p in policies}
+    # echo-server has no read-only tool: no read policy, so read callers never see it.
+    assert sorted(by_name) == ["invoke_echo_server", "invoke_lark", "read_lark"]
+    for name, policy in by_name.items():
         assert policy["Properties"]["ValidationMode"] == "FAIL_ON_ANY_FINDINGS"
-        assert target_id in policy["DependsOn"]
+        target = "echo-server" if "echo" in name else "lark"
+        assert targets[target] in policy["DependsOn"]
 
 
 def test_read_policy_lists_exactly_the_read_only_tools(template):
-    read = _statement(template, READ_POLICY_NAME)
-    invoke = _statement(template, INVOKE_POLICY_NAME)
+    read = _statement(template, "read_lark")
+    invoke = _statement(template, "invoke_lark")
     for tool in MANIFEST:
         assert (f'AgentCore::Action::"lark___{tool.name}"' in read) is tool.read_only
         assert f'AgentCore::Action::"lark___{tool.name}"' in invoke
