@@ -13,12 +13,13 @@ from types import ModuleType
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+from starlette.types import ASGIApp
 
 from . import __version__
 from .config import ConfigError, Settings
+from .http_guard import HttpGuard
 from .registry import AppState, ToolSpec
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -94,11 +95,11 @@ def build_server(settings: Settings | None = None) -> MCPServer[AppState]:
     return server
 
 
-def build_app(settings: Settings | None = None) -> Starlette:
+def build_app(settings: Settings | None = None) -> ASGIApp:
     """The ASGI app: stateless Streamable HTTP on /mcp, any Host accepted, bodies capped."""
     settings = settings or Settings.from_env()
     server = build_server(settings)
-    return server.streamable_http_app(
+    app = server.streamable_http_app(
         streamable_http_path="/mcp",
         stateless_http=True,
         json_response=True,
@@ -108,3 +109,4 @@ def build_app(settings: Settings | None = None) -> Starlette:
         # (meant for servers on a developer's loopback) would answer 421 to every call.
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
+    return HttpGuard(app, path="/mcp", max_body=MAX_BODY_BYTES)

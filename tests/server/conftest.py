@@ -1,0 +1,29 @@
+"""One real server process per test session, pointed at the session's fake Lark."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.lark_fake import FakeLark
+
+from .harness import ServerProcess, run_server, server_env
+
+
+@pytest.fixture(scope="session")
+def server(lark_fake: FakeLark) -> Iterator[ServerProcess]:
+    with run_server(server_env(lark_fake.base_url)) as process:
+        yield process
+
+
+@pytest.fixture
+def lark(fresh_lark: FakeLark, server: ServerProcess) -> Iterator[FakeLark]:
+    """The fake, reset, with the server up; checks afterwards that the server survived."""
+    yield fresh_lark
+    assert server.alive(), f"the server died:\n{server.output()[-3000:]}"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
