@@ -224,6 +224,9 @@ class LarkClient:
         """One logical request with its retries; returns the decoded body when `code == 0`."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         clean_params = {k: v for k, v in (params or {}).items() if v is not None}
+        if isinstance(json, dict):
+            # Optional arguments left out rather than sent as null (Lark rejects some nulls).
+            json = {k: v for k, v in json.items() if v is not None}
         failures = 0
         last_problem = "no answer"
         while True:
