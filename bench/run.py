@@ -36,6 +36,8 @@ from bench.servers import (
     Running,
     ServerSpec,
     ensure_lark_mcp,
+    git,
+    ours_at,
     start_fake_lark,
 )
 
@@ -139,10 +141,10 @@ def bench_all(
     return {sub.spec.name: sub.out for sub in subjects}
 
 
-def deps_sizes(names: list[str]) -> dict[str, dict[str, Any]]:
+def deps_sizes(names: list[str], ours_requirements: Path) -> dict[str, dict[str, Any]]:
     """Installed size of what each server needs at run time (interpreters not counted)."""
     sizes: dict[str, dict[str, Any]] = {}
-    ours_reqs = measure.requirement_lines(ROOT / "lark_mcp_server" / "requirements.txt")
+    ours_reqs = measure.requirement_lines(ours_requirements)
     bare_reqs = ["mcp==2.3.0"]
     for name, reqs in (("ours", ours_reqs), ("bare", bare_reqs)):
         if name not in names:
@@ -347,6 +349,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
     parser.add_argument("--skip-deps", action="store_true", help="do not measure install sizes")
     parser.add_argument(
+        "--ours-ref",
+        default="HEAD",
+        help="git ref of lark_mcp_server to measure (exported to bench/.work), or 'worktree' "
+        "for the files as they are now (default: HEAD, i.e. what is committed)",
+    )
+    parser.add_argument(
         "--no-pin",
         action="store_true",
         help="let the OS place processes (default with 2+ CPUs: server under test alone on the "
@@ -382,6 +390,16 @@ def main(argv: list[str] | None = None) -> int:
     if "lark-mcp" in args.names:
         ensure_lark_mcp()
     specs = [SERVERS[n] for n in args.names]
+    ours_requirements = ROOT / "lark_mcp_server" / "requirements.txt"
+    if args.ours_ref == "worktree":
+        dirty = git("status", "--porcelain", "--", "lark_mcp_server")
+        ours_code = f"working tree at {git('rev-parse', 'HEAD')[:12]}" + (
+            " with uncommitted changes" if dirty else ""
+        )
+    else:
+        ours, ours_requirements, sha = ours_at(args.ours_ref)
+        specs = [ours if s.name == "ours" else s for s in specs]
+        ours_code = f"commit {sha[:12]} ({args.ours_ref})"
     if args.harness_cpus:
         os.sched_setaffinity(0, args.harness_cpus)  # the load client; the fake inherits it
     fake = start_fake_lark(args.harness_cpus) if any(s.needs_fake for s in specs) else None
@@ -393,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
             procs.stop(fake.proc)
     if not args.skip_deps:
         print("bench: installed sizes ...", file=sys.stderr, flush=True)
-        for name, size in deps_sizes(args.names).items():
+        for name, size in deps_sizes(args.names, ours_requirements).items():
             results[name]["deps"] = size
     checks = targets(results)
     command = (
@@ -405,6 +423,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": started.isoformat(timespec="seconds"),
         "command": command,
         "machine": machine(),
+        "ours_code": ours_code,
         "settings": {
             "cold_start_runs": args.runs,
             "calls_per_round": args.calls,
@@ -425,7 +444,8 @@ def main(argv: list[str] | None = None) -> int:
         f"\n{m['cores']} cores {m['arch']} ({m['cpu']}), Python {m['python']}, "
         f"Node {m['node']}, {report['date']}"
     )
-    print(f"command: {command}\n")
+    print(f"command: {command}")
+    print(f"ours: {ours_code}\n")
     print(table(results, args.names))
     print()
     print(target_table(checks))

@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ class ServerSpec:
     note: str
     needs_fake: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
+    cwd: Path = ROOT  # `python -m` imports from here first
 
     def url(self, port: int) -> str:
         return f"http://127.0.0.1:{port}/mcp"
@@ -123,6 +124,37 @@ LARK_MCP = ServerSpec(
 SERVERS = {spec.name: spec for spec in (OURS, BARE, LARK_MCP)}
 
 
+def git(*args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60
+    ).stdout.strip()
+
+
+def ours_at(ref: str) -> tuple[ServerSpec, Path, str]:
+    """Ours as committed at `ref` (exported to bench/.work/ours-<sha>), so the figures describe
+    a commit rather than whatever is half-edited in the working tree. Returns the spec, the
+    exported requirements file and the full commit id."""
+    sha = git("rev-parse", "--verify", f"{ref}^{{commit}}")
+    where = WORK / f"ours-{sha[:12]}"
+    if not (where / "lark_mcp_server" / "__main__.py").exists():
+        where.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", sha, "lark_mcp_server"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+            timeout=60,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(where)], input=archive, check=True, timeout=60)
+    spec = replace(
+        OURS,
+        cwd=where,
+        extra_env={"PYTHONPATH": str(where)},
+        note=OURS.note + f" Code as committed at {sha[:12]} ({ref}).",
+    )
+    return spec, where / "lark_mcp_server" / "requirements.txt", sha
+
+
 def ensure_lark_mcp() -> None:
     """Install the official Node server into bench/.work once (npm registry only)."""
     if LARK_MCP_CLI.exists():
@@ -164,7 +196,7 @@ def start_server(
     proc = procs.spawn(
         spec.argv(port, lark),
         env=spec.env(port, lark) | spec.extra_env,
-        cwd=ROOT,
+        cwd=spec.cwd,
         log=LOGS / f"{spec.name}{tag}.log",
         cpus=cpus,
     )
