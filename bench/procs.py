@@ -97,6 +97,14 @@ def peak_rss_bytes(pid: int) -> int:
     return total
 
 
+def pin(pid: int, cpus: frozenset[int]) -> None:
+    """Confine every thread of `pid` and of its descendants to `cpus` (new threads inherit)."""
+    for each in [pid, *descendants(pid)]:
+        for task in Path(f"/proc/{each}/task").glob("*"):
+            with contextlib.suppress(ProcessLookupError, FileNotFoundError):
+                os.sched_setaffinity(int(task.name), cpus)
+
+
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 

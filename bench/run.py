@@ -88,9 +88,7 @@ def bench_all(
                     continue
                 sub.stop()
                 try:
-                    cold, sub.running = measure.cold_start(
-                        sub.spec, lark, tag=f"-{run + 1}", cpus=args.server_cpus
-                    )
+                    cold, sub.running = measure.cold_start(sub.spec, lark, tag=f"-{run + 1}")
                 except Exception as exc:  # one broken server must not hide the others' figures
                     sub.fail(exc)
                     continue
@@ -108,6 +106,11 @@ def bench_all(
                 sub.out["tools_list"] = measure.as_dict(measure.tools_list(sub.session))
             except Exception as exc:
                 sub.fail(exc)
+        if args.server_cpus and args.harness_cpus:
+            os.sched_setaffinity(0, args.harness_cpus)  # this process is the load client
+            for sub in subjects:
+                if sub.running is not None and "error" not in sub.out:
+                    procs.pin(sub.running.proc.pid, args.server_cpus)
         for round_ in range(args.rounds):
             shift = round_ % max(len(subjects), 1)
             for sub in subjects[shift:] + subjects[:shift]:
@@ -226,6 +229,14 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             "status": verdict(None if deps is None else deps < 80 * MB),
         },
     ]
+
+
+def load_average() -> list[float]:
+    """1, 5 and 15 minute load averages: how busy the machine was with other work."""
+    try:
+        return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+    except OSError:
+        return []
 
 
 def machine() -> dict[str, Any]:
@@ -357,8 +368,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-pin",
         action="store_true",
-        help="let the OS place processes (default with 2+ CPUs: server under test alone on the "
-        "last CPU, load client and fake Lark on the others)",
+        help="let the OS place processes under load (default with 2+ CPUs: the server under "
+        "load alone on the last CPU, load client and fake Lark on the others; cold starts are "
+        "never pinned)",
     )
     args = parser.parse_args(argv)
     args.names = [n.strip() for n in args.servers.split(",") if n.strip()]
@@ -386,6 +398,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = dt.datetime.now(dt.UTC)
+    load_before = load_average()
     shutil.rmtree(LOGS, ignore_errors=True)
     if "lark-mcp" in args.names:
         ensure_lark_mcp()
@@ -400,8 +413,6 @@ def main(argv: list[str] | None = None) -> int:
         ours, ours_requirements, sha = ours_at(args.ours_ref)
         specs = [ours if s.name == "ours" else s for s in specs]
         ours_code = f"commit {sha[:12]} ({args.ours_ref})"
-    if args.harness_cpus:
-        os.sched_setaffinity(0, args.harness_cpus)  # the load client; the fake inherits it
     fake = start_fake_lark(args.harness_cpus) if any(s.needs_fake for s in specs) else None
     try:
         print(f"bench: {', '.join(args.names)}: cold starts ...", file=sys.stderr, flush=True)
@@ -424,6 +435,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": command,
         "machine": machine(),
         "ours_code": ours_code,
+        "load_average_before_after": [load_before, load_average()],
         "settings": {
             "cold_start_runs": args.runs,
             "calls_per_round": args.calls,
@@ -445,7 +457,13 @@ def main(argv: list[str] | None = None) -> int:
         f"Node {m['node']}, {report['date']}"
     )
     print(f"command: {command}")
-    print(f"ours: {ours_code}\n")
+    print(f"ours: {ours_code}")
+    before, after = report["load_average_before_after"]
+    print(f"load average (1 min) before / after: {before[:1]} / {after[:1]}")
+    if max(before[:1] + after[:1], default=0) > (m["cores"] or 1):
+        print("WARNING: the machine was busy with other work; calls/s and cold starts are noisy,")
+        print("         CPU per call is the steadier figure. Rerun when it is idle to compare.")
+    print()
     print(table(results, args.names))
     print()
     print(target_table(checks))
