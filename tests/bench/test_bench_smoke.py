@@ -77,26 +77,19 @@ def _variant(**env: str) -> ServerSpec:
     return dataclasses.replace(BARE, extra_env=env)
 
 
-def test_event_stream_answers_are_parsed_and_sized_without_framing() -> None:
-    cold, running = measure.cold_start(_variant(BARE_SSE="1"), lark="", tag="-pytest-sse")
+def test_an_sse_server_that_wants_initialize_gets_one_session_reused_for_every_call() -> None:
+    """The paths lark-mcp (event-stream answers) and session-bound servers need, in one server."""
+    spec = _variant(BARE_SSE="1", BARE_STATEFUL="1")
+    cold, running = measure.cold_start(spec, lark="", tag="-pytest-sse-stateful")
     try:
         listed = measure.tools_list(cold.session)
         result = measure.load(cold.session, "echo", {"text": "hi"}, calls=8, concurrency=2)
     finally:
         procs.stop(running.proc)
-    assert listed.content_type == "text/event-stream"
-    assert listed.names == ["echo"]
-    assert result.ok == 8
-
-
-def test_a_server_that_wants_initialize_gets_one_session_reused_for_every_call() -> None:
-    cold, running = measure.cold_start(_variant(BARE_STATEFUL="1"), lark="", tag="-pytest-state")
-    try:
-        result = measure.load(cold.session, "echo", {"text": "hi"}, calls=8, concurrency=2)
-    finally:
-        procs.stop(running.proc)
     assert cold.session.handshake is True
     assert "Mcp-Session-Id" in cold.session.headers
+    assert listed.content_type == "text/event-stream"
+    assert listed.names == ["echo"]
     assert result.ok == 8
 
 
