@@ -353,7 +353,9 @@ class FakeLark:
                         ]
                     },
                 )
-            call = Call(method, path, query, dict(request.path_params), body or {}, headers)
+            # Lark reads a top-level JSON null as "not given" (Base `fields` keep theirs).
+            given = {k: v for k, v in (body or {}).items() if v is not None}
+            call = Call(method, path, query, dict(request.path_params), given, headers)
             data = await ep.handler(self, call)
         except LarkError as err:
             return self._json(err.status, self._error_body(err, log_id), log_id)
