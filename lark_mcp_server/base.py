@@ -175,7 +175,7 @@ async def search_base_records(
     filter: Annotated[
         Any,
         WithJsonSchema({"type": "object"}),
-        Field(description=f"Optional, e.g. {FILTER_FORM}. Dates compare by day."),
+        Field(description=f"Optional, e.g. {FILTER_FORM}. Dates (or YYYY-MM-DD) compare by day."),
     ] = None,
     sort: Annotated[
         list[str] | None,

@@ -548,16 +548,26 @@ def _operand(field: BaseField, cond: Condition) -> list[str]:
         if len(values) != 1 or not isinstance(values[0], str):
             raise BaseInputError(
                 f"filter on {field.name!r} (date) takes one ISO 8601 time, e.g. {TIME_EXAMPLE}, "
-                "or today/tomorrow/yesterday"
+                "a day (2026-12-01), or today/tomorrow/yesterday"
             )
-        word = _DATE_WORDS.get(values[0].strip().lower())
+        text = values[0].strip()
+        word = _DATE_WORDS.get(text.lower())
         if word:
             return [word]
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            # A bare day: noon UTC falls on that same day for every offset from -12 to +11
+            # hours, and Lark compares dates by day in the base's own timezone.
+            try:
+                day = dt.date.fromisoformat(text)
+            except ValueError:
+                raise BaseInputError(f"filter on {field.name!r}: {text!r} is no date") from None
+            noon = dt.datetime(day.year, day.month, day.day, 12, tzinfo=dt.UTC)
+            return ["ExactDate", str(millis(noon))]
         try:
             return ["ExactDate", str(millis(parse_time(values[0])))]
         except BaseInputError as exc:
             raise BaseInputError(
-                f"filter on {field.name!r} (date): {exc}; use e.g. {TIME_EXAMPLE}"
+                f"filter on {field.name!r} (date): {exc}; use e.g. {TIME_EXAMPLE} or 2026-12-01"
             ) from None
     if t == 7:
         if len(values) == 1 and isinstance(values[0], bool):

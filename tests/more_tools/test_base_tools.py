@@ -172,6 +172,7 @@ async def test_filter_and_sort_map_onto_lark(tools: Tools, lark: FakeLark):
             ["Write MCP server", "Fake Lark API", "CDK stacks"],
         ),
         ({"field": "Due", "op": "empty"}, ["README"]),
+        ({"field": "Due", "op": "is", "value": "2026-11-24"}, ["Fake Lark API", "Design review"]),
     ]
     for condition, names in cases:
         result = await tools.ok("search_base_records", {"base": TASKS_URL, "filter": condition})

@@ -189,6 +189,7 @@ def test_filter_maps_to_lark_conditions():
                 {"field": "Status", "op": "is", "value": "Open"},
                 {"field": "Due", "op": "<", "value": "2026-12-01T00:00:00+08:00"},
                 {"field": "Due", "op": "is", "value": "Today"},
+                {"field": "Due", "op": ">", "value": "2026-11-30"},
                 {"field": "Owner", "op": "contains", "value": "ou_bob"},
                 {"field": "Estimate", "op": ">=", "value": 5},
                 {"field": "Done", "op": "is", "value": True},
@@ -198,12 +199,14 @@ def test_filter_maps_to_lark_conditions():
         }
     )
     midnight = int(dt.datetime(2026, 12, 1, tzinfo=CST).timestamp() * 1000)
+    noon = int(dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC).timestamp() * 1000)
     assert map_filter(parsed, FIELDS) == {
         "conjunction": "or",
         "conditions": [
             {"field_name": "Status", "operator": "is", "value": ["Open"]},
             {"field_name": "Due", "operator": "isLess", "value": ["ExactDate", str(midnight)]},
             {"field_name": "Due", "operator": "is", "value": ["Today"]},
+            {"field_name": "Due", "operator": "isGreater", "value": ["ExactDate", str(noon)]},
             {"field_name": "Owner", "operator": "contains", "value": ["ou_bob"]},
             {"field_name": "Estimate", "operator": "isGreaterEqual", "value": ["5"]},
             {"field_name": "Done", "operator": "is", "value": ["true"]},
@@ -244,6 +247,7 @@ def test_bad_filter_shapes_show_the_form(spec, problem):
     [
         ({"field": "Due", "op": ">=", "value": "2026-12-01T00:00:00+08:00"}, "date field 'Due'"),
         ({"field": "Due", "op": "is", "value": "next week"}, "not an ISO 8601 time"),
+        ({"field": "Due", "op": "is", "value": "2026-02-30"}, "is no date"),
         ({"field": "Status", "op": ">", "value": "Open"}, "compares numbers and dates"),
         ({"field": "Estimate", "op": "is", "value": "many"}, "takes one number"),
         ({"field": "Done", "op": "is", "value": "yes"}, "takes true or false"),
