@@ -76,6 +76,12 @@ class _CheckProvider(Construct):
             description=f"{description}: its own log group plus the calls added by the construct",
         )
         self.log_group.grant_write(self.role)
+        # During a rollback the handlers log a failing check instead of failing the rollback.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["cloudformation:DescribeStacks"], resources=[Stack.of(self).stack_id]
+            )
+        )
         code = _handler_code()
         functions = {}
         for step in ("on_event", "is_complete"):

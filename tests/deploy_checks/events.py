@@ -53,3 +53,17 @@ def delete(resource_type: str, properties: dict[str, Any], physical_id: str) -> 
 def for_is_complete(event: dict[str, Any], on_event_result: dict[str, Any]) -> dict[str, Any]:
     """What the framework passes to is_complete: the request merged with on_event's answer."""
     return {**event, **on_event_result}
+
+
+def stack_status(status: str) -> dict[str, Any]:
+    """A DescribeStacks answer for the events' stack in ``status``."""
+    return {
+        "Stacks": [
+            {
+                "StackId": STACK_ID,
+                "StackName": "LarkMcpGateway",
+                "CreationTime": "2026-11-23T10:00:00Z",
+                "StackStatus": status,
+            }
+        ]
+    }

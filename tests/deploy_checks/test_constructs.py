@@ -172,6 +172,7 @@ def test_least_privilege_roles(template: dict[str, Any]) -> None:
     ]
     agentcore_calls = [s for s in statements if "bedrock-agentcore" in json.dumps(s["Action"])]
     cognito_calls = [s for s in statements if "cognito-idp" in json.dumps(s["Action"])]
+    stack_reads = [s for s in statements if "cloudformation" in json.dumps(s["Action"])]
 
     assert agentcore_calls == [
         {
@@ -190,6 +191,14 @@ def test_least_privilege_roles(template: dict[str, Any]) -> None:
             "Action": "cognito-idp:DescribeUserPoolClient",
             "Effect": "Allow",
             "Resource": {"Fn::GetAtt": [logical_id(template, "AWS::Cognito::UserPool"), "Arn"]},
+        }
+    ]
+    # Each handler may read only its own stack's status (to tell a rollback from a deploy).
+    assert stack_reads == 2 * [
+        {
+            "Action": "cloudformation:DescribeStacks",
+            "Effect": "Allow",
+            "Resource": {"Ref": "AWS::StackId"},
         }
     ]
 

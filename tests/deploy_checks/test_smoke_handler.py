@@ -52,6 +52,19 @@ def props(issuer: Issuer, gateway_service: tuple[GatewayStandIn, str]) -> dict[s
     }
 
 
+@pytest.fixture
+def cloudformation(cognito: Stubber) -> Iterator[Stubber]:
+    with Stubber(smoke_handler.client("cloudformation")) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
+
+
+def expect_status(stubber: Stubber, status: str) -> None:
+    stubber.add_response(
+        "describe_stacks", events.stack_status(status), {"StackName": events.STACK_ID}
+    )
+
+
 def expect_secret(stubber: Stubber, secret: str = CLIENT.client_secret) -> None:
     stubber.add_response(
         "describe_user_pool_client",
@@ -174,3 +187,32 @@ def test_missing_properties_are_named(cognito: Stubber) -> None:
                 {"GatewayUrl": "https://x", "ClientId": "c", "Scope": "s", "ExpectedTools": ["a"]},
             )
         )
+
+
+def test_failing_check_during_a_rollback_does_not_block_it(
+    cognito: Stubber,
+    cloudformation: Stubber,
+    props: dict[str, Any],
+    gateway: GatewayStandIn,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    gateway.faults.hide_tools = {expected_tools()[0]}
+    event = events.update(TYPE, props, props, physical_id="mcp-smoke-test:127.0.0.1")
+    expect_secret(cognito)
+    expect_status(cloudformation, "UPDATE_ROLLBACK_IN_PROGRESS")
+
+    with caplog.at_level(logging.WARNING):
+        assert smoke_handler.is_complete(start(event)) == {"IsComplete": True}
+
+    assert "rollback_not_blocked" in caplog.text
+
+
+def test_failing_check_during_an_update_keeps_retrying(
+    cognito: Stubber, cloudformation: Stubber, props: dict[str, Any], gateway: GatewayStandIn
+) -> None:
+    gateway.faults.status = 502
+    event = events.update(TYPE, props, props, physical_id="mcp-smoke-test:127.0.0.1")
+    expect_secret(cognito)
+    expect_status(cloudformation, "UPDATE_IN_PROGRESS")
+
+    assert smoke_handler.is_complete(start(event)) == {"IsComplete": False}

@@ -6,6 +6,7 @@ response shapes), so these tests also prove the handler speaks the API botocore 
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -39,6 +40,19 @@ def agentcore(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
         yield stubber
         stubber.assert_no_pending_responses()
     tool_sync._clients.clear()
+
+
+@pytest.fixture
+def cloudformation(agentcore: Stubber) -> Iterator[Stubber]:
+    with Stubber(tool_sync.client("cloudformation")) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
+
+
+def expect_status(stubber: Stubber, status: str) -> None:
+    stubber.add_response(
+        "describe_stacks", events.stack_status(status), {"StackName": events.STACK_ID}
+    )
 
 
 def target(
@@ -228,3 +242,50 @@ def test_gives_up_at_the_deadline_naming_the_status(agentcore: Stubber) -> None:
 def test_missing_properties_are_named(agentcore: Stubber) -> None:
     with pytest.raises(ValueError, match="GatewayIdentifier and TargetIds"):
         tool_sync.on_event(events.create(TYPE, {"TargetIds": []}))
+
+
+def test_failed_sync_during_a_rollback_is_logged_not_raised(
+    agentcore: Stubber, cloudformation: Stubber, caplog: pytest.LogCaptureFixture
+) -> None:
+    old = {**PROPS, "Triggers": {**PROPS["Triggers"], "image": "0ld1mage"}}
+    event = events.update(TYPE, old, PROPS, physical_id=f"{GATEWAY}/tool-sync")  # rolling back
+    expect_sync(agentcore)
+    started = tool_sync.on_event(event)
+    expect_get(agentcore, target(status="FAILED", last_sync=datetime.now(UTC), reasons=["boom"]))
+    expect_status(cloudformation, "UPDATE_ROLLBACK_IN_PROGRESS")
+
+    with caplog.at_level(logging.WARNING):
+        assert tool_sync.is_complete(events.for_is_complete(event, started)) == {"IsComplete": True}
+
+    assert "rollback_not_blocked" in caplog.text and "boom" in caplog.text
+
+
+def test_failed_sync_during_an_update_still_fails(
+    agentcore: Stubber, cloudformation: Stubber
+) -> None:
+    event = events.update(TYPE, PROPS, PROPS, physical_id=f"{GATEWAY}/tool-sync")
+    expect_sync(agentcore)
+    started = tool_sync.on_event(event)
+    expect_get(agentcore, target(status="FAILED", last_sync=datetime.now(UTC), reasons=["boom"]))
+    expect_status(cloudformation, "UPDATE_IN_PROGRESS")
+
+    with pytest.raises(RuntimeError, match="is FAILED after synchronisation: boom"):
+        tool_sync.is_complete(events.for_is_complete(event, started))
+
+
+def test_refused_sync_during_a_rollback_is_skipped(
+    agentcore: Stubber, cloudformation: Stubber
+) -> None:
+    event = events.update(TYPE, PROPS, PROPS, physical_id=f"{GATEWAY}/tool-sync")
+    agentcore.add_client_error(
+        "synchronize_gateway_targets",
+        service_error_code="ValidationException",
+        service_message="Target has a static tool schema",
+        http_status_code=400,
+    )
+    expect_status(cloudformation, "UPDATE_ROLLBACK_IN_PROGRESS")
+
+    started = tool_sync.on_event(event)
+
+    assert started == {"PhysicalResourceId": f"{GATEWAY}/tool-sync", "SyncSkipped": True}
+    assert tool_sync.is_complete(events.for_is_complete(event, started)) == {"IsComplete": True}

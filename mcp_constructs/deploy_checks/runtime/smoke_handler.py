@@ -7,6 +7,9 @@ connection, 5xx, a tool list not yet refreshed) is retried until the deadline; o
 cannot (wrong client secret, scope not allowed) fails at once. Either way the deploy fails with
 the check's one-line message, which CloudFormation shows as the resource's status reason.
 
+During a rollback (the stack status says so) a failing check is logged, not raised: failing
+then would leave the stack in UPDATE_ROLLBACK_FAILED.
+
 The client secret is read here, at run time, with ``cognito-idp:DescribeUserPoolClient`` (the
 template carries only the pool id and client id), and never logged. Delete is a no-op.
 
@@ -27,8 +30,10 @@ from botocore.exceptions import ClientError
 
 try:  # imported as part of the package (tests, a laptop)
     from . import mcp_smoke
+    from .rollback import log_skipped, stack_is_rolling_back
 except ImportError:  # the Lambda asset root is on sys.path
     import mcp_smoke  # type: ignore[no-redef]
+    from rollback import log_skipped, stack_is_rolling_back  # type: ignore[no-redef]
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
@@ -93,13 +98,17 @@ def is_complete(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     if event["RequestType"] == "Delete":
         return {"IsComplete": True}
     props = _properties(event)
+    try:
+        secret = _client_secret(props["UserPoolId"], props["ClientId"])
+    except RuntimeError as exc:
+        return _fail(event, str(exc))
     config = mcp_smoke.SmokeConfig(
         url=props["GatewayUrl"],
         expected_tools=[str(name) for name in props["ExpectedTools"]],
         target_name=props.get("TargetName") or None,
         token_url=props["TokenUrl"],
         client_id=props["ClientId"],
-        client_secret=_client_secret(props["UserPoolId"], props["ClientId"]),
+        client_secret=secret,
         scope=props["Scope"],
         protocol_version=props.get("ProtocolVersion") or mcp_smoke.DEFAULT_PROTOCOL_VERSION,
         token_retry=TOKEN_RETRY,
@@ -111,8 +120,20 @@ def is_complete(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         return {"IsComplete": True, "Data": {"ToolCount": len(report.tools)}}
     now = time.time()
     if report.retryable and now < float(event["SmokeDeadline"]):
+        if stack_is_rolling_back(event, client("cloudformation")):
+            return _fail(event, report.message, rolling_back=True)
         return {"IsComplete": False}
     waited = now - float(event["SmokeStartedAt"])
     took = f"{waited:.0f} s" if waited < 120 else f"{waited / 60:.0f} min"
     suffix = f" (still failing after {took} of retries)" if report.retryable else ""
-    raise RuntimeError(f"MCP smoke test failed: {report.message}{suffix}")
+    return _fail(event, f"MCP smoke test failed: {report.message}{suffix}")
+
+
+def _fail(event: dict[str, Any], message: str, rolling_back: bool | None = None) -> dict[str, Any]:
+    """Raise ``message`` (CloudFormation shows it), unless the stack is rolling back."""
+    if rolling_back is None:
+        rolling_back = stack_is_rolling_back(event, client("cloudformation"))
+    if rolling_back:
+        log_skipped("smoke test", message)
+        return {"IsComplete": True}
+    raise RuntimeError(message)

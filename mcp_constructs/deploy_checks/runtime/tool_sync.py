@@ -7,7 +7,8 @@ resource runs it whenever its ``Triggers`` property changes (image, target, expe
 Driven by the CDK Provider framework: ``on_event`` starts the synchronisation, ``is_complete``
 polls ``GetGatewayTarget`` until every target is ``READY`` again and fails the deploy with the
 service's ``statusReasons`` when a target ends ``SYNCHRONIZE_UNSUCCESSFUL`` or ``FAILED``.
-Delete is a no-op: nothing was created. Plain boto3 + standard library (no bundling).
+Delete is a no-op: nothing was created. During a rollback a failure is logged, not raised
+(raising would leave the stack UPDATE_ROLLBACK_FAILED). Plain boto3 + standard library.
 
 Resource properties: ``GatewayIdentifier``, ``TargetIds`` (list), ``MaxWaitSeconds``, ``Triggers``.
 """
@@ -22,6 +23,11 @@ from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
+
+try:  # imported as part of the package (tests, a laptop)
+    from .rollback import log_skipped, stack_is_rolling_back
+except ImportError:  # the Lambda asset root is on sys.path
+    from rollback import log_skipped, stack_is_rolling_back  # type: ignore[no-redef]
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
@@ -94,7 +100,11 @@ def on_event(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     gateway, targets, max_wait = _properties(event)
     physical = event.get("PhysicalResourceId") or f"{gateway}/tool-sync"
     now = time.time()
-    pending = [target for target in targets if not _synchronize(gateway, target)]
+    try:
+        pending = [target for target in targets if not _synchronize(gateway, target)]
+    except RuntimeError as exc:
+        _fail(event, str(exc))
+        return {"PhysicalResourceId": physical, "SyncSkipped": True}
     return {
         "PhysicalResourceId": physical,
         # Carried to is_complete by the Provider framework (not resource attributes).
@@ -110,9 +120,24 @@ def _epoch(value: Any) -> float | None:
     return None
 
 
-def is_complete(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    if event["RequestType"] == "Delete":
+def _fail(event: dict[str, Any], message: str) -> dict[str, Any]:
+    """Raise ``message`` (CloudFormation shows it), unless the stack is rolling back."""
+    if stack_is_rolling_back(event, client("cloudformation")):
+        log_skipped("tool sync", message)
         return {"IsComplete": True}
+    raise RuntimeError(message)
+
+
+def is_complete(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    if event["RequestType"] == "Delete" or event.get("SyncSkipped"):
+        return {"IsComplete": True}
+    try:
+        return _poll(event)
+    except RuntimeError as exc:
+        return _fail(event, str(exc))
+
+
+def _poll(event: dict[str, Any]) -> dict[str, Any]:
     gateway, targets, _ = _properties(event)
     requested_at = float(event["SyncRequestedAt"])
     deadline = float(event["SyncDeadline"])
