@@ -10,7 +10,7 @@ CDK := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./node_modules/.bin/cdk --no-notices
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup synth diff deploy destroy test lint format local verify clean
+.PHONY: setup synth diff deploy destroy test lint format local verify clean fake-lark
 
 setup: $(VENV)/.installed node_modules/.installed ## venv + pinned CDK CLI (idempotent, instant when done)
 
@@ -66,3 +66,6 @@ verify: setup ## token + tools/list against an endpoint; exits non-zero unless e
 
 clean:
 	rm -rf cdk.out .pytest_cache .ruff_cache
+
+fake-lark: setup ## serve the fake Lark OpenAPI on http://127.0.0.1:9999 (app cli_fake_app / fake-secret)
+	$(PY) -m tests.lark_fake --port 9999
