@@ -218,18 +218,19 @@ def _matches(field: dict[str, Any], operator: str, value: list[Any], stored: Any
     kind = field["type"]
     negate = operator in ("isNot", "doesNotContain")
     if kind == 5:
+        # Lark's record search takes only is / isGreater / isLess (and the empty checks) on
+        # dates: isNot, contains, isGreaterEqual and isLessEqual "do not support date fields".
+        if operator not in ("is", "isGreater", "isLess"):
+            raise LarkError(
+                INVALID_FILTER,
+                f"InvalidFilter: operator {operator!r} does not support date field "
+                f"{field['field_name']!r}",
+            )
         want = _date_operand(field, value)
         if _empty(stored):
             return negate
         got = _day(stored)
-        result = {
-            "is": got == want,
-            "isNot": got != want,
-            "isGreater": got > want,
-            "isGreaterEqual": got >= want,
-            "isLess": got < want,
-            "isLessEqual": got <= want,
-        }.get(operator)
+        result = {"is": got == want, "isGreater": got > want, "isLess": got < want}.get(operator)
     elif kind == 2:
         want = _number_operand(field, value)
         if _empty(stored):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import httpx2
 import pytest
 
 from lark_mcp_server.base_values import FILTER_FORM
@@ -332,3 +333,30 @@ async def test_wiki_hosted_base(tools: Tools, lark: FakeLark):
         {"base": f"https://acme.feishu.cn/wiki/{lark.wiki_nodes[1]['node_token']}"},
     )
     assert "is a docx, not a base" in text
+
+
+@pytest.mark.parametrize("operator", ["isNot", "isGreaterEqual", "isLessEqual", "contains"])
+def test_lark_refuses_these_operators_on_dates(fresh_lark: FakeLark, operator: str):
+    """Why the filter form allows only is, <, > on dates: Lark's search refuses the rest."""
+    with httpx2.Client(base_url=fresh_lark.base_url) as client:
+        token = client.post(
+            FakeLark.TOKEN_PATH,
+            json={"app_id": fresh_lark.app_id, "app_secret": fresh_lark.app_secret},
+        ).json()["tenant_access_token"]
+        answer = client.post(
+            f"/open-apis/bitable/v1/apps/{BASE}/tables/tblTasks/records/search",
+            headers={"Authorization": f"Bearer {token}"},
+            json={
+                "filter": {
+                    "conjunction": "and",
+                    "conditions": [
+                        {
+                            "field_name": "Due",
+                            "operator": operator,
+                            "value": ["ExactDate", str(_ms(2026, 12, 1))],
+                        }
+                    ],
+                }
+            },
+        ).json()
+    assert answer["code"] == 1254018 and "date" in answer["msg"]
