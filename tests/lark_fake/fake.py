@@ -110,6 +110,7 @@ class FakeLark:
         self.users: list[dict[str, Any]] = seeded["users"]
         self.chats: list[dict[str, Any]] = seeded["chats"]
         self.chat_members: dict[str, list[str]] = seeded["chat_members"]
+        self.p2p_chats: dict[str, dict[str, Any]] = {}  # bot <-> user chats made by sending
         self.messages: list[dict[str, Any]] = seeded["messages"]
         self.documents: dict[str, dict[str, Any]] = seeded["documents"]
         self.wiki_spaces: list[dict[str, Any]] = seeded["wiki_spaces"]

@@ -90,6 +90,8 @@ def _chat(fake: FakeLark, chat_id: str) -> dict[str, Any]:
     for chat in fake.chats:
         if chat["chat_id"] == chat_id:
             return chat
+    if chat_id in fake.p2p_chats:
+        return fake.p2p_chats[chat_id]
     raise _invalid(f"chat {chat_id} not found")
 
 
@@ -101,7 +103,13 @@ def _target_chat(fake: FakeLark, receive_id_type: str, receive_id: str) -> str:
     ]
     for user in fake.users:
         if user[key] == receive_id:
-            return f"oc_p2p_{user['user_id']}"
+            # A 1:1 chat between the bot and the user: readable, but not in the group lists.
+            chat_id = f"oc_p2p_{user['user_id']}"
+            fake.p2p_chats.setdefault(
+                chat_id, {"chat_id": chat_id, "name": user["name"], "chat_mode": "p2p"}
+            )
+            fake.chat_members.setdefault(chat_id, [user["open_id"]])
+            return chat_id
     raise LarkError(USER_UNREACHABLE, "Bot has NO availability to this user.")
 
 
