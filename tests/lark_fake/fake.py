@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from . import auth, bitable, calendar_api, contact, docs, im, task
+from . import auth, bitable, calendar_api, contact, control, docs, im, task
 from .errors import (
     FIELD_VALIDATION,
     INVALID_TOKEN,
@@ -245,6 +245,7 @@ class FakeLark:
             Route(path, self._dispatcher(methods), methods=list(methods))
             for path, methods in by_path.items()
         ]
+        routes += control.routes(self)
         routes.append(Route("/{rest:path}", self._unknown, methods=list(WRITE_METHODS | {"GET"})))
         return Starlette(routes=routes)
 

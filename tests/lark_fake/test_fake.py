@@ -304,3 +304,15 @@ def test_fault_dice_replay_with_the_same_seed() -> None:
     first = outcomes(7)
     assert first == outcomes(7)
     assert {500, 502, 503} & set(first) and 400 in first  # 400: no token, the dice said no fault
+
+
+def test_control_plane_drives_a_standalone_fake(fresh_lark: FakeLark) -> None:
+    with httpx2.Client(base_url=fresh_lark.base_url) as client:
+        bad = client.post("/_fake/inject", json={"rate_429": 1.0, "oops": 1})
+        assert bad.status_code == 400 and "oops" in bad.json()["error"]
+        client.post("/_fake/inject", json={"path": "/open-apis/im/", "rate_429": 1.0})
+        assert client.get("/open-apis/im/v1/chats").status_code == 429
+        client.post("/_fake/clear_faults")
+        stats = client.get("/_fake/stats").json()
+        assert stats["by_status"] == {"429": 1} and stats["token_fetches"] == 0
+        assert client.get("/_fake/writes/message").json() == {"items": []}
