@@ -1,8 +1,8 @@
 """Base (Bitable): tables, fields, record search, record create/update as flat field objects.
 
-Values are converted by the table's field types (`base_values.py`), so every record tool
-fetches the table's fields once per call. A base argument is an app_token or a base URL (a
-wiki-hosted base is resolved through its wiki node).
+Values are converted (`base_values.py`) and filters mapped (`base_query.py`) by the table's
+field types, so every record tool fetches the table's fields once per call. A base argument is
+an app_token or a base URL (a wiki-hosted base is resolved through its wiki node).
 """
 
 from __future__ import annotations
@@ -13,18 +13,13 @@ from typing import Annotated, Any
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field, WithJsonSchema
 
+from .base_query import BASE_FORMS, FILTER_FORM, map_filter, map_sort, parse_base, parse_filter
 from .base_values import (
-    BASE_FORMS,
-    FILTER_FORM,
     TIME_EXAMPLE,
     BaseField,
     BaseInputError,
     first_offset,
     from_lark,
-    map_filter,
-    map_sort,
-    parse_base,
-    parse_filter,
     parse_offset,
     to_lark,
 )

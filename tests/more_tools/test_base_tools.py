@@ -7,7 +7,7 @@ import datetime as dt
 import httpx2
 import pytest
 
-from lark_mcp_server.base_values import FILTER_FORM
+from lark_mcp_server.base_query import FILTER_FORM
 from tests.lark_fake import FakeLark
 
 from .conftest import Tools

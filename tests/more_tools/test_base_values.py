@@ -6,18 +6,8 @@ import datetime as dt
 
 import pytest
 
-from lark_mcp_server.base_values import (
-    FILTER_FORM,
-    BaseField,
-    BaseInputError,
-    from_lark,
-    map_filter,
-    map_sort,
-    parse_base,
-    parse_filter,
-    parse_offset,
-    to_lark,
-)
+from lark_mcp_server.base_query import FILTER_FORM, map_filter, map_sort, parse_base, parse_filter
+from lark_mcp_server.base_values import BaseField, BaseInputError, from_lark, parse_offset, to_lark
 
 CST = dt.timezone(dt.timedelta(hours=8))
 
