@@ -178,7 +178,8 @@ def build_config(args: argparse.Namespace, session: Any = None) -> SmokeConfig:
     )
 
 
-def emit(report: SmokeReport, as_json: bool, out: Any = sys.stdout) -> None:
+def emit(report: SmokeReport, as_json: bool, out: Any = None) -> None:
+    out = out or sys.stdout
     if as_json:
         json.dump(report.to_dict(), out, indent=2)
         out.write("\n")

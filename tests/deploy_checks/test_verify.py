@@ -60,39 +60,24 @@ def test_missing_tool_exits_1_with_a_json_report(mcp_url: str) -> None:
     assert report["message"] == "endpoint listed 1 of 2 expected tools; missing: not_a_tool"
 
 
-def test_read_only_fails_when_write_tools_are_listed(mcp_url: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "mcp_constructs.verify", "--url", mcp_url, "--read-only"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
+def test_read_only_fails_when_write_tools_are_listed(
+    mcp_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert verify.main(["--url", mcp_url, "--read-only"]) == 1
+
+    out = capsys.readouterr().out
+    assert "tool(s) that should not be there: " in out
+    assert "send_message" in out
+
+
+def test_missing_manifest_is_a_usage_error(
+    mcp_url: str, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert verify.main(["--url", mcp_url, "--manifest", str(tmp_path / "nope.json")]) == 2
+
+    assert "nope.json does not exist; pass the expected tools with --expected" in (
+        capsys.readouterr().err
     )
-
-    assert done.returncode == 1
-    assert "tool(s) that should not be there: " in done.stdout
-    assert "send_message" in done.stdout
-
-
-def test_missing_manifest_is_a_usage_error(mcp_url: str, tmp_path: Any) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mcp_constructs.verify",
-            "--url",
-            mcp_url,
-            "--manifest",
-            str(tmp_path / "nope.json"),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-    assert done.returncode == 2
-    assert "nope.json does not exist; pass the expected tools with --expected" in done.stderr
 
 
 class StubbedSession:
