@@ -32,6 +32,7 @@ PERMISSION_CODES = frozenset({99991672, 99991679, 99991676})
 CREDENTIAL_CODES = frozenset({10003, 10014, 10015})
 _SCOPE_RE = re.compile(r"\b[a-z_]+(?::[a-z_.]+)+\b")
 _BACKOFF_CAP = 8.0
+_CONNECT_RETRIES = 3  # a refused connection is more often a wrong LARK_DOMAIN than a blip
 
 CredentialGetter = Callable[[], Awaitable[tuple[str, str]]]
 
@@ -255,6 +256,12 @@ class LarkClient:
                         "Lark before repeating it.",
                     ) from None
                 failures += 1
+                if not sent and failures > _CONNECT_RETRIES:
+                    raise LarkError(
+                        f"Could not connect to {self._http.base_url} ({type(exc).__name__}, "
+                        f"{failures} attempts). Check LARK_DOMAIN and that this host can reach "
+                        "it (egress, proxy, DNS)."
+                    ) from None
                 await self._pause(call, self._backoff(failures), path, last_problem)
                 continue
 

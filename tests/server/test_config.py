@@ -217,3 +217,26 @@ def test_the_package_needs_no_boto3():
     for path in sources:
         text = Path(path).read_text()
         assert "import boto3" not in text and "botocore" not in text, path
+
+
+@pytest.mark.anyio
+async def test_wrong_app_secret_says_which_variables_to_check(lark_fake: FakeLark):
+    server = build_server(
+        Settings(lark_domain=lark_fake.base_url, app_id=lark_fake.app_id, app_secret="s3cr3t-xyz")
+    )
+    async with Client(server) as client:
+        result = await client.call_tool("list_chats", {})
+    assert result.is_error
+    text = result.content[0].text
+    assert "10014" in text and "LARK_APP_SECRET" in text
+    assert "s3cr3t-xyz" not in text
+
+
+@pytest.mark.anyio
+async def test_unreachable_domain_fails_fast_naming_lark_domain():
+    server = build_server(
+        Settings(lark_domain="http://127.0.0.1:9", app_id="cli_x", app_secret="s", retry_base=0.01)
+    )
+    async with Client(server) as client:
+        result = await client.call_tool("list_chats", {})
+    assert result.is_error and "LARK_DOMAIN" in result.content[0].text
