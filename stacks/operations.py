@@ -2,8 +2,10 @@
 
 `add_extra_server` is the "second MCP server in a few lines": a runtime built from the server's
 own Dockerfile directory in the Runtime stack, a gateway target for it in the Gateway stack
-(which grants the gateway role InvokeAgentRuntime on it), and the same deploy checks the Lark
-target has, a tool sync on image changes and a smoke test expecting the server's tools.
+(which grants the gateway role InvokeAgentRuntime on it), the gateway's tool policies for its
+tools (with the policy engine enforcing, a target without policies is invisible), and the same
+deploy checks the Lark target has: a tool sync on image changes and a smoke test expecting the
+server's tools.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from aws_cdk import App, Environment
 from mcp_constructs import McpServerRuntime, McpServerTarget
 from mcp_constructs.deploy_checks import GatewaySmokeTest, GatewayToolSync
 from mcp_constructs.monitoring import MonitoredServer, pascal
+from mcp_constructs.tool_policy import Tool
 from stacks.config import AppConfig
 from stacks.gateway_stack import TARGET_NAME, GatewayStack
 from stacks.monitoring_stack import MonitoringStack
@@ -130,6 +133,15 @@ def add_extra_server(
     )
     for dependable in target.dependables:
         smoke_test.node.add_dependency(dependable)
+    # The gateway's policy engine refuses tools no policy names: the invoke scope may call this
+    # server's tools; read-only teams only those listed in `readOnlyTools` (default none).
+    policies = gateway_stack.tool_policy.add_target(
+        target.resource,
+        target_name=server.name,
+        tools=[Tool(name, read_only=name in server.read_only_tools) for name in server.tools],
+        after=[tool_sync.resource],
+    )
+    smoke_test.resource.node.add_dependency(*policies)
     return ExtraServerParts(server, runtime, target, tool_sync, smoke_test)
 
 

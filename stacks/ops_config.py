@@ -12,9 +12,10 @@ key, what was wrong and a value that works.
 | `extraServers` | `[]` | more containerised MCP servers behind the same gateway |
 
 An `extraServers` entry: `{"name": "jira", "directory": "examples/echo_server",
-"tools": ["echo"]}` plus optionally `"environment": {"KEY": "value"}` and `"toolLogs": true`
-(the server writes the same JSON tool-call lines as the Lark server, so the dashboard graphs
-its tool errors too).
+"tools": ["echo"]}` plus optionally `"readOnlyTools": [...]` (the tools read-only teams may
+call too; default none), `"environment": {"KEY": "value"}` and `"toolLogs": true` (the server
+writes the same JSON tool-call lines as the Lark server, so the dashboard graphs its tool
+errors too).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ DEFAULTS: Mapping[str, Any] = {"monitoring": True, "alarmEmail": None, "extraSer
 # digits and `_`. Lower-case letters, digits and single inner hyphens satisfy both (the runtime
 # name swaps `-` for `_`).
 _SERVER_NAME = re.compile(r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){0,31}$")
-_TOOL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
+_TOOL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")  # as the gateway's tool policies
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _EXAMPLE = (
@@ -61,6 +62,7 @@ class ExtraServer:
     tools: tuple[str, ...]
     environment: Mapping[str, str] = field(default_factory=dict)
     tool_logs: bool = False
+    read_only_tools: tuple[str, ...] = ()
 
     @property
     def runtime_suffix(self) -> str:
@@ -178,6 +180,12 @@ def _extra_server(entry: Any, index: int, root: Path) -> ExtraServer:
             f"{where}.tools={tools!r} must list the tool names the server serves (the deploy's "
             'smoke test checks they are listed through the gateway), e.g. ["echo"]'
         )
+    read_only = entry.get("readOnlyTools", [])
+    if not isinstance(read_only, list) or not set(read_only) <= set(tools):
+        raise OpsConfigError(
+            f"{where}.readOnlyTools={read_only!r} must be a list of names from its tools "
+            f"{tools!r} (the tools read-only teams may call)"
+        )
     environment = entry.get("environment", {})
     if not isinstance(environment, dict) or not all(
         isinstance(k, str) and _ENV_NAME.match(k) and isinstance(v, str)
@@ -193,4 +201,5 @@ def _extra_server(entry: Any, index: int, root: Path) -> ExtraServer:
         tools=tuple(tools),
         environment=dict(environment),
         tool_logs=_bool(entry.get("toolLogs", False), f"extraServers[{index}].toolLogs"),
+        read_only_tools=tuple(read_only),
     )
