@@ -145,3 +145,10 @@ def test_unexpected_tools_fail_only_when_strict(mcp_url: str) -> None:
     assert strict.message == (
         f"endpoint listed 1 tool(s) that should not be there: {expected_tools()[0]}"
     )
+
+
+def test_unresolvable_gateway_host_points_at_the_url(gateway_config: ConfigFactory) -> None:
+    report = run_smoke(gateway_config(url="https://gw-that-is-not-there.invalid/mcp"))
+
+    assert report.message.startswith("cannot resolve gw-that-is-not-there.invalid after 2 tries")
+    assert report.message.endswith("(check the gateway URL)")

@@ -27,7 +27,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -172,7 +172,6 @@ def _send(
     step: str,
     what: str,
     redact: _Redactor,
-    sleep: Callable[[float], None] = time.sleep,
 ) -> _Answer:
     """POST with bounded retries on DNS, connection errors and 5xx; other answers return."""
     started = time.monotonic()
@@ -209,15 +208,17 @@ def _send(
         delay = next(delays)
         if attempt >= policy.max_attempts or elapsed + delay > policy.max_seconds:
             tries = f"after {attempt} {'try' if attempt == 1 else 'tries'}"
-            if dns:
+            if dns and step == "token":
                 message = (
                     f"{failure} {tries} over {elapsed:.0f} s (new Cognito domains can take a few"
                     " minutes to resolve; run again later, or check the domain in the token URL)"
                 )
+            elif dns:
+                message = f"{failure} {tries} over {elapsed:.0f} s (check the {what} URL)"
             else:
                 message = f"{failure} ({tries})"
             raise SmokeFailure(redact(message), step=step, retryable=True)
-        sleep(delay)
+        time.sleep(delay)
 
 
 def _oauth_error(body: bytes) -> tuple[str, str]:
