@@ -144,11 +144,10 @@ def _extra_server(entry: Any, index: int, root: Path) -> ExtraServer:
     where = f"context 'extraServers'[{index}]"
     if not isinstance(entry, dict):
         raise OpsConfigError(f"{where} must be an object, got {entry!r}. Example: {_EXAMPLE}")
-    unknown = sorted(set(entry) - {"name", "directory", "tools", "environment", "toolLogs"})
+    keys = {"name", "directory", "tools", "readOnlyTools", "environment", "toolLogs"}
+    unknown = sorted(set(entry) - keys)
     if unknown:
-        raise OpsConfigError(
-            f"{where} has unknown keys {unknown}: use name, directory, tools, environment, toolLogs"
-        )
+        raise OpsConfigError(f"{where} has unknown keys {unknown}: use {', '.join(sorted(keys))}")
     name = entry.get("name")
     if not isinstance(name, str) or not _SERVER_NAME.match(name):
         raise OpsConfigError(

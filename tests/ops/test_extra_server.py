@@ -107,6 +107,26 @@ def test_deploy_checks_expect_the_new_servers_tools(assembly: dict[str, Any]) ->
     assert image_hash in uri  # the sync reruns exactly when the jira image changes
 
 
+def test_the_gateway_policy_engine_lets_the_invoke_scope_call_the_new_tools(
+    assembly: dict[str, Any],
+) -> None:
+    gateway = assembly["t"]["Gateway"]
+    policies = {
+        r["Properties"]["Name"]: (k, r)
+        for k, r in gateway.find_resources("AWS::BedrockAgentCore::Policy").items()
+    }
+    logical_id, jira = policies["invoke_jira"]
+    statement = json.dumps(jira["Properties"]["Definition"]["Cedar"]["Statement"])
+    assert 'AgentCore::Action::\\"jira___echo\\"' in statement
+    assert "lark___" not in statement
+    smoke = next(
+        r
+        for r in gateway.find_resources("Custom::GatewaySmokeTest").values()
+        if r["Properties"]["TargetName"] == "jira"
+    )
+    assert logical_id in smoke["DependsOn"]  # tools/list is checked once the policy exists
+
+
 def test_monitoring_watches_both_runtimes(assembly: dict[str, Any]) -> None:
     monitoring = assembly["t"]["Monitoring"]
     names = {

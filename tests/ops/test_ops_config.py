@@ -36,11 +36,18 @@ def test_values_from_the_command_line_arrive_as_strings() -> None:
 
 
 def test_an_extra_server_may_set_environment_and_tool_logs() -> None:
-    entry = {**ECHO, "name": "wiki-search", "environment": {"LOG_LEVEL": "DEBUG"}, "toolLogs": True}
+    entry = {
+        **ECHO,
+        "name": "wiki-search",
+        "environment": {"LOG_LEVEL": "DEBUG"},
+        "toolLogs": True,
+        "readOnlyTools": ["echo"],
+    }
 
     (server,) = load(extraServers=[entry]).extra_servers
 
     assert server.environment == {"LOG_LEVEL": "DEBUG"} and server.tool_logs is True
+    assert server.read_only_tools == ("echo",)
     assert server.runtime_suffix == "wiki_search"
 
 
@@ -57,6 +64,7 @@ def test_an_extra_server_may_set_environment_and_tool_logs() -> None:
         ({"extraServers": [{**ECHO, "tool": ["echo"]}]}, r"unknown keys \['tool'\]"),
         ({"extraServers": [{**ECHO, "environment": {"A": 1}}]}, "map variable names to strings"),
         ({"extraServers": [ECHO, ECHO]}, "name jira more than once"),
+        ({"extraServers": [{**ECHO, "readOnlyTools": ["nope"]}]}, "names from its tools"),
     ],
 )
 def test_bad_values_are_refused_with_the_key_and_a_fix(context: dict, message: str) -> None:
