@@ -33,6 +33,8 @@ RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
 # Newest Python Lambda runtime aws-cdk-lib knows (cdk-nag AwsSolutions-L1 asks for the newest).
 PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_14
 DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+# CloudFormation gives a custom resource one hour; keep the whole wait inside it.
+MAX_TOTAL_SECONDS = 55 * 60
 NAG = "AwsSolutions::AwsSolutions"  # cdk-nag 3 rule ids, as Validations.acknowledge takes them
 
 
@@ -68,6 +70,12 @@ class _CheckProvider(Construct):
         log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, id)
+        total = max_wait.plus(query_interval).plus(query_interval).plus(function_timeout)
+        if total.to_seconds() > MAX_TOTAL_SECONDS:
+            raise ValueError(
+                f"max_wait of {max_wait.to_human_string()} is too long: CloudFormation waits at"
+                f" most an hour for a custom resource (keep max_wait under 50 minutes)"
+            )
         self.log_group = logs.LogGroup(self, "Logs", retention=log_retention)
         self.role = iam.Role(
             self,
@@ -106,7 +114,7 @@ class _CheckProvider(Construct):
             on_event_handler=functions["on_event"],
             is_complete_handler=functions["is_complete"],
             query_interval=query_interval,
-            total_timeout=max_wait.plus(query_interval).plus(query_interval).plus(function_timeout),
+            total_timeout=total,
             log_group=self.log_group,
         )
         # Acknowledged on the Provider only (cdk-nag 3 reads acknowledgements up the tree), so

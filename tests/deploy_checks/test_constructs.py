@@ -250,3 +250,18 @@ def test_expected_tools_change_reruns_the_smoke_test_only(template: dict[str, An
 
 def test_two_synths_are_identical(template: dict[str, Any]) -> None:
     assert json.dumps(build(), sort_keys=True) == json.dumps(template, sort_keys=True)
+
+
+def test_a_wait_longer_than_cloudformation_allows_is_refused_at_synth() -> None:
+    stack = cdk.Stack(cdk.App(), "TooLong", env=ENV)
+    gateway = agentcore.CfnGateway(
+        stack, "Gateway", name="g", protocol_type="MCP", authorizer_type="AWS_IAM", role_arn="r"
+    )
+    target = agentcore.CfnGatewayTarget(
+        stack, "Target", name="lark", target_configuration={}, gateway_identifier="g"
+    )
+
+    with pytest.raises(ValueError, match="CloudFormation waits at most an hour"):
+        GatewayToolSync(
+            stack, "ToolSync", gateway=gateway, targets=[target], max_wait=cdk.Duration.hours(2)
+        )
