@@ -8,12 +8,16 @@ a validation plugin: a finding fails the synth, so each `build()` is also a cdk-
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks
@@ -21,17 +25,23 @@ from cdk_nag import AwsSolutionsChecks
 from mcp_constructs.deploy_checks import GatewaySmokeTest, GatewayToolSync
 
 TOOLS = ["send_message", "list_chats", "get_document"]
-IMAGE = "a" * 64
+# Two server image build contexts that differ in one line of code.
+IMAGE_V1 = {"Dockerfile": "FROM python:3.13-slim\nCOPY server.py /\n", "server.py": "v = 1\n"}
+IMAGE_V2 = {**IMAGE_V1, "server.py": "v = 2\n"}
 ENV = cdk.Environment(account="123456789012", region="us-east-1")
 SYNC = "Custom::GatewayToolSync"
 SMOKE = "Custom::GatewaySmokeTest"
 
 
-def build(image_hash: str = IMAGE, tools: list[str] = TOOLS) -> dict[str, Any]:
+def build(image: dict[str, str] = IMAGE_V1, tools: list[str] = TOOLS) -> dict[str, Any]:
     """Synthesize a bare stack with both constructs; return its template."""
     app = cdk.App()
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks())
     stack = cdk.Stack(app, "DeployChecksTest", env=ENV)
+    context = Path(tempfile.mkdtemp())  # the image's build context: synth hashes it, no Docker
+    for name, text in image.items():
+        (context / name).write_text(text)
+    image_hash = ecr_assets.DockerImageAsset(stack, "Image", directory=str(context)).asset_hash
     pool = cognito.UserPool(stack, "Pool")
     cdk.Validations.of(pool).acknowledge(
         *[
@@ -89,12 +99,19 @@ def build(image_hash: str = IMAGE, tools: list[str] = TOOLS) -> dict[str, Any]:
         after=sync,
         triggers={"image": image_hash},
     )
-    return Template.from_stack(stack).to_json()
+    try:
+        return Template.from_stack(stack).to_json()
+    finally:
+        shutil.rmtree(context)
 
 
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
     return build()
+
+
+def image_hash(template: dict[str, Any]) -> str:
+    return only(template, SYNC)[1]["Properties"]["Triggers"]["image"]
 
 
 def only(template: dict[str, Any], resource_type: str) -> tuple[str, dict[str, Any]]:
@@ -126,7 +143,10 @@ def test_tool_sync_resource(template: dict[str, Any]) -> None:
                 }
             ],
             "MaxWaitSeconds": 600,
-            "Triggers": {"image": IMAGE, "targets": Match.string_like_regexp("^[0-9a-f]{16}$")},
+            "Triggers": {
+                "image": Match.string_like_regexp("^[0-9a-f]{64}$"),
+                "targets": Match.string_like_regexp("^[0-9a-f]{16}$"),
+            },
         },
     )
 
@@ -145,7 +165,7 @@ def test_smoke_test_resource_carries_no_secret(template: dict[str, Any]) -> None
             "ExpectedTools": TOOLS,
             "ProtocolVersion": "2025-03-26",
             "Triggers": {
-                "image": IMAGE,
+                "image": image_hash(template),
                 "targets": Match.any_value(),
                 "expected_tools": Match.string_like_regexp("^[0-9a-f]{16}$"),
             },
@@ -229,12 +249,13 @@ def test_handlers_are_plain_python_on_arm64_with_bounded_logs(template: dict[str
 
 
 def test_image_change_reruns_both_checks(template: dict[str, Any]) -> None:
-    moved = build(image_hash="b" * 64)
+    moved = build(image=IMAGE_V2)
 
     for resource_type in (SYNC, SMOKE):
         before = only(template, resource_type)[1]["Properties"]["Triggers"]
         after = only(moved, resource_type)[1]["Properties"]["Triggers"]
-        assert after["image"] == "b" * 64
+        assert after["image"] != before["image"]
+        assert after["image"] == image_hash(moved)
         assert {k: v for k, v in after.items() if k != "image"} == {
             k: v for k, v in before.items() if k != "image"
         }
