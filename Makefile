@@ -27,7 +27,7 @@ synth: setup ## write the templates to cdk.out/ (no AWS account, no Docker neede
 	$(CDK) synth --quiet
 
 diff: setup ## what a deploy would change in the account (asset-hash-only changes folded into one line)
-	set -o pipefail; $(CDK) diff --all 2>&1 | $(PY) scripts/readable_diff.py
+	set -o pipefail; $(CDK) diff 2>&1 | $(PY) scripts/readable_diff.py
 
 deploy: setup ## deploy every stack (needs AWS credentials and `cdk bootstrap` once)
 	$(CDK) deploy --all --require-approval never

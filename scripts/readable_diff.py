@@ -8,7 +8,8 @@ parent nodes pruned (tree connectors redrawn), and one note per resource saying 
 moved ("image asset changed: 7c965b26…→5fb58ccd…"). Everything else passes through unchanged,
 so IAM/security tables and real property changes stay exactly as `cdk diff` printed them.
 
-Usage: `cdk diff --all 2>&1 | python scripts/readable_diff.py` (what `make diff` runs).
+Usage: `cdk diff 2>&1 | python scripts/readable_diff.py` (what `make diff` runs; `cdk diff`
+writes to stderr, so both streams go through the filter).
 """
 
 from __future__ import annotations
