@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from aws_cdk import Fn, Stack, Token
 from aws_cdk import aws_bedrockagentcore as agentcore
@@ -20,6 +20,9 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct, IDependable
 
 from mcp_constructs.nag import acknowledge_resolved
+
+if TYPE_CHECKING:
+    from mcp_constructs.m2m_auth import M2MAuth
 
 _GATEWAY_NAME = re.compile(r"^(?:[0-9a-z]-?){1,48}$")
 _TARGET_NAME = re.compile(r"^(?:[0-9a-zA-Z]-?){1,100}$")
@@ -53,7 +56,7 @@ class JwtAuthorizer:
     allowed_scopes: tuple[str, ...]
 
     @classmethod
-    def from_m2m_auth(cls, auth: object, scopes: Sequence[str] | None = None) -> JwtAuthorizer:
+    def from_m2m_auth(cls, auth: M2MAuth, scopes: Sequence[str] | None = None) -> JwtAuthorizer:
         """Accept every app client of an M2MAuth, with its full scopes (or the named ones)."""
         full = [auth.full_scope(s) for s in scopes] if scopes is not None else auth.full_scopes
         return cls(

@@ -38,7 +38,9 @@ DEFAULTS: Mapping[str, Any] = {
     "logLevel": "INFO",
 }
 
-_STACK_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,63}$")
+# At most 40 characters, so `<prefix>_server` (runtime) and `<prefix>-gateway` fit AgentCore's
+# 48; no double or trailing hyphens, which gateway names refuse.
+_STACK_PREFIX = re.compile(r"^[A-Za-z](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,39}$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 # Cognito: resource server identifiers and scope names are printable ASCII without
@@ -124,7 +126,8 @@ def load_config(get: Callable[[str], Any], environ: Mapping[str, str] | None = N
         _STACK_PREFIX,
         prefix,
         "stackPrefix",
-        "a letter, then up to 63 letters, digits or hyphens (it starts every stack name)",
+        "a letter, then up to 39 letters, digits or single hyphens (it starts every stack, "
+        "runtime and gateway name)",
         "LarkMcp",
     )
     account = value("account") or env.get("CDK_DEFAULT_ACCOUNT") or None

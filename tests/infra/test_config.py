@@ -78,6 +78,8 @@ def test_stack_prefix_names_stacks_runtime_and_gateway():
     [
         ({"stackPrefix": "1bad"}, "context 'stackPrefix'='1bad' is not valid"),
         ({"stackPrefix": "has space"}, "Example: -c stackPrefix=LarkMcp"),
+        ({"stackPrefix": "A" * 41}, "up to 39 letters"),
+        ({"stackPrefix": "Lark--Mcp"}, "single hyphens"),
         ({"account": "12345"}, "12-digit AWS account id"),
         ({"region": "Europe"}, "Example: -c region=us-east-1"),
         ({"larkDomain": "http://open.feishu.cn"}, "'feishu'"),

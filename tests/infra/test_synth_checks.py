@@ -100,8 +100,6 @@ def test_make_synth_works_offline_without_credentials(tmp_path):
         if not k.startswith(("AWS_", "CDK_")) and k not in ("DOCKER_HOST",)
     }
     env |= {"HOME": str(home), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
-    if "AWS_CA_BUNDLE" in os.environ:  # trust store only, no credentials
-        env["AWS_CA_BUNDLE"] = os.environ["AWS_CA_BUNDLE"]
     # Setup markers are the shared checkout's (linked .venv/node_modules): don't reinstall.
     result = subprocess.run(
         ["make", "-o", ".venv/.installed", "-o", "node_modules/.installed", "synth"],
