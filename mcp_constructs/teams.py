@@ -127,6 +127,12 @@ def parse_teams(raw: Any) -> tuple[Team, ...]:
     return tuple(teams)
 
 
+def read_scope_needed(teams: Sequence[Team]) -> bool:
+    """Whether any team has ``read`` access: only then do the pool and gateway get the read
+    scope (a deployment without read teams keeps the single invoke scope)."""
+    return any(team.access == "read" for team in teams)
+
+
 def secret_command(user_pool_id: str, client_id: str, region: str | None = None) -> str:
     """The AWS CLI command that prints a client's secret (the secret never enters a template)."""
     region_arg = f" --region {region}" if region else ""

@@ -174,13 +174,13 @@ def cedar_policies(
     target_name: str,
     gateway_arn: str,
     invoke_scope: str,
-    read_scope: str,
+    read_scope: str | None,
 ) -> dict[str, str]:
     """Access level (``invoke``/``read``) -> Cedar statement for one target's tools.
 
-    ``invoke`` holders may call every tool; ``read`` holders exactly the read-only ones. With no
-    read-only tool the read policy is omitted (an empty ``action in []`` is refused by the
-    service, and permitting nothing needs no policy: Cedar denies by default).
+    ``invoke`` holders may call every tool; ``read`` holders exactly the read-only ones. Without
+    a read scope (no read team) or a read-only tool, the read policy is omitted: an empty
+    ``action in []`` is refused by the service, and Cedar denies whatever no policy permits.
     """
     if not _TARGET_RE.match(target_name):
         raise ValueError(f"gateway target name {target_name!r} is not a valid target name")
@@ -190,7 +190,7 @@ def cedar_policies(
     policies = {
         "invoke": cedar_permit(gateway_arn=gateway_arn, actions=everything, scope=invoke_scope)
     }
-    if read_only:
+    if read_scope and read_only:
         policies["read"] = cedar_permit(
             gateway_arn=gateway_arn, actions=read_only, scope=read_scope
         )
@@ -226,11 +226,12 @@ class GatewayToolPolicy(Construct):
         gateway: agentcore.CfnGateway,
         gateway_role: iam.IRole,
         invoke_scope: str,
-        read_scope: str,
+        read_scope: str | None,
         mode: str = "ENFORCE",
         engine_name: str | None = None,
     ) -> None:
-        """``invoke_scope``/``read_scope`` are full scopes (``<resource server>/<name>``)."""
+        """``invoke_scope``/``read_scope`` are full scopes (``<resource server>/<name>``);
+        ``read_scope`` None writes no read policies (no team has read access)."""
         super().__init__(scope, construct_id)
         if mode not in POLICY_MODES:
             raise ValueError(

@@ -8,6 +8,7 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from mcp_constructs import M2MAuth
+from mcp_constructs.teams import READ_SCOPE_NAME, add_team_clients, read_scope_needed
 from stacks.config import AppConfig
 
 
@@ -16,15 +17,20 @@ class CognitoStack(Stack):
 
     def __init__(self, scope: Construct, id: str, *, config: AppConfig, **kwargs: Any) -> None:
         super().__init__(scope, id, **kwargs)
+        scopes = {config.scope: "Call the Lark tools of the MCP gateway"}
+        if read_scope_needed(config.teams):
+            scopes[READ_SCOPE_NAME] = "List and call only the read-only tools (read teams)"
         self.auth = M2MAuth(
             self,
             "Auth",
             resource_server_id=config.resource_server_id,
-            scopes={config.scope: "Call the Lark tools of the MCP gateway"},
+            scopes=scopes,
             domain_prefix=config.cognito_domain_prefix,
         )
         for name in config.extra_clients:
             self.auth.add_client(name)
+        # One client per team from context `teams`, scoped to its access level.
+        add_team_clients(self, self.auth, config.teams, invoke_scope_name=config.scope)
 
         CfnOutput(self, "UserPoolId", value=self.auth.user_pool.user_pool_id)
         CfnOutput(self, "TokenUrl", value=self.auth.token_url, description="OAuth token endpoint")

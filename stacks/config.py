@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mcp_constructs.teams import READ_SCOPE_NAME, Team, TeamsConfigError, parse_teams
+
 LARK_DOMAINS: Mapping[str, str] = {
     "feishu": "https://open.feishu.cn",
     "lark": "https://open.larksuite.com",
@@ -36,6 +38,9 @@ DEFAULTS: Mapping[str, Any] = {
     "larkTools": None,
     "larkReadOnly": None,
     "logLevel": "INFO",
+    # Teams and Quick Suite (README): one app client per team, tool permissions at the gateway.
+    "teams": [],
+    "policyMode": "ENFORCE",
 }
 
 # At most 40 characters, so `<prefix>_server` (runtime) and `<prefix>-gateway` fit AgentCore's
@@ -74,6 +79,8 @@ class AppConfig:
     lark_tools: tuple[str, ...] | None = None
     lark_read_only: bool | None = None
     log_level: str = "INFO"
+    teams: tuple[Team, ...] = ()
+    policy_mode: str = "ENFORCE"
     # Derived names, filled by __post_init__.
     stack_names: Mapping[str, str] = field(init=False)
 
@@ -174,6 +181,8 @@ def load_config(get: Callable[[str], Any], environ: Mapping[str, str] | None = N
         lark_tools=_lark_tools(value("larkTools")),
         lark_read_only=_bool_or_none(value("larkReadOnly"), "larkReadOnly"),
         log_level=_log_level(value("logLevel")),
+        teams=_teams(value("teams"), scope, _extra_clients(value("extraClients"))),
+        policy_mode=_policy_mode(value("policyMode")),
     )
 
 
@@ -299,5 +308,36 @@ def _log_level(raw: Any) -> str:
     if text not in LOG_LEVELS:
         raise ConfigError(
             f"context 'logLevel'={raw!r} is not valid: use one of {', '.join(LOG_LEVELS)}"
+        )
+    return text
+
+
+def _teams(raw: Any, scope: str, extra_clients: tuple[str, ...]) -> tuple[Team, ...]:
+    """`teams`: one app client per team (see mcp_constructs/teams.py for the rules)."""
+    try:
+        teams = parse_teams(raw)
+    except TeamsConfigError as err:
+        raise ConfigError(str(err)) from None
+    if scope == READ_SCOPE_NAME:
+        raise ConfigError(
+            f"context 'scope'={scope!r} is reserved for read-only teams; keep the default "
+            "(-c scope=invoke) or pick another name"
+        )
+    taken = {name.lower() for name in extra_clients}
+    for team in teams:
+        if team.name in taken:
+            raise ConfigError(
+                f"context 'teams': team {team.name!r} has the name of an app client in "
+                "'extraClients'; rename one of them (each name becomes one app client)"
+            )
+    return teams
+
+
+def _policy_mode(raw: Any) -> str:
+    text = _text(raw, "policyMode").upper()
+    if text not in ("ENFORCE", "LOG_ONLY"):
+        raise ConfigError(
+            f"context 'policyMode'={raw!r} is not valid: use ENFORCE (default) or LOG_ONLY "
+            "(the gateway logs each tool-permission decision but refuses nothing)"
         )
     return text

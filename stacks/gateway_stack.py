@@ -10,6 +10,8 @@ from constructs import Construct
 from mcp_constructs import JwtAuthorizer, M2MAuth, McpGateway, McpServerRuntime
 from mcp_constructs.deploy_checks import GatewaySmokeTest, GatewayToolSync
 from mcp_constructs.deploy_checks.manifest import expected_tool_names
+from mcp_constructs.teams import READ_SCOPE_NAME, read_scope_needed
+from mcp_constructs.tool_policy import GatewayToolPolicy, load_manifest, select_tools
 from stacks.cognito_stack import _output_suffix
 from stacks.config import AppConfig
 
@@ -31,13 +33,17 @@ class GatewayStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, id, **kwargs)
+        # `<rs>/read` exists only when a team has read access (README: Teams and Quick Suite).
+        read_scope = READ_SCOPE_NAME if read_scope_needed(config.teams) else None
         self.auth = auth
         self.runtime = runtime
         self.gateway = McpGateway(
             self,
             "Gateway",
             gateway_name=config.gateway_name,
-            authorizer=JwtAuthorizer.from_m2m_auth(auth, scopes=[config.scope]),
+            authorizer=JwtAuthorizer.from_m2m_auth(
+                auth, scopes=[config.scope, *([read_scope] if read_scope else [])]
+            ),
             description="Lark/Feishu tools for AI agents",
         )
         self.target = self.gateway.add_mcp_server_target(
@@ -70,6 +76,25 @@ class GatewayStack(Stack):
             after=self.tool_sync,
             triggers=image,
         )
+        # Tool permissions at the gateway (README: Teams and Quick Suite): Cedar policies let the
+        # invoke scope call every tool and the read scope only the read-only ones. They wait for
+        # the tool sync (validated against the current tools); the smoke test waits for them.
+        self.tool_policy = GatewayToolPolicy(
+            self,
+            "ToolPolicy",
+            gateway=self.gateway.resource,
+            gateway_role=self.gateway.role,
+            invoke_scope=auth.full_scope(config.scope),
+            read_scope=auth.full_scope(read_scope) if read_scope else None,
+            mode=config.policy_mode,
+        )
+        policies = self.tool_policy.add_target(
+            self.target.resource,
+            target_name=TARGET_NAME,
+            tools=select_tools(load_manifest(), expected),
+            after=[self.tool_sync.resource],
+        )
+        self.smoke_test.resource.node.add_dependency(*policies)
 
         # Everything the Quick Suite MCP integration form asks for, in one place.
         CfnOutput(self, "McpEndpointUrl", value=self.gateway.gateway_url)
