@@ -18,10 +18,16 @@ from pydantic import BeforeValidator, Field, WithJsonSchema
 def compact(value: Any) -> Any:
     """Drop None, empty strings and empty containers, recursively: fewer tokens for the agent."""
     if isinstance(value, dict):
-        out = {k: compact(v) for k, v in value.items()}
-        return {k: v for k, v in out.items() if v is not None and v != "" and v != [] and v != {}}
+        out = {}
+        for key, item in value.items():
+            if isinstance(item, dict | list):
+                item = compact(item)
+            if item is None or item == "" or item == [] or item == {}:
+                continue
+            out[key] = item
+        return out
     if isinstance(value, list):
-        return [compact(v) for v in value]
+        return [compact(item) if isinstance(item, dict | list) else item for item in value]
     return value
 
 
