@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,8 +99,41 @@ def synthesize_checkout(checkout: Path, outdir: Path) -> Path:
     return outdir
 
 
+@dataclass
+class MakeSynth:
+    checkout: Path
+    process: subprocess.Popen
+
+
 @pytest.fixture(scope="session")
-def synth(tmp_path_factory) -> Synth:
+def make_synth(tmp_path_factory):
+    """`make synth` (the CLI path) in a copy of the repo, offline: no AWS_* or CDK_* variables,
+    HOME without ~/.aws. Started early so it runs alongside the in-process synthesis."""
+    root = tmp_path_factory.mktemp("make-synth")
+    checkout = copy_checkout(root / "checkout")
+    home = root / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_", "DOCKER_"))}
+    env |= {"HOME": str(home), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    # The linked .venv/node_modules are the shared checkout's: keep make from reinstalling them.
+    process = subprocess.Popen(
+        ["make", "-o", ".venv/.installed", "-o", "node_modules/.installed", "synth"],
+        cwd=checkout,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    yield MakeSynth(checkout, process)
+    if process.poll() is None:
+        process.kill()
+        process.communicate()
+
+
+@pytest.fixture(scope="session")
+def synth(request, tmp_path_factory) -> Synth:
+    if any(item.name.startswith("test_make_synth") for item in request.session.items):
+        request.getfixturevalue("make_synth")  # two cores: let the CLI run meanwhile
     return synthesize(tmp_path_factory.mktemp("synth-a"))
 
 
