@@ -65,3 +65,36 @@ def test_mistakes_are_reported_with_position_and_fix(raw, message):
 def test_names_differing_only_in_hyphens_are_rejected():
     with pytest.raises(TeamsConfigError, match="differ only in hyphens"):
         parse_teams('[{"name": "ops-eu", "access": "read"}, {"name": "ops--eu", "access": "read"}]')
+
+
+def _config(**context):
+    from stacks.config import load_config
+
+    return load_config(context.get, environ={})
+
+
+def test_app_config_reads_teams_and_policy_mode():
+    config = _config(teams='[{"name": "support", "access": "read"}]', policyMode="log_only")
+    assert config.teams == (Team("support", "read"),)
+    assert config.policy_mode == "LOG_ONLY"
+    assert _config().teams == () and _config().policy_mode == "ENFORCE"
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"teams": '[{"name": "ops"}]'}, 'context "teams"[0] ("ops"): access None'),
+        (
+            {"teams": '[{"name": "ops", "access": "read"}]', "extraClients": "ops"},
+            "team 'ops' has the name of an app client in 'extraClients'",
+        ),
+        ({"scope": "read"}, "'scope'='read' is reserved for read-only teams"),
+        ({"policyMode": "AUDIT"}, "'policyMode'='AUDIT' is not valid: use ENFORCE"),
+    ],
+)
+def test_app_config_errors_name_the_key(context, message):
+    from stacks.config import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        _config(**context)
+    assert message in str(err.value)
