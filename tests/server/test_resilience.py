@@ -8,8 +8,11 @@ import asyncio
 import re
 
 import httpx2
+from mcp.client import Client
 
-from tests.lark_fake import FakeLark
+from lark_mcp_server.config import Settings
+from lark_mcp_server.server import build_server
+from tests.lark_fake import FakeLark, run_fake_lark
 
 from .harness import ACCEPT, ServerProcess, call, error_text, payload, run_server, server_env
 
@@ -164,3 +167,22 @@ def test_logs_are_json_lines_per_call_without_secrets(server: ServerProcess, lar
     for token in lark._tokens:
         assert token not in output
     assert re.search(r"\bt-[0-9a-f]{20,}", output) is None
+
+
+def test_token_is_refreshed_shortly_before_it_expires():
+    """A 2 s token is used for its first second, then fetched again before Lark drops it."""
+
+    async def calls(base_url: str) -> None:
+        server = build_server(
+            Settings(lark_domain=base_url, app_id="cli_fake_app", app_secret="fake-secret")
+        )
+        async with Client(server) as client:
+            for pause in (0, 0, 1.2, 0):
+                await asyncio.sleep(pause)
+                result = await client.call_tool("list_chats", {"page_size": 1})
+                assert not result.is_error, result.content[0].text
+
+    with run_fake_lark(FakeLark(token_ttl=2)) as short_lived:
+        asyncio.run(calls(short_lived.base_url))
+        assert short_lived.token_fetches == 2
+        assert all(r.code != 99991663 for r in short_lived.requests)

@@ -74,7 +74,7 @@ def test_list_chats_pages_through_everything(server: ServerProcess, lark: FakeLa
 def test_list_messages_reads_text_and_post_bodies_newest_first(
     server: ServerProcess, lark: FakeLark
 ):
-    chat_id = lark.messages[0]["chat_id"]
+    chat_id = next(m for m in lark.messages if m["msg_type"] == "post")["chat_id"]
     in_chat = [m for m in lark.messages if m["chat_id"] == chat_id]
     result = payload(call(server, "list_messages", {"chat_id": chat_id, "page_size": 50}))
     got = result["messages"]
@@ -82,13 +82,25 @@ def test_list_messages_reads_text_and_post_bodies_newest_first(
     times = [m["time"] for m in got]
     assert times == sorted(times, reverse=True)
     by_id = {m["message_id"]: m for m in got}
+    kinds = set()
     for seeded in in_chat:
         body = json.loads(seeded["body"]["content"])
+        text = by_id[seeded["message_id"]]["text"]
+        kinds.add(seeded["msg_type"])
         if seeded["msg_type"] == "text":
-            assert by_id[seeded["message_id"]]["text"] == body["text"]
+            assert text == body["text"]
         elif seeded["msg_type"] == "post":
-            text = by_id[seeded["message_id"]]["text"]
-            assert body.get("title", "") in text and "{" not in text
+            assert text.splitlines()[0] == body["title"]
+            for paragraph in body["content"]:
+                for element in paragraph:
+                    if element["tag"] in ("text", "a"):
+                        assert element["text"] in text
+                    elif element["tag"] == "at":
+                        assert "@" + element["user_name"] in text
+            assert "{" not in text and "tag" not in text
+        else:
+            assert text == f"[{seeded['msg_type']}]"
+    assert {"text", "post"} <= kinds
 
 
 def test_list_messages_time_window_in_callers_offset(server: ServerProcess, lark: FakeLark):
