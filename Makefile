@@ -58,11 +58,12 @@ bench: setup ## ours vs bare mcp vs lark-mcp on loopback; table + bench/results.
 	$(PY) -m bench.run
 
 # `make verify URL=http://127.0.0.1:8000/mcp` (local server, no auth) or
-# `make verify STACK_PREFIX=LarkMcp [REGION=eu-west-1] [CLIENT=team-a]` (deployed gateway);
+# `make verify STACK_PREFIX=LarkMcp [REGION=eu-west-1] [TEAM=ops | CLIENT=name]` (deployed);
 # VERIFY_ARGS passes more flags, e.g. VERIFY_ARGS="--json --read-only".
 verify: setup ## token + tools/list against an endpoint; exits non-zero unless every tool is listed
 	$(PY) -m mcp_constructs.verify $(if $(URL),--url $(URL),--stack-prefix $(or $(STACK_PREFIX),LarkMcp)) \
-		$(if $(REGION),--region $(REGION)) $(if $(CLIENT),--client $(CLIENT)) $(VERIFY_ARGS)
+		$(if $(REGION),--region $(REGION)) $(if $(CLIENT),--client $(CLIENT)) \
+		$(if $(TEAM),--team $(TEAM)) $(VERIFY_ARGS)
 
 clean:
 	rm -rf cdk.out .pytest_cache .ruff_cache

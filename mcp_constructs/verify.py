@@ -4,7 +4,7 @@ Runs the same check as the deploy's smoke test (``deploy_checks/runtime/mcp_smok
 laptop, against either
 
 - a local server, no auth: ``--url http://127.0.0.1:8000/mcp``, or
-- a deployed gateway: ``--stack-prefix LarkMcp [--region eu-west-1] [--client team-a]``, which
+- a deployed gateway: ``--stack-prefix LarkMcp [--region eu-west-1] [--team ops]``, which
   reads the stacks' outputs (CloudFormation ``DescribeStacks``) and the app client's secret
   (``cognito-idp DescribeUserPoolClient``) with your AWS credentials.
 
@@ -19,7 +19,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from mcp_constructs.deploy_checks.runtime.mcp_smoke import (
     SmokeReport,
     run_smoke,
 )
+from mcp_constructs.teams import TEAM_CLIENTS_OUTPUT  # JSON: team -> clientId, access, scope
 
 # Output keys of the deployed stacks (stacks/gateway_stack.py, stacks/cognito_stack.py).
 GATEWAY_URL_OUTPUT = "McpEndpointUrl"
@@ -66,44 +67,79 @@ def stack_outputs(session: Any, stack_name: str) -> dict[str, str]:
     return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
 
 
+@dataclass(frozen=True)
+class Deployed:
+    """How to reach a deployed gateway as one app client, and what that client may see."""
+
+    config: SmokeConfig
+    read_only: bool = False  # a read team's client: only read-only tools may be listed
+
+
 def deployed_config(
-    stack_prefix: str, region: str | None, client_name: str = "default", session: Any = None
-) -> SmokeConfig:
+    stack_prefix: str,
+    region: str | None,
+    client_name: str = "default",
+    session: Any = None,
+    team: str | None = None,
+) -> Deployed:
     """The smoke-test configuration of a deployed app, from its stack outputs and Cognito."""
     if session is None:
         import boto3
 
         session = boto3.Session(region_name=region)
     try:
-        return _deployed_config(session, stack_prefix, client_name)
+        return _deployed_config(session, stack_prefix, client_name, team)
     except BotoCoreError as exc:  # no credentials, no network, expired token...
         raise VerifyError(f"AWS call failed: {exc}") from None
 
 
-def _deployed_config(session: Any, stack_prefix: str, client_name: str) -> SmokeConfig:
+def _deployed_config(
+    session: Any, stack_prefix: str, client_name: str, team: str | None
+) -> Deployed:
     if not session.region_name:
         raise VerifyError("no AWS region: pass --region or set AWS_REGION")
     outputs: dict[str, str] = {}
     for part in ("Cognito", "Gateway"):  # Gateway last: its values win where both have one
         outputs.update(stack_outputs(session, f"{stack_prefix}-{part}"))
+    stacks = f"stacks {stack_prefix}-Cognito / {stack_prefix}-Gateway"
     client_key = CLIENT_ID_OUTPUT + client_suffix(client_name)
-    needed = (GATEWAY_URL_OUTPUT, TOKEN_URL_OUTPUT, SCOPE_OUTPUT, USER_POOL_OUTPUT, client_key)
+    needed = [GATEWAY_URL_OUTPUT, TOKEN_URL_OUTPUT, USER_POOL_OUTPUT]
+    if not team:
+        needed += [SCOPE_OUTPUT, client_key]
     missing = [key for key in needed if not outputs.get(key)]
     if missing:
         raise VerifyError(
-            f"stacks {stack_prefix}-Cognito / {stack_prefix}-Gateway have no output "
+            f"{stacks} have no output "
             + ", ".join(missing)
             + (f" (is there an app client named {client_name!r}?)" if client_key in missing else "")
         )
-    pool, client_id = outputs[USER_POOL_OUTPUT], outputs[client_key]
-    return SmokeConfig(
+    if team:
+        client_id, scope, read_only = _team_client(outputs, team, stacks)
+    else:
+        client_id, scope, read_only = outputs[client_key], outputs[SCOPE_OUTPUT], False
+    pool = outputs[USER_POOL_OUTPUT]
+    config = SmokeConfig(
         url=outputs[GATEWAY_URL_OUTPUT],
         target_name=outputs.get(TARGET_NAME_OUTPUT) or None,
         token_url=outputs[TOKEN_URL_OUTPUT],
         client_id=client_id,
         client_secret=_client_secret(session, pool, client_id),
-        scope=outputs[SCOPE_OUTPUT],
+        scope=scope,
     )
+    return Deployed(config, read_only)
+
+
+def _team_client(outputs: dict[str, str], team: str, stacks: str) -> tuple[str, str, bool]:
+    """(client id, scope, read only) of a team from the ``TeamClientsSummary`` output."""
+    try:
+        teams = json.loads(outputs.get(TEAM_CLIENTS_OUTPUT) or "{}")
+    except ValueError:
+        raise VerifyError(f"{stacks}: output {TEAM_CLIENTS_OUTPUT} is not JSON") from None
+    entry = teams.get(team)
+    if not isinstance(entry, dict) or not entry.get("clientId") or not entry.get("scope"):
+        known = ", ".join(sorted(teams)) or "none"
+        raise VerifyError(f"{stacks} have no team {team!r} (teams deployed: {known})")
+    return entry["clientId"], entry["scope"], entry.get("access") == "read"
 
 
 def _client_secret(session: Any, pool: str, client_id: str) -> str:
@@ -136,6 +172,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--client", default="default", help="app client whose token to use (default: default)"
     )
     parser.add_argument(
+        "--team",
+        help="a team's app client (context `teams`); a read team expects read-only tools only",
+    )
+    parser.add_argument(
         "--expected",
         help="comma-separated tool names (default: every tool in the manifest)",
     )
@@ -159,22 +199,25 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def expected_tools(args: argparse.Namespace) -> list[str]:
+def expected_tools(args: argparse.Namespace, read_only: bool) -> list[str]:
     if args.expected:
         return [name.strip() for name in args.expected.split(",") if name.strip()]
-    return tool_names(Path(args.manifest), read_only=args.read_only)
+    return tool_names(Path(args.manifest), read_only=read_only)
 
 
 def build_config(args: argparse.Namespace, session: Any = None) -> SmokeConfig:
     if args.url:
-        config = SmokeConfig(url=args.url)
+        deployed = Deployed(SmokeConfig(url=args.url))
     else:
-        config = deployed_config(args.stack_prefix, args.region, args.client, session)
+        deployed = deployed_config(
+            args.stack_prefix, args.region, args.client, session, team=args.team
+        )
+    read_only = args.read_only or deployed.read_only
     return replace(
-        config,
-        expected_tools=expected_tools(args),
+        deployed.config,
+        expected_tools=expected_tools(args, read_only),
         protocol_version=args.protocol_version,
-        allow_extra=not (args.strict or args.read_only),
+        allow_extra=not (args.strict or read_only),
     )
 
 

@@ -11,6 +11,7 @@ from mcp_constructs.deploy_checks.manifest import tool_names
 from mcp_constructs.deploy_checks.runtime.mcp_smoke import RetryPolicy, SmokeConfig
 from tests.deploy_checks.local_stack import (
     AppClient,
+    Faults,
     GatewayStandIn,
     Issuer,
     serve_in_thread,
@@ -21,6 +22,9 @@ SERVER_MODULE = "lark_mcp_server"  # the real server: no Lark credentials needed
 TARGET = "lark"
 SCOPE = "lark-mcp/invoke"
 CLIENT = AppClient("smoke-client", "s3cr3t-smoke-client-secret", (SCOPE,))
+READ_SCOPE = "lark-mcp/read"
+# A read team's client (context `teams`): only the read scope.
+READER = AppClient("read-team-client", "r3ad-team-client-secret-0123", (READ_SCOPE,))
 # A real client of the same pool the gateway does not list in AllowedClients.
 STRANGER = AppClient("other-team-client", "an0ther-client-secret", (SCOPE,))
 FAST = RetryPolicy(max_attempts=2, max_seconds=5, first_delay=0.05, request_timeout=10)
@@ -39,7 +43,7 @@ def mcp_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def issuer() -> Iterator[Issuer]:
-    server = Issuer([CLIENT, STRANGER])
+    server = Issuer([CLIENT, READER, STRANGER])
     with serve_in_thread(server.app) as base:
         server.issuer_url = base
         yield server
@@ -49,10 +53,12 @@ def issuer() -> Iterator[Issuer]:
 def gateway_service(issuer: Issuer, mcp_url: str) -> Iterator[tuple[GatewayStandIn, str]]:
     gateway = GatewayStandIn(
         discovery_url=f"{issuer.issuer_url}/.well-known/openid-configuration",
-        allowed_clients=[CLIENT.client_id],
-        allowed_scopes=[SCOPE],
+        allowed_clients=[CLIENT.client_id, READER.client_id],
+        allowed_scopes=[SCOPE, READ_SCOPE],
         target_name=TARGET,
         backend_url=mcp_url,
+        read_scope=READ_SCOPE,
+        read_only_tools=frozenset(tool_names(read_only=True)),
     )
     with serve_in_thread(gateway.app) as base:
         yield gateway, f"{base}/mcp"
@@ -61,11 +67,9 @@ def gateway_service(issuer: Issuer, mcp_url: str) -> Iterator[tuple[GatewayStand
 @pytest.fixture
 def gateway(gateway_service: tuple[GatewayStandIn, str]) -> Iterator[GatewayStandIn]:
     stand_in, _ = gateway_service
-    stand_in.faults.status = None
-    stand_in.faults.hide_tools = set()
+    stand_in.faults = Faults()
     yield stand_in
-    stand_in.faults.status = None
-    stand_in.faults.hide_tools = set()
+    stand_in.faults = Faults()
 
 
 @pytest.fixture

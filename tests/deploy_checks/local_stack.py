@@ -181,6 +181,7 @@ class Faults:
 
     status: int | None = None  # answer every MCP request with this HTTP status
     hide_tools: set[str] = field(default_factory=set)  # bare names to leave out of tools/list
+    ignore_read_scope: bool = False  # list every tool even to read-only tokens
 
 
 class GatewayStandIn:
@@ -195,6 +196,8 @@ class GatewayStandIn:
         target_name: str,
         backend_url: str,
         page_size: int = 5,
+        read_scope: str | None = None,
+        read_only_tools: frozenset[str] = frozenset(),
     ) -> None:
         self.discovery_url = discovery_url
         self.allowed_clients = allowed_clients
@@ -202,6 +205,9 @@ class GatewayStandIn:
         self.target_name = target_name
         self.backend_url = backend_url
         self.page_size = page_size
+        # Like the gateway's Cedar policies: a token with only `read_scope` sees these tools.
+        self.read_scope = read_scope
+        self.read_only_tools = read_only_tools
         self.faults = Faults()
         self._keys: KeySet | None = None
         self._issuer = ""
@@ -214,11 +220,13 @@ class GatewayStandIn:
             self._keys = KeySet.import_key_set((await client.get(discovery["jwks_uri"])).json())
         return self._keys
 
-    async def _authorize(self, request: Request, client: httpx2.AsyncClient) -> str | None:
-        """None when the bearer token is acceptable, else why not."""
+    async def _authorize(
+        self, request: Request, client: httpx2.AsyncClient
+    ) -> tuple[str | None, set[str]]:
+        """(None, token scopes) when the bearer token is acceptable, else (why not, {})."""
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token:
-            return "missing bearer token"
+            return "missing bearer token", set()
         try:
             decoded = jwt.decode(token, await self._load_keys(client), algorithms=["RS256"])
             jwt.JWTClaimsRegistry(
@@ -227,17 +235,18 @@ class GatewayStandIn:
                 token_use={"essential": True, "value": "access"},
             ).validate(decoded.claims)
         except (JoseError, ValueError) as exc:
-            return f"invalid token: {exc}"
+            return f"invalid token: {exc}", set()
         if decoded.claims.get("client_id") not in self.allowed_clients:
-            return "client is not allowed"
-        if not set(self.allowed_scopes) & set(str(decoded.claims.get("scope", "")).split()):
-            return "token lacks an allowed scope"
-        return None
+            return "client is not allowed", set()
+        scopes = set(str(decoded.claims.get("scope", "")).split())
+        if not set(self.allowed_scopes) & scopes:
+            return "token lacks an allowed scope", set()
+        return None, scopes
 
     async def _mcp(self, request: Request) -> Response:
         body = await request.json()
         async with httpx2.AsyncClient(timeout=10) as client:
-            refusal = await self._authorize(request, client)
+            refusal, scopes = await self._authorize(request, client)
             if refusal:
                 return JSONResponse(
                     {
@@ -262,6 +271,10 @@ class GatewayStandIn:
                     }
                 )
             tools = await self._backend_tools(client)
+        full_access = scopes & (set(self.allowed_scopes) - {self.read_scope})
+        if self.read_scope in scopes and not full_access and not self.faults.ignore_read_scope:
+            prefix = f"{self.target_name}___"
+            tools = [t for t in tools if t["name"].removeprefix(prefix) in self.read_only_tools]
         start = int((body.get("params") or {}).get("cursor") or 0)
         page = tools[start : start + self.page_size]
         result: dict[str, Any] = {"tools": page}

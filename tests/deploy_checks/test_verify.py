@@ -13,8 +13,9 @@ import pytest
 from botocore.stub import Stubber
 
 from mcp_constructs import verify
+from mcp_constructs.deploy_checks.manifest import tool_names
 from mcp_constructs.deploy_checks.runtime.mcp_smoke import run_smoke
-from tests.deploy_checks.conftest import CLIENT, SCOPE, TARGET, expected_tools
+from tests.deploy_checks.conftest import CLIENT, READ_SCOPE, READER, SCOPE, TARGET, expected_tools
 from tests.deploy_checks.local_stack import REPO, GatewayStandIn, Issuer
 
 POOL = "eu-west-1_AbCdEfGhI"
@@ -203,4 +204,89 @@ def test_stack_not_deployed(session: StubbedSession) -> None:
     assert str(failure.value) == (
         "cannot read stack Lark-Cognito in eu-west-1: Stack with id Lark-Cognito does not exist"
         " (deployed with another --stack-prefix or --region?)"
+    )
+
+
+def expect_read_team(
+    session: StubbedSession, issuer: Issuer, gateway_url: str, teams: dict[str, Any]
+) -> None:
+    token_url = f"{issuer.issuer_url}/oauth2/token"
+    expect_stack(
+        session,
+        "LarkMcp-Cognito",
+        {"UserPoolId": POOL, "TokenUrl": token_url, "TeamClientsSummary": json.dumps(teams)},
+    )
+    expect_stack(
+        session,
+        "LarkMcp-Gateway",
+        {"McpEndpointUrl": gateway_url, "TargetName": TARGET, "TokenUrl": token_url},
+    )
+
+
+READERS = {"readers": {"clientId": READER.client_id, "access": "read", "scope": READ_SCOPE}}
+
+
+def test_read_team_sees_only_read_only_tools(
+    session: StubbedSession,
+    issuer: Issuer,
+    gateway_service: tuple[GatewayStandIn, str],
+    gateway: GatewayStandIn,
+) -> None:
+    expect_read_team(session, issuer, gateway_service[1], READERS)
+    session.stubbers["cognito-idp"].add_response(
+        "describe_user_pool_client",
+        {"UserPoolClient": {"ClientId": READER.client_id, "ClientSecret": READER.client_secret}},
+        {"UserPoolId": POOL, "ClientId": READER.client_id},
+    )
+
+    config = verify.build_config(
+        verify.parse_args(["--stack-prefix", "LarkMcp", "--team", "readers"]), session
+    )
+    report = run_smoke(config)
+
+    assert config.scope == READ_SCOPE and not config.allow_extra
+    assert report.ok, report.message
+    assert sorted(report.tools) == sorted(f"{TARGET}___{t}" for t in tool_names(read_only=True))
+
+
+def test_read_team_shown_write_tools_fails_naming_them(
+    session: StubbedSession,
+    issuer: Issuer,
+    gateway_service: tuple[GatewayStandIn, str],
+    gateway: GatewayStandIn,
+) -> None:
+    gateway.faults.ignore_read_scope = True  # as if the gateway's tool policies were missing
+    expect_read_team(session, issuer, gateway_service[1], READERS)
+    session.stubbers["cognito-idp"].add_response(
+        "describe_user_pool_client",
+        {"UserPoolClient": {"ClientId": READER.client_id, "ClientSecret": READER.client_secret}},
+    )
+
+    report = run_smoke(
+        verify.build_config(
+            verify.parse_args(["--stack-prefix", "LarkMcp", "--team", "readers"]), session
+        )
+    )
+
+    writes = sorted(
+        f"{TARGET}___{t}" for t in set(expected_tools()) - set(tool_names(read_only=True))
+    )
+    assert not report.ok
+    assert report.message == (
+        f"gateway listed {len(writes)} tool(s) that should not be there: " + ", ".join(writes)
+    )
+
+
+def test_unknown_team_lists_the_deployed_ones(
+    session: StubbedSession, issuer: Issuer, gateway_service: tuple[GatewayStandIn, str]
+) -> None:
+    expect_read_team(session, issuer, gateway_service[1], READERS)
+
+    with pytest.raises(verify.VerifyError) as failure:
+        verify.build_config(
+            verify.parse_args(["--stack-prefix", "LarkMcp", "--team", "ops"]), session
+        )
+
+    assert str(failure.value) == (
+        "stacks LarkMcp-Cognito / LarkMcp-Gateway have no team 'ops' (teams deployed: readers)"
     )
