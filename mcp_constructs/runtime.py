@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from aws_cdk import ArnFormat, Stack, Token
 from aws_cdk import aws_bedrockagentcore as agentcore
@@ -84,6 +85,11 @@ class McpServerRuntime(Construct):
             raise ValueError(
                 f"{self.node.path}: runtime name {runtime_name!r} must be a letter followed by "
                 "up to 47 letters, digits or underscores (AgentCore allows no hyphens)"
+            )
+        if not (Path(directory) / "Dockerfile").is_file():
+            raise ValueError(
+                f"{self.node.path}: no Dockerfile in {directory}; the image is built from that "
+                "directory alone, so it needs its own Dockerfile"
             )
         bad_env = [name for name in environment if not _ENV_NAME.match(name)]
         if bad_env:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from aws_cdk import App, AssetStaging
 
 from stacks.config import AppConfig
@@ -61,3 +62,9 @@ def test_hash_does_not_depend_on_where_the_checkout_lives(tmp_path):
     )
     assert _image_hash(app, "First", first) == _image_hash(app, "Second", second)
     assert len(_image_hash(app, "Third", first)) == 64
+
+
+def test_a_server_directory_without_dockerfile_is_refused_early(tmp_path):
+    (tmp_path / "server.py").write_text("print('hi')\n")
+    with pytest.raises(ValueError, match="no Dockerfile in"):
+        _image_hash(App(context=cdk_context()), "NoDockerfile", tmp_path)
