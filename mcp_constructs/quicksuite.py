@@ -178,7 +178,10 @@ def render(fields: Sequence[Field], *, as_json: bool) -> str:
     lines = [f"{f.label + ':':<{width + 1}} {f.value}" for f in fields]
     if not any(f.key == "client_secret" for f in fields):
         lines.append("")
-        lines.append("(Client secret: run the command above, or add --show-secret to print it.)")
+        lines.append(
+            "(Client secret: run the command above, or add --show-secret "
+            "(make quicksuite SHOW_SECRET=1) to print it.)"
+        )
     return "\n".join(lines)
 
 
