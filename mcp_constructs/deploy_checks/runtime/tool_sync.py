@@ -177,6 +177,7 @@ def _poll(event: dict[str, Any]) -> dict[str, Any]:
                 waiting.append(f"{name} is about to synchronise")
         elif last_sync is not None and in_grace:
             waiting.append(f"{name} has not started synchronising yet")
+        # else: READY, and no newer sync showed within the grace period: trust READY.
     LOG.info(json.dumps({"event": "sync_poll", "waiting": waiting}))
     if not waiting:
         return {"IsComplete": True, "Data": {"Targets": ",".join(targets)}}
