@@ -52,6 +52,7 @@ _SCOPE_FORBIDDEN = re.compile(r'[\s*"\\]')
 # PolicyEngine.grantEvaluateForGateway assumes), so an IAM ARN pattern can name the gateway
 # before it exists without `*`.
 _GATEWAY_ID_SUFFIX_LENGTH = 10
+_MAX_STATEMENT = 9_500
 
 
 class ManifestError(ValueError):
@@ -145,7 +146,7 @@ def cedar_permit(*, gateway_arn: str, actions: Sequence[str], scope: str) -> str
     if not actions:
         raise ValueError("a permit needs at least one action")
     action_list = ",\n    ".join(f'AgentCore::Action::"{a}"' for a in actions)
-    return (
+    text = (
         "permit(\n"
         "  principal is AgentCore::OAuthUser,\n"
         f"  action in [\n    {action_list}\n  ],\n"
@@ -153,6 +154,14 @@ def cedar_permit(*, gateway_arn: str, actions: Sequence[str], scope: str) -> str
         ")\n"
         f"when {{\n  {scope_condition(scope)}\n}};"
     )
+    # The service takes at most 10,000 characters; keep room for the resolved gateway ARN.
+    if len(text) > _MAX_STATEMENT:
+        raise ValueError(
+            f"the Cedar policy for {len(actions)} tools is {len(text)} characters, over the "
+            f"{_MAX_STATEMENT} this module allows (service limit 10,000): split the tools "
+            "over more gateway targets"
+        )
+    return text
 
 
 def policy_name(level: str, target_name: str) -> str:

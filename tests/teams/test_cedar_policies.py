@@ -185,3 +185,9 @@ def test_select_tools_keeps_manifest_order_and_flags():
 
 def served_names(tools):
     return {t.name for t in tools}
+
+
+def test_a_statement_over_the_service_limit_is_refused_at_synth():
+    many = [Tool(f"tool_{i:03d}_with_a_long_descriptive_name", True) for i in range(200)]
+    with pytest.raises(ValueError, match="split the tools over more gateway targets"):
+        _policies(many)
