@@ -17,9 +17,10 @@ Cedar facts this module relies on (AgentCore Policy developer guide, "Policy sco
   wildcard actions, so every tool is listed (``action in [...]``);
 * a policy that names actions must name the gateway: ``resource == AgentCore::Gateway::"<arn>"``.
 
-The Cedar text is built by pure functions (:func:`cedar_policies`) from
-``lark_mcp_server/tools_manifest.json``, the single source of truth for tool names and
-read-only-ness, so tests can evaluate it without synthesizing anything.
+Matching the scope claim exactly is :func:`scope_condition`'s job (a substring ``like`` would
+let ``.../readwrite`` pass for ``.../read``). The Cedar text is built by pure functions
+(:func:`cedar_policies`) from ``lark_mcp_server/tools_manifest.json``, the single source of truth
+for tool names and read-only-ness, so tests evaluate it with the Cedar engine itself.
 """
 
 from __future__ import annotations
@@ -40,9 +41,6 @@ MANIFEST_PATH = Path(__file__).resolve().parent.parent / "lark_mcp_server" / "to
 
 #: Gateway policy-engine modes (``CfnGateway.PolicyEngineConfiguration.Mode``).
 POLICY_MODES = ("ENFORCE", "LOG_ONLY")
-
-#: The two access levels a policy is written for, in the order they are created.
-LEVELS = ("invoke", "read")
 
 _TOOL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 _TARGET_RE = re.compile(r"^([0-9a-zA-Z][-]?){1,100}$")
