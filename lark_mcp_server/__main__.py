@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 from . import logs
@@ -10,6 +11,9 @@ from .config import ConfigError, Settings
 
 
 def main() -> int:
+    # Argument errors go back to the model verbatim: leave out pydantic's docs link (noise
+    # for an agent). Read by pydantic-core when the first error is formatted.
+    os.environ.setdefault("PYDANTIC_ERRORS_INCLUDE_URL", "0")
     try:
         settings = Settings.from_env()
         logs.configure(settings.log_level)

@@ -322,6 +322,7 @@ def test_time_without_offset_says_to_add_one(server: ServerProcess, lark: FakeLa
         )
     )
     assert "no UTC offset" in text and "+08:00" in text
+    assert "errors.pydantic.dev" not in text
     assert lark.requests == []
 
 
