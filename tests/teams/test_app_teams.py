@@ -13,7 +13,7 @@ from aws_cdk.assertions import Match, Template
 
 from mcp_constructs.deploy_checks.manifest import expected_tool_names
 from mcp_constructs.tool_policy import load_manifest
-from tests.infra.conftest import STACKS, synthesize
+from tests.infra.conftest import synthesize
 
 TEAMS = '[{"name": "support", "access": "read"}, {"name": "ops", "access": "write"}]'
 READ, INVOKE = "lark-mcp/read", "lark-mcp/invoke"
@@ -160,7 +160,7 @@ def test_cdk_nag_clean_with_teams(synth):
 def test_cfn_lint_clean_with_teams(synth):
     from cfnlint.api import lint_file
 
-    for stack in STACKS:
+    for stack in ("Cognito", "Gateway"):  # the stacks teams and policies change
         matches = [str(m) for m in lint_file(synth.file(f"LarkMcp-{stack}.template.json"))]
         assert [m for m in matches if m.startswith("[E")] == [], stack
         # Warnings elsewhere are the deploy checks' business; none may come from teams/policies.
