@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -236,12 +237,18 @@ def stack_names(prefix: str | None, cdk_json: Path = Path("cdk.json")) -> list[s
     return [f"{prefix or DEFAULT_STACK_PREFIX}-{part}" for part in STACK_PARTS]
 
 
+def make_session(region: str | None) -> boto3.session.Session:
+    """A session in ``region``, else AWS_REGION, else what botocore finds (AWS_DEFAULT_REGION,
+    the profile): botocore itself does not read AWS_REGION, which most tools set."""
+    return boto3.session.Session(region_name=region or os.environ.get("AWS_REGION") or None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the process exit code."""
     args = _parser().parse_args(argv)
     stacks = stack_names(args.stack_prefix)
     try:
-        session = boto3.session.Session(region_name=args.region)
+        session = make_session(args.region)
         if not session.region_name:
             raise QuickSuiteError("no AWS region: set AWS_REGION (or AWS_PROFILE) or pass --region")
         print(

@@ -7,7 +7,7 @@ import pytest
 from botocore.stub import Stubber
 
 from mcp_constructs import quicksuite
-from mcp_constructs.quicksuite import QuickSuiteError, run, stack_names
+from mcp_constructs.quicksuite import QuickSuiteError, make_session, run, stack_names
 
 REGION = "eu-west-1"
 POOL = "eu-west-1_AbCdEf123"
@@ -208,3 +208,11 @@ def test_stack_names_follow_the_apps_stack_prefix(tmp_path):
     cdk_json.write_text(json.dumps({"context": {"stackPrefix": "Acme"}}))
     assert stack_names(None, cdk_json) == ["Acme-Cognito", "Acme-Gateway"]
     assert stack_names("Other", cdk_json) == ["Other-Cognito", "Other-Gateway"]
+
+
+def test_region_from_flag_then_aws_region(monkeypatch, tmp_path):
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_REGION", "ap-southeast-1")
+    assert make_session(None).region_name == "ap-southeast-1"
+    assert make_session("eu-west-1").region_name == "eu-west-1"
