@@ -25,6 +25,7 @@ from bench.servers import WORK, Running, ServerSpec, start_server
 @dataclass
 class ColdStart:
     seconds: float  # spawn -> first successful tools/list
+    cpu_seconds: float  # CPU the server used up to then: steadier than wall time on a busy box
     session: Session  # how the server had to be addressed
 
 
@@ -56,7 +57,9 @@ def cold_start(
                 )
             try:
                 list_tools_sync(client, session)
-                return ColdStart(time.perf_counter() - started, session), running
+                seconds = time.perf_counter() - started
+                cpu = procs.cpu_seconds(running.proc.pid)
+                return ColdStart(seconds, cpu, session), running
             except (httpx2.TransportError, McpCallError) as exc:
                 last_error = str(exc) or type(exc).__name__
                 time.sleep(0.01)

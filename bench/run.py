@@ -53,6 +53,7 @@ class Subject:
     running: Running | None = None
     session: Session | None = None
     starts: list[float] = field(default_factory=list)
+    start_cpu: list[float] = field(default_factory=list)
     rounds: list[measure.Load] = field(default_factory=list)
 
     def fail(self, exc: Exception) -> None:
@@ -94,12 +95,14 @@ def bench_all(
                     continue
                 sub.session = cold.session
                 sub.starts.append(cold.seconds)
+                sub.start_cpu.append(cold.cpu_seconds)
                 time.sleep(0.3)
         live = [sub for sub in subjects if "error" not in sub.out]
         for sub in live:
             sub.out["cold_start_ms"] = {
                 "median": round(measure.median(sub.starts) * 1000, 1),
                 "runs": [round(s * 1000, 1) for s in sub.starts],
+                "cpu_median": round(measure.median(sub.start_cpu) * 1000, 1),
             }
             sub.out["handshake"] = sub.session.handshake
             try:
@@ -239,6 +242,28 @@ def load_average() -> list[float]:
         return []
 
 
+def cpu_ratios(results: dict[str, Any]) -> dict[str, float | None]:
+    """The same comparisons as the targets, in CPU time rather than wall time (not targets
+    themselves: a cross-check that holds when other work on the machine skews the clock)."""
+
+    def ratio(a: Any, b: Any) -> float | None:
+        return round(a / b, 2) if a is not None and b else None
+
+    ours_cold = _get(results, "ours", "cold_start_ms", "cpu_median")
+    ours_call = _get(results, "ours", "load", "cpu_ms_per_call", "server")
+    return {
+        "cold_start_cpu_ours_over_bare": ratio(
+            ours_cold, _get(results, "bare", "cold_start_ms", "cpu_median")
+        ),
+        "cold_start_cpu_ours_over_lark_mcp": ratio(
+            ours_cold, _get(results, "lark-mcp", "cold_start_ms", "cpu_median")
+        ),
+        "cpu_per_call_lark_mcp_over_ours": ratio(
+            _get(results, "lark-mcp", "load", "cpu_ms_per_call", "server"), ours_call
+        ),
+    }
+
+
 def machine() -> dict[str, Any]:
     cpu = "unknown"
     try:
@@ -309,6 +334,10 @@ def table(results: dict[str, Any], names: list[str]) -> str:
             lambda n: _fmt(_get(results, n, "cold_start_ms", "median"), ".0f"),
         ),
         row("cold start, range (ms)", cold_runs),
+        row(
+            "cold start, CPU used, median (ms)",
+            lambda n: _fmt(_get(results, n, "cold_start_ms", "cpu_median"), ".0f"),
+        ),
         row("tools", lambda n: _fmt(_get(results, n, "tools_list", "tools"))),
         row(
             "tools/list payload (bytes)",
@@ -449,6 +478,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "servers": results,
         "targets": checks,
+        "cpu_ratios": cpu_ratios(results),
     }
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     m = report["machine"]
@@ -467,6 +497,13 @@ def main(argv: list[str] | None = None) -> int:
     print(table(results, args.names))
     print()
     print(target_table(checks))
+    ratios = report["cpu_ratios"]
+    print(
+        "\nin CPU time (cross-check, not targets): cold start ours/bare "
+        f"{_fmt(ratios['cold_start_cpu_ours_over_bare'])}x, ours/lark-mcp "
+        f"{_fmt(ratios['cold_start_cpu_ours_over_lark_mcp'])}x; "
+        f"lark-mcp uses {_fmt(ratios['cpu_per_call_lark_mcp_over_ours'])}x ours' CPU per call"
+    )
     print("\nnotes:")
     for name in args.names:
         entry = results[name]
