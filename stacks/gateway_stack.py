@@ -9,6 +9,7 @@ from constructs import Construct
 
 from mcp_constructs import JwtAuthorizer, M2MAuth, McpGateway, McpServerRuntime
 from mcp_constructs.deploy_checks import GatewaySmokeTest, GatewayToolSync
+from mcp_constructs.deploy_checks.constructs import fingerprint
 from mcp_constructs.deploy_checks.manifest import expected_tool_names
 from mcp_constructs.teams import READ_SCOPE_NAME, read_scope_needed
 from mcp_constructs.tool_policy import GatewayToolPolicy, load_manifest, select_tools
@@ -61,7 +62,9 @@ class GatewayStack(Stack):
             "ToolSync",
             gateway=self.gateway.resource,
             targets=[self.target.resource],
-            triggers=image,
+            # Also when larkTools/larkReadOnly change the served tools without a new image: the
+            # tool policies are validated against the synced list and would name unknown tools.
+            triggers=image | {"tools": fingerprint(self, expected)},
         )
         self.smoke_test = GatewaySmokeTest(
             self,
