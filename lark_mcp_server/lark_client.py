@@ -258,7 +258,7 @@ class LarkClient:
             except httpx2.TransportError as exc:
                 # A request that never connected cannot have been acted on; any other transport
                 # failure is ambiguous for a write and only retried when it is idempotent.
-                sent = not isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout)
+                sent = not isinstance(exc, _NOT_SENT)
                 last_problem = f"{type(exc).__name__} talking to Lark"
                 if sent and not idempotent:
                     raise LarkError(
@@ -326,6 +326,10 @@ class LarkClient:
             f"Lark did not answer {path} successfully within {self.call_deadline:g} s "
             f"({call.attempts} attempts; last problem: {problem}). Try again later."
         )
+
+
+# Failures that happen before a byte of the request reached Lark.
+_NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
 
 
 class _InvalidToken(Exception):
