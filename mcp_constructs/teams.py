@@ -9,8 +9,9 @@ and its access level picks the OAuth scope the gateway's Cedar policies look for
 * ``write`` -> ``<resource server>/invoke`` (the app's ``scope``): every tool, like the default
   client.
 
-Parsing and validation are plain Python (no CDK) so errors surface before synthesis with a
-message that says what to change.
+``parse_teams`` is plain Python (stacks/config.py calls it before any construct exists), so a
+mistake stops synth with a message naming the entry and the fix; ``add_team_clients`` then adds
+the clients through the pool's own ``add_client`` (same settings as the default client).
 """
 
 from __future__ import annotations
