@@ -13,7 +13,8 @@ from .harness import ServerProcess, run_server, server_env
 
 @pytest.fixture(scope="session")
 def server(lark_fake: FakeLark) -> Iterator[ServerProcess]:
-    with run_server(server_env(lark_fake.base_url)) as process:
+    # DEBUG, so the log-hygiene test sees everything the server can print.
+    with run_server(server_env(lark_fake.base_url, LOG_LEVEL="DEBUG")) as process:
         yield process
 
 
