@@ -83,8 +83,7 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def peak_rss_bytes(pid: int) -> int:
-    """VmHWM (peak resident set) of `pid` plus that of every live descendant."""
+def _status_bytes(pid: int, field: str) -> int:
     total = 0
     for each in [pid, *descendants(pid)]:
         try:
@@ -92,9 +91,19 @@ def peak_rss_bytes(pid: int) -> int:
         except OSError:
             continue
         for line in status.splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 total += int(line.split()[1]) * 1024
     return total
+
+
+def peak_rss_bytes(pid: int) -> int:
+    """VmHWM (peak resident set) of `pid` plus that of every live descendant."""
+    return _status_bytes(pid, "VmHWM")
+
+
+def rss_bytes(pid: int) -> int:
+    """VmRSS (resident set now) of `pid` plus that of every live descendant."""
+    return _status_bytes(pid, "VmRSS")
 
 
 def pin(pid: int, cpus: frozenset[int]) -> None:

@@ -105,6 +105,7 @@ def bench_all(
                 "cpu_median": round(measure.median(sub.start_cpu) * 1000, 1),
             }
             sub.out["handshake"] = sub.session.handshake
+            sub.out["rss_after_start_bytes"] = procs.rss_bytes(sub.running.proc.pid)
             try:
                 sub.out["tools_list"] = measure.as_dict(measure.tools_list(sub.session))
             except Exception as exc:
@@ -362,7 +363,8 @@ def table(results: dict[str, Any], names: list[str]) -> str:
                 f"{_fmt(_get(results, n, 'load', 'errors'))}"
             ),
         ),
-        row("peak RSS (MB)", lambda n: mb(n, "peak_rss_bytes")),
+        row("RSS after start (MB)", lambda n: mb(n, "rss_after_start_bytes")),
+        row("peak RSS, after all calls (MB)", lambda n: mb(n, "peak_rss_bytes")),
         row("runtime deps installed (MB)", lambda n: mb(n, "deps", "bytes")),
     ]
     return "\n".join(lines)
