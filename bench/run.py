@@ -35,6 +35,7 @@ from bench.servers import (
     SERVERS,
     Running,
     ServerSpec,
+    compile_bytecode,
     ensure_lark_mcp,
     git,
     ours_at,
@@ -443,7 +444,9 @@ def main(argv: list[str] | None = None) -> int:
             }
     specs = [SERVERS[n] for n in args.names if n not in unavailable]
     ours_requirements = ROOT / "lark_mcp_server" / "requirements.txt"
+    compile_bytecode(ROOT / "bench" / "bare_server.py")  # as a deployed server would be
     if args.ours_ref == "worktree":
+        compile_bytecode(ROOT / "lark_mcp_server")
         dirty = git("status", "--porcelain", "--", "lark_mcp_server")
         ours_code = f"working tree at {git('rev-parse', 'HEAD')[:12]}" + (
             " with uncommitted changes" if dirty else ""
