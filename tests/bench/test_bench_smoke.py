@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from bench import measure, procs
-from bench.run import table, targets
+from bench.run import readme_section, table, targets
 from bench.servers import BARE, ServerSpec
 
 pytestmark = pytest.mark.timeout(60)
@@ -119,3 +119,26 @@ def test_targets_compare_ours_with_the_others() -> None:
         "PASS",  # 90 MB
         "MISS",  # 85 MB
     ]
+
+
+def test_readme_section_renders_the_run_it_is_given() -> None:
+    results = {"bare": {"tool": "echo", "cold_start_ms": {"median": 700.0, "runs": [700.0]}}}
+    report = {
+        "date": "2026-11-24T00:00:00+00:00",
+        "command": "make bench",
+        "machine": {"cores": 2, "arch": "x86_64", "cpu": "cpu", "kernel": "6", "python": "3.11"}
+        | {"node": "v20"},
+        "ours_code": "commit abc",
+        "load_average_before_after": [[0.5, 0, 0], [3.5, 0, 0]],
+        "settings": {"concurrency": 8, "load_rounds": 3, "calls_per_round": 400}
+        | {"warmup_calls": 16},
+        "servers": results,
+        "targets": targets(results),
+        "cpu_ratios": {"cold_start_cpu_ours_over_bare": None}
+        | {"cold_start_cpu_ours_over_lark_mcp": None, "cpu_per_call_lark_mcp_over_ours": None},
+    }
+    section = readme_section(report)
+    assert section.startswith("## Benchmark\n")
+    assert "```\nmake bench\n```" in section
+    assert "busy with other work" in " ".join(section.split())  # 3.5 > 2 cores
+    assert "| cold start ≤ 1.15x bare | - | n/a |" in section
