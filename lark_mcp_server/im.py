@@ -42,6 +42,16 @@ def _message(item: dict[str, Any], tz: dt.tzinfo | None = None) -> dict[str, Any
     }
 
 
+def _chat(item: dict[str, Any]) -> dict[str, Any]:
+    """A Lark chat as the fields an agent needs to pick one and address it."""
+    return {
+        "chat_id": item.get("chat_id"),
+        "name": item.get("name"),
+        "description": item.get("description"),
+        "external": item.get("external") or None,
+    }
+
+
 def _text_content(text: str) -> str:
     return json.dumps({"text": text}, ensure_ascii=False)
 
@@ -109,15 +119,7 @@ async def list_chats(
     data = await lark.get(
         "/open-apis/im/v1/chats", params={"page_size": page_size, "page_token": page_token}
     )
-    chats = [
-        {
-            "chat_id": item.get("chat_id"),
-            "name": item.get("name"),
-            "description": item.get("description"),
-            "external": item.get("external") or None,
-        }
-        for item in data.get("items") or []
-    ]
+    chats = [_chat(item) for item in data.get("items") or []]
     return page({"chats": chats}, data)
 
 
@@ -168,15 +170,7 @@ async def search_chats(
         "/open-apis/im/v1/chats/search",
         params={"query": query, "page_size": page_size, "page_token": page_token},
     )
-    chats = [
-        {
-            "chat_id": item.get("chat_id"),
-            "name": item.get("name"),
-            "description": item.get("description"),
-            "external": item.get("external") or None,
-        }
-        for item in data.get("items") or []
-    ]
+    chats = [_chat(item) for item in data.get("items") or []]
     return page({"chats": chats}, data)
 
 
