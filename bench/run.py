@@ -520,10 +520,21 @@ def main(argv: list[str] | None = None) -> int:
         ours_code = f"working tree at {git('rev-parse', 'HEAD')[:12]}" + (
             " with uncommitted changes" if dirty else ""
         )
-    else:
-        ours, ours_requirements, sha = ours_at(args.ours_ref)
+    elif "ours" in args.names:
+        try:
+            ours, ours_requirements, sha = ours_at(args.ours_ref)
+        except (OSError, subprocess.SubprocessError) as exc:
+            detail = getattr(exc, "stderr", b"") or b""
+            if isinstance(detail, bytes):
+                detail = detail.decode(errors="replace")
+            raise SystemExit(
+                f"bench: cannot export lark_mcp_server at {args.ours_ref!r}: {exc} {detail}".strip()
+                + "\n(is it committed? `--ours-ref worktree` measures the files as they are)"
+            ) from exc
         specs = [ours if s.name == "ours" else s for s in specs]
         ours_code = f"commit {sha[:12]} ({args.ours_ref})"
+    else:
+        ours_code = "not measured"
     fake = start_fake_lark(args.harness_cpus) if any(s.needs_fake for s in specs) else None
     try:
         print(f"bench: {', '.join(args.names)}: cold starts ...", file=sys.stderr, flush=True)
