@@ -284,9 +284,7 @@ async def update_base_record(
 ) -> dict[str, Any]:
     app_token, table, known, converted, tz = await _prepare_write(lark, base, table_id, fields)
     # Writing the same values again leaves the same record: safe to retry.
-    data = await lark.client.request(
-        lark,
-        "PUT",
+    data = await lark.put(
         f"{_apps(app_token)}/tables/{table}/records/{record_id}",
         params={"user_id_type": "open_id"},
         json={"fields": converted},

@@ -100,6 +100,32 @@ class LarkCall:
             self, "POST", path, json=json, params=params, idempotent=idempotent
         )
 
+    async def put(
+        self,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        idempotent: bool = False,
+    ) -> dict[str, Any]:
+        """PUT; `idempotent=True` when sending it twice leaves the same state."""
+        return await self.client.request(
+            self, "PUT", path, json=json, params=params, idempotent=idempotent
+        )
+
+    async def patch(
+        self,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        idempotent: bool = False,
+    ) -> dict[str, Any]:
+        """PATCH; `idempotent=True` when sending it twice leaves the same state."""
+        return await self.client.request(
+            self, "PATCH", path, json=json, params=params, idempotent=idempotent
+        )
+
 
 class LarkClient:
     """Talks to one Lark OpenAPI origin with one app's tenant token."""

@@ -105,9 +105,7 @@ async def update_task(
     if not changes:
         raise ToolError("Nothing to change: give summary, description, due or completed.")
     # Setting the same values again leaves the same task: safe to retry.
-    data = await lark.client.request(
-        lark,
-        "PATCH",
+    data = await lark.patch(
         f"{TASKS}/{task_guid}",
         params={"user_id_type": "open_id"},
         json={"task": changes, "update_fields": list(changes)},
