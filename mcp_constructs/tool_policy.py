@@ -26,23 +26,19 @@ for tool names and read-only-ness, so tests evaluate it with the Cedar engine it
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
 from aws_cdk import Stack, Token
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IDependable
 
-MANIFEST_PATH = Path(__file__).resolve().parent.parent / "lark_mcp_server" / "tools_manifest.json"
+from mcp_constructs.manifest import Tool
 
 #: Gateway policy-engine modes (``CfnGateway.PolicyEngineConfiguration.Mode``).
 POLICY_MODES = ("ENFORCE", "LOG_ONLY")
 
-_TOOL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 _TARGET_RE = re.compile(r"^([0-9a-zA-Z][-]?){1,100}$")
 # Characters that would change the meaning of a scope inside a Cedar string or `like` pattern.
 _SCOPE_FORBIDDEN = re.compile(r'[\s*"\\]')
@@ -51,63 +47,6 @@ _SCOPE_FORBIDDEN = re.compile(r'[\s*"\\]')
 # before it exists without `*`.
 _GATEWAY_ID_SUFFIX_LENGTH = 10
 _MAX_STATEMENT = 9_500
-
-
-class ManifestError(ValueError):
-    """The tools manifest is missing or malformed; the message says which and where."""
-
-
-@dataclass(frozen=True)
-class Tool:
-    """One MCP tool as the manifest describes it."""
-
-    name: str
-    read_only: bool
-
-
-def load_manifest(path: Path = MANIFEST_PATH) -> tuple[Tool, ...]:
-    """Read ``{"tools": [{"name": ..., "read_only": ...}, ...]}`` and validate it."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ManifestError(
-            f"tools manifest {path} not found; it lists every tool and whether it is read-only"
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise ManifestError(f"tools manifest {path} is not valid JSON: {exc}") from None
-    return parse_manifest(data, source=str(path))
-
-
-def parse_manifest(data: object, *, source: str = "tools manifest") -> tuple[Tool, ...]:
-    """Validate a decoded manifest: unique tool names, a boolean ``read_only`` for each."""
-    entries = data.get("tools") if isinstance(data, dict) else None
-    if not isinstance(entries, list) or not entries:
-        raise ManifestError(f'{source}: expected {{"tools": [{{"name": ..., "read_only": ...}}]}}')
-    tools: list[Tool] = []
-    seen: set[str] = set()
-    for index, entry in enumerate(entries):
-        name = entry.get("name") if isinstance(entry, dict) else None
-        read_only = entry.get("read_only") if isinstance(entry, dict) else None
-        if not isinstance(name, str) or not _TOOL_RE.match(name):
-            raise ManifestError(f"{source}: tools[{index}].name {name!r} is not a valid tool name")
-        if not isinstance(read_only, bool):
-            raise ManifestError(
-                f"{source}: tools[{index}] ({name}) needs read_only: true or false, "
-                f"got {read_only!r}"
-            )
-        if name in seen:
-            raise ManifestError(f"{source}: tool {name!r} is listed twice")
-        seen.add(name)
-        tools.append(Tool(name=name, read_only=read_only))
-    return tuple(tools)
-
-
-def select_tools(tools: Iterable[Tool], served: Iterable[str]) -> tuple[Tool, ...]:
-    """The manifest's tools that the server actually serves (e.g. after ``larkTools`` and
-    ``larkReadOnly``), in manifest order: a policy naming a tool the target does not list
-    would fail the service's validation."""
-    wanted = set(served)
-    return tuple(t for t in tools if t.name in wanted)
 
 
 def action_name(target_name: str, tool: str) -> str:

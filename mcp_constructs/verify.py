@@ -25,13 +25,13 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from mcp_constructs.deploy_checks.manifest import DEFAULT_MANIFEST, ManifestError, tool_names
 from mcp_constructs.deploy_checks.runtime.mcp_smoke import (
     DEFAULT_PROTOCOL_VERSION,
     SmokeConfig,
     SmokeReport,
     run_smoke,
 )
+from mcp_constructs.manifest import MANIFEST_PATH, ManifestError, tool_names
 from mcp_constructs.teams import TEAM_CLIENTS_OUTPUT  # JSON: team -> clientId, access, scope
 
 # Output keys of the deployed stacks (stacks/gateway_stack.py, stacks/cognito_stack.py).
@@ -180,7 +180,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="comma-separated tool names (default: every tool in the manifest)",
     )
     parser.add_argument(
-        "--manifest", default=str(DEFAULT_MANIFEST), help="tools manifest to read expected tools"
+        "--manifest", default=str(MANIFEST_PATH), help="tools manifest to read expected tools"
     )
     parser.add_argument(
         "--read-only",
@@ -202,7 +202,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def expected_tools(args: argparse.Namespace, read_only: bool) -> list[str]:
     if args.expected:
         return [name.strip() for name in args.expected.split(",") if name.strip()]
-    return tool_names(Path(args.manifest), read_only=read_only)
+    manifest = Path(args.manifest)
+    if not manifest.exists():
+        raise VerifyError(
+            f"{manifest} does not exist; pass the expected tools with --expected instead"
+        )
+    return tool_names(manifest, read_only=read_only)
 
 
 def build_config(args: argparse.Namespace, session: Any = None) -> SmokeConfig:

@@ -10,9 +10,9 @@ from constructs import Construct
 from mcp_constructs import JwtAuthorizer, M2MAuth, McpGateway, McpServerRuntime
 from mcp_constructs.deploy_checks import GatewaySmokeTest, GatewayToolSync
 from mcp_constructs.deploy_checks.constructs import fingerprint
-from mcp_constructs.deploy_checks.manifest import expected_tool_names
+from mcp_constructs.manifest import expected_tool_names, load_manifest, select_tools
 from mcp_constructs.teams import READ_SCOPE_NAME, read_scope_needed
-from mcp_constructs.tool_policy import GatewayToolPolicy, load_manifest, select_tools
+from mcp_constructs.tool_policy import GatewayToolPolicy
 from stacks.cognito_stack import _output_suffix
 from stacks.config import AppConfig
 

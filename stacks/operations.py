@@ -17,8 +17,8 @@ from aws_cdk import App, Environment
 
 from mcp_constructs import McpServerRuntime, McpServerTarget
 from mcp_constructs.deploy_checks import GatewaySmokeTest, GatewayToolSync
+from mcp_constructs.manifest import Tool
 from mcp_constructs.monitoring import MonitoredServer, pascal
-from mcp_constructs.tool_policy import Tool
 from stacks.config import AppConfig
 from stacks.gateway_stack import TARGET_NAME, GatewayStack
 from stacks.monitoring_stack import MonitoringStack

@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from mcp_constructs.deploy_checks.manifest import tool_names
 from mcp_constructs.deploy_checks.runtime.mcp_smoke import RetryPolicy, SmokeConfig
+from mcp_constructs.manifest import tool_names
 from tests.deploy_checks.local_stack import (
     AppClient,
     Faults,

@@ -13,8 +13,8 @@ import pytest
 from botocore.stub import Stubber
 
 from mcp_constructs import verify
-from mcp_constructs.deploy_checks.manifest import tool_names
 from mcp_constructs.deploy_checks.runtime.mcp_smoke import run_smoke
+from mcp_constructs.manifest import tool_names
 from tests.deploy_checks.conftest import CLIENT, READ_SCOPE, READER, SCOPE, TARGET, expected_tools
 from tests.deploy_checks.local_stack import REPO, GatewayStandIn, Issuer
 

@@ -11,8 +11,7 @@ import json
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from mcp_constructs.deploy_checks.manifest import expected_tool_names
-from mcp_constructs.tool_policy import load_manifest
+from mcp_constructs.manifest import expected_tool_names, load_manifest
 from tests.infra.conftest import synthesize
 
 TEAMS = '[{"name": "support", "access": "read"}, {"name": "ops", "access": "write"}]'

@@ -9,16 +9,8 @@ below mirrors that, so `validate_policies` catches what the service's FAIL_ON_AN
 import cedarpy
 import pytest
 
-from mcp_constructs.tool_policy import (
-    ManifestError,
-    Tool,
-    cedar_policies,
-    load_manifest,
-    parse_manifest,
-    policy_name,
-    scope_condition,
-    select_tools,
-)
+from mcp_constructs.manifest import ManifestError, Tool, load_manifest, parse_manifest, select_tools
+from mcp_constructs.tool_policy import cedar_policies, policy_name, scope_condition
 
 GATEWAY_ARN = "arn:aws:bedrock-agentcore:eu-west-1:123456789012:gateway/lark-mcp-abcdefghij"
 TARGET = "lark"

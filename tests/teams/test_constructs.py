@@ -13,8 +13,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
 
 from mcp_constructs.m2m_auth import M2MAuth
+from mcp_constructs.manifest import Tool, load_manifest
 from mcp_constructs.teams import add_team_clients, parse_teams
-from mcp_constructs.tool_policy import GatewayToolPolicy, Tool, load_manifest
+from mcp_constructs.tool_policy import GatewayToolPolicy
 
 TEAMS = parse_teams('[{"name": "support", "access": "read"}, {"name": "ops", "access": "write"}]')
 MANIFEST = load_manifest()
