@@ -1,6 +1,7 @@
 """The real server (`python -m lark_mcp_server`) against the session's fake Lark, and a client.
 
-Reuses the server helper's harness (tests/server/harness.py) to start and stop the process.
+Reuses tests/server: its harness starts and stops the process, its `lark` fixture checks it
+survived each test.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import pytest
 from mcp.client import Client
 
 from tests.lark_fake import FakeLark
+from tests.server.fixtures import anyio_backend as anyio_backend
+from tests.server.fixtures import lark as lark
 from tests.server.harness import ServerProcess, run_server, server_env
 
 
@@ -20,18 +23,6 @@ from tests.server.harness import ServerProcess, run_server, server_env
 def server(lark_fake: FakeLark) -> Iterator[ServerProcess]:
     with run_server(server_env(lark_fake.base_url)) as process:
         yield process
-
-
-@pytest.fixture
-def lark(fresh_lark: FakeLark, server: ServerProcess) -> Iterator[FakeLark]:
-    """The fake, reset to its seed, with the server up; checks afterwards it survived."""
-    yield fresh_lark
-    assert server.alive(), f"the server died:\n{server.output()[-3000:]}"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 class Tools:

@@ -8,6 +8,8 @@ import pytest
 
 from tests.lark_fake import FakeLark
 
+from .fixtures import anyio_backend as anyio_backend
+from .fixtures import lark as lark
 from .harness import ServerProcess, run_server, server_env
 
 
@@ -16,15 +18,3 @@ def server(lark_fake: FakeLark) -> Iterator[ServerProcess]:
     # DEBUG, so the log-hygiene test sees everything the server can print.
     with run_server(server_env(lark_fake.base_url, LOG_LEVEL="DEBUG")) as process:
         yield process
-
-
-@pytest.fixture
-def lark(fresh_lark: FakeLark, server: ServerProcess) -> Iterator[FakeLark]:
-    """The fake, reset, with the server up; checks afterwards that the server survived."""
-    yield fresh_lark
-    assert server.alive(), f"the server died:\n{server.output()[-3000:]}"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
