@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field
 
-from .formatting import PageToken, iso_from_unix, page_size_arg
+from .formatting import PageToken, iso_from_unix, page, page_size_arg
 from .lark_client import LarkCall
 from .registry import ToolSet
 
@@ -60,9 +60,5 @@ async def list_drive_files(
         }
         for item in data.get("files") or []
     ]
-    result: dict[str, Any] = {"folder_token": folder, "files": files}
     # Drive names its cursor next_page_token; the tool answers page_token like every list.
-    result["has_more"] = bool(data.get("has_more"))
-    if data.get("has_more") and data.get("next_page_token"):
-        result["page_token"] = data["next_page_token"]
-    return result
+    return page({"folder_token": folder, "files": files}, data, cursor="next_page_token")

@@ -38,11 +38,13 @@ def to_result(payload: dict[str, Any]) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
 
 
-def page(result: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-    """Add Lark's paging fields to a list result."""
+def page(
+    result: dict[str, Any], data: dict[str, Any], *, cursor: str = "page_token"
+) -> dict[str, Any]:
+    """Add Lark's paging fields to a list result; the cursor is always answered as page_token."""
     result["has_more"] = bool(data.get("has_more"))
-    if data.get("has_more") and data.get("page_token"):
-        result["page_token"] = data["page_token"]
+    if data.get("has_more") and data.get(cursor):
+        result["page_token"] = data[cursor]
     return result
 
 
