@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .errors import LarkError, field_error
+from .errors import LarkError, field_error, user_id_type
 from .paging import paginate
 from .routing import Call, Endpoint
 from .seed import CST, _attendee
@@ -17,8 +17,6 @@ INVALID_PARAMS = 190002  # "invalid parameters in request"
 CALENDAR_NOT_FOUND = 191000  # "calendar not found" (HTTP 404)
 NO_CALENDAR_ACCESS = 191002  # "no calendar access_role" (HTTP 403)
 EVENT_NOT_FOUND = 193001  # "event not found" (HTTP 404)
-
-USER_ID_TYPES = ("open_id", "user_id", "union_id")
 
 
 def _calendar(fake: FakeLark, calendar_id: str, *, write: bool = False) -> dict[str, Any]:
@@ -51,13 +49,6 @@ def _seconds(query: dict[str, str], name: str) -> int | None:
     return int(raw)
 
 
-def _user_id_type(query: dict[str, str]) -> str:
-    kind = query.get("user_id_type", "open_id")
-    if kind not in USER_ID_TYPES:
-        raise field_error("user_id_type", "user_id_type must be open_id, user_id or union_id")
-    return kind
-
-
 async def list_calendars(fake: FakeLark, call: Call) -> dict[str, Any]:
     page, has_more, token = paginate(fake.calendars, call.query, scope="calendars", maximum=1000)
     return {
@@ -78,7 +69,7 @@ def _span(event: dict[str, Any]) -> tuple[int, int]:
 
 async def list_events(fake: FakeLark, call: Call) -> dict[str, Any]:
     cal = _calendar(fake, call.params["calendar_id"])
-    _user_id_type(call.query)
+    user_id_type(call.query)
     start, end = _seconds(call.query, "start_time"), _seconds(call.query, "end_time")
     if (start is None) != (end is None):
         raise _bad("start_time and end_time must be given together")
@@ -132,7 +123,7 @@ def _time_info(body: dict[str, Any], name: str) -> tuple[dict[str, Any], int]:
 
 async def create_event(fake: FakeLark, call: Call) -> dict[str, Any]:
     cal = _calendar(fake, call.params["calendar_id"], write=True)
-    _user_id_type(call.query)
+    user_id_type(call.query)
     body = call.body
     start, start_s = _time_info(body, "start_time")
     end, end_s = _time_info(body, "end_time")
@@ -182,7 +173,7 @@ async def create_event(fake: FakeLark, call: Call) -> dict[str, Any]:
 async def create_attendees(fake: FakeLark, call: Call) -> dict[str, Any]:
     _calendar(fake, call.params["calendar_id"], write=True)
     event = _event(fake, call.params["calendar_id"], call.params["event_id"])
-    id_type = _user_id_type(call.query)
+    id_type = user_id_type(call.query)
     wanted = call.body.get("attendees")
     if not isinstance(wanted, list) or not wanted:
         raise field_error("attendees", "attendees must be a non-empty list")
@@ -267,7 +258,7 @@ def _rfc3339(body: dict[str, Any], name: str) -> int:
 
 
 async def freebusy(fake: FakeLark, call: Call) -> dict[str, Any]:
-    id_type = _user_id_type(call.query)
+    id_type = user_id_type(call.query)
     lo, hi = _rfc3339(call.body, "time_min"), _rfc3339(call.body, "time_max")
     if lo >= hi:
         raise _bad("time_min must be before time_max")

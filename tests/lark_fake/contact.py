@@ -4,20 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import LarkError, field_error
+from .errors import LarkError, field_error, user_id_type
 from .routing import Call, Endpoint
 
 if TYPE_CHECKING:
     from .fake import FakeLark
 
 USER_NOT_FOUND = 41050  # "no user authority error" / user not visible to the app
-
-
-def _id_type(call: Call) -> str:
-    kind = call.query.get("user_id_type", "open_id")
-    if kind not in ("open_id", "user_id", "union_id"):
-        raise field_error("user_id_type", "user_id_type must be open_id, user_id or union_id")
-    return kind
 
 
 def _mobile(raw: str) -> str:
@@ -46,7 +39,7 @@ def _status() -> dict[str, bool]:
 
 
 async def batch_get_id(fake: FakeLark, call: Call) -> dict[str, Any]:
-    kind = _id_type(call)
+    kind = user_id_type(call.query)
     emails, mobiles = _strings(call.body, "emails"), _strings(call.body, "mobiles")
     if not emails and not mobiles:
         raise field_error("emails", "give emails and/or mobiles")
@@ -69,7 +62,7 @@ async def batch_get_id(fake: FakeLark, call: Call) -> dict[str, Any]:
 
 
 async def get_user(fake: FakeLark, call: Call) -> dict[str, Any]:
-    kind = _id_type(call)
+    kind = user_id_type(call.query)
     user = next((u for u in fake.users if u[kind] == call.params["user_id"]), None)
     if user is None:
         raise LarkError(USER_NOT_FOUND, "no user authority error", status=400)

@@ -6,6 +6,7 @@ Handlers raise :class:`LarkError`; the app turns it into Lark's JSON body
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 # Gateway / platform codes (shared by every OpenAPI).
@@ -55,3 +56,11 @@ def require(body: dict[str, Any], field: str, kind: type | tuple[type, ...] = st
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise field_error(field, f"{field} has the wrong type")
     return value
+
+
+def user_id_type(query: Mapping[str, str]) -> str:
+    """The request's user_id_type (open_id by default); 99992402 for one Lark does not know."""
+    kind = query.get("user_id_type", "open_id")
+    if kind not in ("open_id", "user_id", "union_id"):
+        raise field_error("user_id_type", "user_id_type must be open_id, user_id or union_id")
+    return kind

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from .errors import LarkError, field_error
+from .errors import LarkError, field_error, user_id_type
 from .routing import Call, Endpoint
 
 if TYPE_CHECKING:
@@ -85,13 +85,6 @@ def _members(fake: FakeLark, value: Any, id_type: str) -> list[dict[str, Any]]:
     return out
 
 
-def _id_type(call: Call) -> str:
-    kind = call.query.get("user_id_type", "open_id")
-    if kind not in ("open_id", "user_id", "union_id"):
-        raise field_error("user_id_type", "user_id_type must be open_id, user_id or union_id")
-    return kind
-
-
 def _task(fake: FakeLark, guid: str) -> dict[str, Any]:
     for task in fake.tasks:
         if task["guid"] == guid:
@@ -100,7 +93,7 @@ def _task(fake: FakeLark, guid: str) -> dict[str, Any]:
 
 
 async def create_task(fake: FakeLark, call: Call) -> dict[str, Any]:
-    id_type = _id_type(call)
+    id_type = user_id_type(call.query)
     body = call.body
     summary = _text(body, "summary", 3000, required=True)
     description = _text(body, "description", 3000)
@@ -141,12 +134,12 @@ async def create_task(fake: FakeLark, call: Call) -> dict[str, Any]:
 
 
 async def get_task(fake: FakeLark, call: Call) -> dict[str, Any]:
-    _id_type(call)
+    user_id_type(call.query)
     return {"task": _task(fake, call.params["task_guid"])}
 
 
 async def patch_task(fake: FakeLark, call: Call) -> dict[str, Any]:
-    _id_type(call)
+    user_id_type(call.query)
     task = _task(fake, call.params["task_guid"])
     fields = call.body.get("update_fields")
     if not isinstance(fields, list) or not fields:
