@@ -55,7 +55,10 @@ def _handler_code() -> lambda_.Code:
 
 
 class _CheckProvider(Construct):
-    """Role, log group, on_event + is_complete functions and a Provider, for one handler module."""
+    """Role, log group, on_event + is_complete functions and a Provider, for one handler module.
+
+    ``permissions``: what the handlers call besides their logs (added to the role last).
+    """
 
     def __init__(
         self,
@@ -68,6 +71,7 @@ class _CheckProvider(Construct):
         max_wait: Duration,
         function_timeout: Duration,
         log_retention: logs.RetentionDays,
+        permissions: iam.PolicyStatement,
     ) -> None:
         super().__init__(scope, id)
         total = max_wait.plus(query_interval).plus(query_interval).plus(function_timeout)
@@ -146,6 +150,7 @@ class _CheckProvider(Construct):
                 "only polls one function during deploys.",
             ),
         )
+        self.role.add_to_policy(permissions)
 
     def _invoked_functions(self, handlers: Iterable[lambda_.Function]) -> list[CfnResource]:
         """Functions the Provider's roles may invoke as ``<arn>:*``: ours and its own two."""
@@ -203,15 +208,13 @@ class GatewayToolSync(Construct):
             max_wait=max_wait,
             function_timeout=Duration.minutes(1),
             log_retention=log_retention,
-        )
-        checks.role.add_to_policy(
-            iam.PolicyStatement(
+            permissions=iam.PolicyStatement(
                 actions=[
                     "bedrock-agentcore:SynchronizeGatewayTargets",
                     "bedrock-agentcore:GetGatewayTarget",
                 ],
                 resources=[gateway.attr_gateway_arn],
-            )
+            ),
         )
         self.log_group = checks.log_group
         self.resource = CustomResource(
@@ -289,12 +292,10 @@ class GatewaySmokeTest(Construct):
             max_wait=max_wait,
             function_timeout=Duration.seconds(90),
             log_retention=log_retention,
-        )
-        checks.role.add_to_policy(
-            iam.PolicyStatement(
+            permissions=iam.PolicyStatement(
                 actions=["cognito-idp:DescribeUserPoolClient"],
                 resources=[user_pool.user_pool_arn],
-            )
+            ),
         )
         self.log_group = checks.log_group
         self.resource = CustomResource(
