@@ -8,7 +8,15 @@ from typing import Annotated, Any
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
-from .formatting import PageToken, iso_from_unix, iso_in, page, page_size_arg, time_arg
+from .formatting import (
+    PageToken,
+    iso_from_unix,
+    iso_in,
+    page,
+    page_size_arg,
+    time_arg,
+    unix_seconds,
+)
 from .lark_client import LarkCall
 from .registry import ToolSet
 
@@ -93,8 +101,8 @@ async def list_events(
     data = await lark.get(
         f"/open-apis/calendar/v4/calendars/{calendar_id}/events",
         params={
-            "start_time": str(int(start_time.timestamp())),
-            "end_time": str(int(end_time.timestamp())),
+            "start_time": unix_seconds(start_time),
+            "end_time": unix_seconds(end_time),
             "page_size": max(page_size, 50),
             "page_token": page_token,
         },
@@ -130,8 +138,8 @@ async def create_event(
         json={
             "summary": summary,
             "description": description,
-            "start_time": {"timestamp": str(int(start_time.timestamp()))},
-            "end_time": {"timestamp": str(int(end_time.timestamp()))},
+            "start_time": {"timestamp": unix_seconds(start_time)},
+            "end_time": {"timestamp": unix_seconds(end_time)},
         },
         idempotent=True,
     )

@@ -8,7 +8,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from .formatting import PageToken, iso_from_unix, message_text, page, page_size_arg, time_arg
+from .formatting import (
+    PageToken,
+    iso_from_unix,
+    message_text,
+    page,
+    page_size_arg,
+    time_arg,
+    unix_seconds,
+)
 from .lark_client import LarkCall
 from .registry import ToolSet
 
@@ -142,8 +150,8 @@ async def list_messages(
         params={
             "container_id_type": "chat",
             "container_id": chat_id,
-            "start_time": str(int(start_time.timestamp())) if start_time else None,
-            "end_time": str(int(end_time.timestamp())) if end_time else None,
+            "start_time": unix_seconds(start_time) if start_time else None,
+            "end_time": unix_seconds(end_time) if end_time else None,
             "sort_type": "ByCreateTimeDesc",
             "page_size": page_size,
             "page_token": page_token,
