@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from .errors import FIELD_VALIDATION, LarkError, field_error
+from .errors import LarkError, field_error
 from .paging import paginate
 from .routing import Call, Endpoint
 from .seed import CST
@@ -286,18 +286,7 @@ def _filter(table: dict[str, Any], spec: Any) -> list[dict[str, Any]]:
     if not isinstance(spec, dict):
         raise field_error("filter", "filter must be an object {conjunction, conditions}")
     if spec.get("children"):
-        raise LarkError(
-            FIELD_VALIDATION,
-            "field validation failed",
-            extra={
-                "field_violations": [
-                    {
-                        "field": "filter.children",
-                        "description": "nested filter groups are not supported",
-                    }
-                ]
-            },
-        )
+        raise field_error("filter.children", "nested filter groups are not supported")
     conjunction = spec.get("conjunction", "and")
     if conjunction not in ("and", "or"):
         raise field_error("filter.conjunction", "conjunction must be and or or")

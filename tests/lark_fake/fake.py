@@ -25,12 +25,12 @@ from starlette.routing import Route
 
 from . import auth, bitable, calendar_api, contact, control, docs, im, task
 from .errors import (
-    FIELD_VALIDATION,
     INVALID_TOKEN,
     MISSING_TOKEN,
     NO_SCOPE,
     RATE_LIMITED,
     LarkError,
+    field_error,
 )
 from .routing import Call, Endpoint
 from .seed import build_seed
@@ -343,18 +343,7 @@ class FakeLark:
                 return self._json(denied.status, self._error_body(denied, log_id), log_id)
         try:
             if body_error or (body is not None and not isinstance(body, dict)):
-                raise LarkError(
-                    FIELD_VALIDATION,
-                    "field validation failed",
-                    extra={
-                        "field_violations": [
-                            {
-                                "field": "body",
-                                "description": body_error or "body must be a JSON object",
-                            }
-                        ]
-                    },
-                )
+                raise field_error("body", body_error or "body must be a JSON object")
             # Lark reads a top-level JSON null as "not given" (Base `fields` keep theirs).
             given = {k: v for k, v in (body or {}).items() if v is not None}
             call = Call(method, path, query, dict(request.path_params), given, headers)
