@@ -292,15 +292,20 @@ def _lark_tools(raw: Any) -> tuple[str, ...] | None:
     return tuple(names)
 
 
-def _bool_or_none(raw: Any, key: str) -> bool | None:
-    if raw is None or isinstance(raw, bool):
+def parse_bool(raw: Any, key: str, error: type[ConfigError] = ConfigError) -> bool:
+    """A JSON boolean, or true/1/yes and false/0/no as `-c key=value` text; else ``error``."""
+    if isinstance(raw, bool):
         return raw
     text = str(raw).strip().lower()
     if text in ("true", "1", "yes"):
         return True
     if text in ("false", "0", "no"):
         return False
-    raise ConfigError(f"context '{key}'={raw!r} is not a boolean: use true or false")
+    raise error(f"context '{key}'={raw!r} is not a boolean: use true or false")
+
+
+def _bool_or_none(raw: Any, key: str) -> bool | None:
+    return None if raw is None else parse_bool(raw, key)
 
 
 def _log_level(raw: Any) -> str:

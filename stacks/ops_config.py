@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stacks.config import ConfigError
+from stacks.config import ConfigError, parse_bool
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -89,21 +89,10 @@ def load_ops_config(get: Callable[[str], Any], root: Path = REPO_ROOT) -> OpsCon
         return DEFAULTS[key] if raw is None else raw
 
     return OpsConfig(
-        monitoring=_bool(value("monitoring"), "monitoring"),
+        monitoring=parse_bool(value("monitoring"), "monitoring", OpsConfigError),
         alarm_email=_email(value("alarmEmail")),
         extra_servers=_extra_servers(value("extraServers"), root),
     )
-
-
-def _bool(raw: Any, key: str) -> bool:
-    if isinstance(raw, bool):
-        return raw
-    text = str(raw).strip().lower()
-    if text in ("true", "1", "yes"):
-        return True
-    if text in ("false", "0", "no"):
-        return False
-    raise OpsConfigError(f"context '{key}'={raw!r} is not a boolean: use true or false")
 
 
 def _email(raw: Any) -> str | None:
@@ -199,6 +188,8 @@ def _extra_server(entry: Any, index: int, root: Path) -> ExtraServer:
         directory=path.resolve(),
         tools=tuple(tools),
         environment=dict(environment),
-        tool_logs=_bool(entry.get("toolLogs", False), f"extraServers[{index}].toolLogs"),
+        tool_logs=parse_bool(
+            entry.get("toolLogs", False), f"extraServers[{index}].toolLogs", OpsConfigError
+        ),
         read_only_tools=tuple(read_only),
     )
