@@ -26,6 +26,7 @@ from .base_values import (
 from .formatting import PageToken, page, page_size_arg
 from .lark_client import LarkCall
 from .registry import ToolSet
+from .wiki import wiki_node
 
 TOOLS = ToolSet()
 
@@ -79,10 +80,7 @@ async def resolve_base(
         )
     if not ref.in_wiki:
         return ref.token, table
-    data = await lark.get(
-        "/open-apis/wiki/v2/spaces/get_node", params={"token": ref.token, "obj_type": "wiki"}
-    )
-    node = data.get("node") or {}
+    node = await wiki_node(lark, ref.token)
     if node.get("obj_type") != "bitable" or not node.get("obj_token"):
         raise ToolError(
             f"The wiki page {ref.token} is a {node.get('obj_type') or 'page'}, not a base. "

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from .lark_client import LarkCall
 from .registry import ToolSet
+from .wiki import wiki_node
 
 TOOLS = ToolSet()
 
@@ -85,10 +86,7 @@ async def resolve_document(lark: LarkCall, document: str) -> tuple[str, str | No
         )
     if kind != "wiki":
         return token, None
-    data = await lark.get(
-        "/open-apis/wiki/v2/spaces/get_node", params={"token": token, "obj_type": "wiki"}
-    )
-    node = data.get("node") or {}
+    node = await wiki_node(lark, token)
     if node.get("obj_type") not in (None, "docx"):
         raise ToolError(
             f"The wiki page {token} is a {node.get('obj_type')}, not a docx document; only docx "

@@ -13,6 +13,14 @@ from .registry import ToolSet
 TOOLS = ToolSet()
 
 
+async def wiki_node(lark: LarkCall, token: str) -> dict[str, Any]:
+    """The node behind a wiki page token: what it hosts (obj_type) and that object's token."""
+    data = await lark.get(
+        "/open-apis/wiki/v2/spaces/get_node", params={"token": token, "obj_type": "wiki"}
+    )
+    return data.get("node") or {}
+
+
 @TOOLS.tool(
     title="List wiki spaces",
     description="List the wiki spaces the app can read, with their space_id.",
