@@ -35,7 +35,15 @@ def _text(text: str) -> str:
     return json.dumps({"text": text})
 
 
-def test_token_is_required_and_checked(fresh_lark: FakeLark) -> None:
+@pytest.fixture
+def new_lark() -> Iterator[FakeLark]:
+    """A fake of its own: the shared one keeps tokens across resets, so their `expire` shrinks."""
+    with run_fake_lark(FakeLark()) as fake:
+        yield fake
+
+
+def test_token_is_required_and_checked(new_lark: FakeLark) -> None:
+    fresh_lark = new_lark
     with httpx2.Client(base_url=fresh_lark.base_url) as client:
         bad = client.post(TOKEN_PATH, json={"app_id": fresh_lark.app_id, "app_secret": "wrong"})
         assert (bad.status_code, bad.json()["code"]) == (400, 10014)
