@@ -20,6 +20,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct, IDependable
 
 from mcp_constructs.nag import acknowledge_resolved
+from mcp_constructs.service_role import agentcore_service_role
 
 if TYPE_CHECKING:
     from mcp_constructs.m2m_auth import M2MAuth
@@ -112,21 +113,11 @@ class McpGateway(Construct):
 
         stack = Stack.of(self)
         self.gateway_name = gateway_name
-        self.role = iam.Role(
+        self.role = agentcore_service_role(
             self,
             "ServiceRole",
-            assumed_by=iam.ServicePrincipal(
-                "bedrock-agentcore.amazonaws.com",
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {
-                        "aws:SourceArn": stack.format_arn(
-                            service="bedrock-agentcore",
-                            resource="gateway",
-                            resource_name=f"{gateway_name}-*",
-                        )
-                    },
-                },
+            source_arn=stack.format_arn(
+                service="bedrock-agentcore", resource="gateway", resource_name=f"{gateway_name}-*"
             ),
             description=f"Service role of the AgentCore gateway {gateway_name}",
         )

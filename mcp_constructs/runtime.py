@@ -21,6 +21,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from mcp_constructs.nag import acknowledge_resolved
+from mcp_constructs.service_role import agentcore_service_role
 
 #: Never part of an image: local environments, build output, VCS data, caches, tests.
 DEFAULT_IMAGE_EXCLUDES: tuple[str, ...] = (
@@ -114,18 +115,10 @@ class McpServerRuntime(Construct):
             exclude=list(image_excludes),
         )
 
-        self.role = iam.Role(
+        self.role = agentcore_service_role(
             self,
             "ExecutionRole",
-            assumed_by=iam.ServicePrincipal(
-                "bedrock-agentcore.amazonaws.com",
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {
-                        "aws:SourceArn": stack.format_arn(service="bedrock-agentcore", resource="*")
-                    },
-                },
-            ),
+            source_arn=stack.format_arn(service="bedrock-agentcore", resource="*"),
             description=f"Execution role of the AgentCore runtime {runtime_name}",
         )
         self._grant_execution_permissions(stack)
