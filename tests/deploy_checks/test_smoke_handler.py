@@ -19,6 +19,7 @@ from mcp_constructs.deploy_checks.runtime import smoke_handler
 from tests.deploy_checks import events
 from tests.deploy_checks.conftest import CLIENT, SCOPE, TARGET, expected_tools
 from tests.deploy_checks.local_stack import GatewayStandIn, Issuer
+from tests.deploy_checks.stubs import expect_status, handler_stub, stub
 
 TYPE = "Custom::GatewaySmokeTest"
 POOL = "us-east-1_AbCdEfGhI"
@@ -26,14 +27,8 @@ POOL = "us-east-1_AbCdEfGhI"
 
 @pytest.fixture
 def cognito(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    smoke_handler._clients.clear()
-    with Stubber(smoke_handler.client("cognito-idp")) as stubber:
+    with handler_stub(monkeypatch, smoke_handler, "cognito-idp") as stubber:
         yield stubber
-        stubber.assert_no_pending_responses()
-    smoke_handler._clients.clear()
 
 
 @pytest.fixture
@@ -54,15 +49,8 @@ def props(issuer: Issuer, gateway_service: tuple[GatewayStandIn, str]) -> dict[s
 
 @pytest.fixture
 def cloudformation(cognito: Stubber) -> Iterator[Stubber]:
-    with Stubber(smoke_handler.client("cloudformation")) as stubber:
+    with stub(smoke_handler, "cloudformation") as stubber:
         yield stubber
-        stubber.assert_no_pending_responses()
-
-
-def expect_status(stubber: Stubber, status: str) -> None:
-    stubber.add_response(
-        "describe_stacks", events.stack_status(status), {"StackName": events.STACK_ID}
-    )
 
 
 def expect_secret(stubber: Stubber, secret: str = CLIENT.client_secret) -> None:

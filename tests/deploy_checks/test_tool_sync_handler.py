@@ -17,6 +17,7 @@ from botocore.stub import Stubber
 
 from mcp_constructs.deploy_checks.runtime import tool_sync
 from tests.deploy_checks import events
+from tests.deploy_checks.stubs import expect_status, handler_stub, stub
 
 GATEWAY = "lark-mcp-gateway-a1b2c3d4e5"
 TARGET = "TGT0000001"
@@ -32,27 +33,14 @@ PROPS = {
 
 @pytest.fixture
 def agentcore(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    tool_sync._clients.clear()
-    with Stubber(tool_sync.client("bedrock-agentcore-control")) as stubber:
+    with handler_stub(monkeypatch, tool_sync, "bedrock-agentcore-control") as stubber:
         yield stubber
-        stubber.assert_no_pending_responses()
-    tool_sync._clients.clear()
 
 
 @pytest.fixture
 def cloudformation(agentcore: Stubber) -> Iterator[Stubber]:
-    with Stubber(tool_sync.client("cloudformation")) as stubber:
+    with stub(tool_sync, "cloudformation") as stubber:
         yield stubber
-        stubber.assert_no_pending_responses()
-
-
-def expect_status(stubber: Stubber, status: str) -> None:
-    stubber.add_response(
-        "describe_stacks", events.stack_status(status), {"StackName": events.STACK_ID}
-    )
 
 
 def target(
