@@ -9,8 +9,6 @@ dimensions AgentCore publishes (see `mcp_constructs/monitoring.py` for the sourc
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from mcp_constructs.monitoring import McpMonitoring, MonitoredServer
 from stacks.monitoring_stack import MonitoringStack
+from tests.ops.cfn_lint import run_cfn_lint
 
 ENV = cdk.Environment(account="111111111111", region="eu-west-1")
 NAMESPACE = "AWS/Bedrock-AgentCore"
@@ -285,14 +284,8 @@ def test_alarms_and_filters_snapshot(template: Template, snapshot: Any) -> None:
 
 def test_cfn_lint_reports_no_errors(synthesized: dict[str, Any]) -> None:
     templates = [str(synthesized["dir"] / f"{name}.template.json") for name in synthesized["names"]]
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable", *templates],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    # cfn-lint's exit code is a bit mask: 2 errors, 4 warnings, 8 informational; 1 a crash.
-    assert result.returncode & 3 == 0, result.stdout + result.stderr
+    result = run_cfn_lint(templates)
+    assert result.returncode & 3 == 0, result.stdout + result.stderr  # no error, no crash
 
 
 def test_bad_input_is_refused_with_a_reason() -> None:
