@@ -18,11 +18,11 @@ import pytest
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_ecr_assets as ecr_assets
-from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks
 
 from mcp_constructs.deploy_checks import GatewaySmokeTest, GatewayToolSync
+from tests.deploy_checks.bare_gateway import bare_gateway, mcp_target
 
 TOOLS = ["send_message", "list_chats", "get_document"]
 # Two server image build contexts that differ in one line of code.
@@ -57,32 +57,8 @@ def build(image: dict[str, str] = IMAGE_V1, tools: list[str] = TOOLS) -> dict[st
             scopes=[cognito.OAuthScope.custom("lark-mcp/invoke")],
         ),
     )
-    role = iam.Role(
-        stack, "GatewayRole", assumed_by=iam.ServicePrincipal("bedrock-agentcore.amazonaws.com")
-    )
-    gateway = agentcore.CfnGateway(
-        stack,
-        "Gateway",
-        name="lark-mcp",
-        protocol_type="MCP",
-        authorizer_type="CUSTOM_JWT",
-        role_arn=role.role_arn,
-        authorizer_configuration={
-            "customJwtAuthorizer": {
-                "discoveryUrl": "https://cognito-idp.us-east-1.amazonaws.com/x/.well-known/"
-                "openid-configuration",
-                "allowedClients": [client.user_pool_client_id],
-            }
-        },
-    )
-    target = agentcore.CfnGatewayTarget(
-        stack,
-        "Target",
-        name="lark",
-        gateway_identifier=gateway.attr_gateway_identifier,
-        target_configuration={"mcp": {"mcpServer": {"endpoint": "https://example.com/mcp"}}},
-        credential_provider_configurations=[{"credentialProviderType": "GATEWAY_IAM_ROLE"}],
-    )
+    _, gateway = bare_gateway(stack, allowed_clients=[client.user_pool_client_id])
+    target = mcp_target(stack, "Target", gateway, name="lark", endpoint="https://example.com/mcp")
     sync = GatewayToolSync(
         stack, "ToolSync", gateway=gateway, targets=[target], triggers={"image": image_hash}
     )

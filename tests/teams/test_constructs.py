@@ -8,14 +8,13 @@ import json
 
 import pytest
 from aws_cdk import App, Stack
-from aws_cdk import aws_bedrockagentcore as agentcore
-from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
 
 from mcp_constructs.m2m_auth import M2MAuth
 from mcp_constructs.manifest import Tool, load_manifest
 from mcp_constructs.teams import add_team_clients, parse_teams
 from mcp_constructs.tool_policy import GatewayToolPolicy
+from tests.deploy_checks.bare_gateway import bare_gateway, mcp_target
 
 TEAMS = parse_teams('[{"name": "support", "access": "read"}, {"name": "ops", "access": "write"}]')
 MANIFEST = load_manifest()
@@ -30,28 +29,8 @@ def _build(mode: str = "ENFORCE") -> Template:
         scopes={"invoke": "every tool", "read": "read-only tools"},
     )
     add_team_clients(stack, auth, TEAMS, invoke_scope_name="invoke")
-    role = iam.Role(stack, "GatewayRole", assumed_by=iam.ServicePrincipal("bedrock-agentcore"))
-    gateway = agentcore.CfnGateway(
-        stack,
-        "Gateway",
-        name="lark-mcp",
-        protocol_type="MCP",
-        authorizer_type="CUSTOM_JWT",
-        role_arn=role.role_arn,
-        authorizer_configuration={
-            "customJwtAuthorizer": {
-                "discoveryUrl": "https://example.com/.well-known/openid-configuration",
-                "allowedClients": auth.client_ids,
-            }
-        },
-    )
-    target = agentcore.CfnGatewayTarget(
-        stack,
-        "Target",
-        name="lark",
-        gateway_identifier=gateway.attr_gateway_identifier,
-        target_configuration={"mcp": {"mcpServer": {"endpoint": "https://example.com/mcp"}}},
-    )
+    role, gateway = bare_gateway(stack, allowed_clients=auth.client_ids)
+    target = mcp_target(stack, "Target", gateway, name="lark", endpoint="https://example.com/mcp")
     policy = GatewayToolPolicy(
         stack,
         "ToolPolicy",
@@ -62,12 +41,8 @@ def _build(mode: str = "ENFORCE") -> Template:
         mode=mode,
     )
     policy.add_target(target, target_name="lark", tools=MANIFEST)
-    other = agentcore.CfnGatewayTarget(
-        stack,
-        "OtherTarget",
-        name="echo-server",
-        gateway_identifier=gateway.attr_gateway_identifier,
-        target_configuration={"mcp": {"mcpServer": {"endpoint": "https://example.com/echo"}}},
+    other = mcp_target(
+        stack, "OtherTarget", gateway, name="echo-server", endpoint="https://example.com/echo"
     )
     policy.add_target(other, target_name="echo-server", tools=[Tool("echo", read_only=False)])
     return Template.from_stack(stack)
