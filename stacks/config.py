@@ -38,7 +38,8 @@ DEFAULTS: Mapping[str, Any] = {
     "larkTools": None,
     "larkReadOnly": None,
     "logLevel": "INFO",
-    # Teams and Quick Suite (README): one app client per team, tool permissions at the gateway.
+    # Teams and Quick Suite (docs/teams-and-quicksuite.md): one app client per team, tool
+    # permissions at the gateway.
     "teams": [],
     "policyMode": "ENFORCE",
 }
@@ -65,7 +66,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class AppConfig:
-    """The app's settings after parsing; see DEFAULTS and the README's Configuration table."""
+    """The app's settings after parsing; see DEFAULTS and docs/configuration.md."""
 
     stack_prefix: str = "LarkMcp"
     account: str | None = None
