@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mcp_constructs.rate_limit import DEFAULT_REQUESTS_PER_MINUTE, RateLimitError, parse_rate
 from mcp_constructs.teams import READ_SCOPE_NAME, Team, TeamsConfigError, parse_teams
 
 LARK_DOMAINS: Mapping[str, str] = {
@@ -42,6 +43,8 @@ DEFAULTS: Mapping[str, Any] = {
     # permissions at the gateway.
     "teams": [],
     "policyMode": "ENFORCE",
+    # Gateway requests per minute per app client without a team `rateLimit` of its own.
+    "rateLimit": DEFAULT_REQUESTS_PER_MINUTE,
 }
 
 # At most 40 characters, so `<prefix>_server` (runtime) and `<prefix>-gateway` fit AgentCore's
@@ -82,6 +85,7 @@ class AppConfig:
     log_level: str = "INFO"
     teams: tuple[Team, ...] = ()
     policy_mode: str = "ENFORCE"
+    rate_limit: int = DEFAULT_REQUESTS_PER_MINUTE
     # Derived names, filled by __post_init__.
     stack_names: Mapping[str, str] = field(init=False)
 
@@ -184,7 +188,19 @@ def load_config(get: Callable[[str], Any], environ: Mapping[str, str] | None = N
         log_level=_log_level(value("logLevel")),
         teams=_teams(value("teams"), scope, _extra_clients(value("extraClients"))),
         policy_mode=_policy_mode(value("policyMode")),
+        rate_limit=_rate_limit(value("rateLimit")),
     )
+
+
+def _rate_limit(raw: Any) -> int:
+    """`rateLimit`: at least 1, because the deploy's smoke test calls with the default client."""
+    try:
+        return parse_rate(raw, "context 'rateLimit'", minimum=1)
+    except RateLimitError as err:
+        raise ConfigError(
+            f"{err}; it applies to the default client, which the deploy's smoke test uses. "
+            "Example: -c rateLimit=300"
+        ) from None
 
 
 def _text(raw: Any, key: str) -> str:
