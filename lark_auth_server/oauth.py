@@ -136,6 +136,19 @@ class FormPayload:
     state = property(lambda self: self.data.get("state"))
 
 
+class Headers(dict):
+    """Header names are stored lower-case; Authlib asks for `Authorization`."""
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return super().get(name.lower(), default)
+
+    def __getitem__(self, name: str) -> Any:
+        return super().__getitem__(name.lower())
+
+    def __contains__(self, name: object) -> bool:
+        return super().__contains__(str(name).lower())
+
+
 class Request(OAuth2Request):
     """An OAuth2Request built from our framework-free request; `issuer` signs its tokens."""
 
@@ -147,7 +160,7 @@ class Request(OAuth2Request):
         lists: dict[str, list[str]],
         issuer: str,
     ) -> None:
-        super().__init__(method=method, uri=uri, headers=headers)
+        super().__init__(method=method, uri=uri, headers=Headers(headers))
         self.payload = FormPayload(lists)
         self.issuer = issuer
 
