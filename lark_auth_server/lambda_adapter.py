@@ -40,6 +40,7 @@ def handle(event: dict[str, Any], server: AuthServer | None = None) -> dict[str,
             "headers": {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"},
             "body": "The sign-in service is misconfigured; its administrator can see why in the "
             "function's logs.",
+            "isBase64Encoded": False,
         }
     context = event.get("requestContext") or {}
     http = context.get("http") or {}
