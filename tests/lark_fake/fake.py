@@ -263,11 +263,11 @@ class FakeLark:
         by_path: dict[str, dict[str, Endpoint]] = {}
         for ep in endpoints:
             by_path.setdefault(ep.path, {})[ep.method] = ep
-        routes = [
+        routes = oauth.routes(self)  # the OAuth pages are not JSON-envelope OpenAPIs
+        routes += [
             Route(path, self._dispatcher(methods), methods=list(methods))
             for path, methods in by_path.items()
         ]
-        routes += oauth.routes(self)
         routes += control.routes(self)
         routes.append(Route("/{rest:path}", self._unknown, methods=list(WRITE_METHODS | {"GET"})))
         return Starlette(routes=routes)

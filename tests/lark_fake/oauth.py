@@ -145,6 +145,25 @@ class FakeOAuth:
         return answer
 
 
+def issue_user_tokens(
+    fake: FakeLark,
+    open_id: str,
+    *,
+    access_ttl: int = 7200,
+    refresh_ttl: int = 30 * 86400,
+    scopes: tuple[str, ...] = ("offline_access",),
+) -> dict[str, Any]:
+    """A user access + refresh token pair for `open_id`, as the token endpoint answers it,
+    without the browser dance (tests that seed a token store start from this)."""
+    oauth = fake.oauth
+    saved = (oauth.access_ttl, oauth.refresh_ttl)
+    oauth.access_ttl, oauth.refresh_ttl = access_ttl, refresh_ttl
+    try:
+        return oauth._issue(open_id, " ".join(dict.fromkeys((*scopes, "offline_access"))))
+    finally:
+        oauth.access_ttl, oauth.refresh_ttl = saved
+
+
 def _error(status: int, code: int, error: str, description: str) -> JSONResponse:
     return JSONResponse(
         {"code": code, "error": error, "error_description": description}, status_code=status

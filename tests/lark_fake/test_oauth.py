@@ -11,6 +11,7 @@ import httpx2
 import pytest
 
 from .fake import FakeLark
+from .oauth import issue_user_tokens
 from .runner import run_fake_lark
 
 REDIRECT = "https://auth.example/callback"
@@ -148,3 +149,13 @@ def test_openapi_calls_with_a_user_token_are_recorded_as_that_user(
     ).json()["tenant_access_token"]
     as_bot = http.get("/open-apis/im/v1/chats", headers={"Authorization": f"Bearer {tenant}"})
     assert as_bot.json()["code"] == 0 and lark.requests[-1].open_id is None
+
+
+def test_issued_user_tokens_work_without_the_browser(http: httpx2.Client, lark: FakeLark):
+    issued = issue_user_tokens(lark, "ou_carol", access_ttl=60)
+    assert issued["expires_in"] == 60 and issued["refresh_token"].startswith("ur-")
+    me = http.get(
+        "/open-apis/authen/v1/user_info",
+        headers={"Authorization": f"Bearer {issued['access_token']}"},
+    ).json()
+    assert me["data"]["open_id"] == "ou_carol"
