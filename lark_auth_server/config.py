@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from lark_user_store.sigv4 import (
     AwsApiError,
@@ -93,6 +94,19 @@ def _scopes(text: str) -> tuple[str, ...]:
     return tuple(scopes)
 
 
+def _issuer(url: str) -> str:
+    """OAuth needs TLS, except on the loopback interface (local runs, RFC 8252 7.3)."""
+    parts = urlsplit(url.rstrip("/"))
+    loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+        raise ConfigError(
+            f"AUTH_ISSUER={url} must be an https:// URL (http:// only on 127.0.0.1 or localhost)."
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError(f"AUTH_ISSUER={url} must not have a query or fragment.")
+    return url.rstrip("/")
+
+
 def _need(env: Mapping[str, str], name: str, what: str) -> str:
     value = env.get(name, "").strip()
     if not value:
@@ -119,9 +133,13 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         store_url=store_url,
         signing_key=env.get("AUTH_SIGNING_KEY", "").strip() or default_key,
         previous_keys=env.get("AUTH_PREVIOUS_SIGNING_KEYS", ""),
-        issuer=_need(
-            env, "AUTH_ISSUER", "the public base URL of this server, e.g. http://127.0.0.1:8001"
-        ).rstrip("/"),
+        issuer=_issuer(
+            _need(
+                env,
+                "AUTH_ISSUER",
+                "the URL clients reach this server at, e.g. http://127.0.0.1:8001",
+            )
+        ),
         audience=env.get("AUTH_AUDIENCE", "").strip() or None,
     )
 
@@ -170,6 +188,6 @@ def from_aws_env(env: Mapping[str, str] | None = None) -> Settings:
         store_url=_need(env, "USER_TOKEN_STORE", "dynamodb://<table-name>"),
         signing_key=_need(env, "AUTH_SIGNING_KEY", "kms:<key arn>"),
         previous_keys=env.get("AUTH_PREVIOUS_SIGNING_KEYS", ""),
-        issuer=(env.get("AUTH_ISSUER", "").strip().rstrip("/") or None),
+        issuer=_issuer(env["AUTH_ISSUER"].strip()) if env.get("AUTH_ISSUER", "").strip() else None,
         audience=env.get("AUTH_AUDIENCE", "").strip() or None,
     )

@@ -126,6 +126,11 @@ class AuthServer:
             if path == "/token":
                 return _json(503, {"error": "temporarily_unavailable"})
             return _html(503, pages.lark_failed("The sign-in service is temporarily unavailable."))
+        except Exception:  # a bug: say so without echoing the request (it may carry a code)
+            log.exception("%s %s failed unexpectedly", request.method, path)
+            if path == "/token":
+                return _json(500, {"error": "server_error"})
+            return _html(500, pages.lark_failed("The sign-in service failed unexpectedly."))
 
     def _oauth_request(self, request: HttpRequest, params: str) -> Request:
         lists = parse_qs(params, keep_blank_values=False)
@@ -181,7 +186,6 @@ class AuthServer:
             {
                 **{k: data[k] for k in _PASSED_ON if k in data},
                 "lark_verifier": verifier,
-                "issuer": request.issuer,
             },
             expires_at=int(time.time()) + LOGIN_TTL,
         )

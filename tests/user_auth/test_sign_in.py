@@ -255,6 +255,12 @@ def test_refresh_fails_when_the_lark_sign_in_has_ended(
     assert err.value.error == "invalid_grant"
     assert "sign in again" in (err.value.description or "")
 
+    again = start_sign_in(iss).fetch(f"{iss}/token")  # signing in again works at once
+    store.delete("ou_alice")  # and when the Lark tokens are gone altogether, refresh fails too
+    with pytest.raises(OAuthError) as gone:
+        sign_in.client.refresh_token(f"{iss}/token", refresh_token=again["refresh_token"])
+    assert gone.value.error == "invalid_grant"
+
 
 def test_a_person_feishu_refuses_sees_why_in_plain_words(
     lark: FakeLark, auth_server: AuthServerProcess
