@@ -96,3 +96,29 @@ def test_conformance_scenario(server: ServerProcess, tmp_path: Path, version: st
     assert any(c["status"] == "SUCCESS" for c in checks), checks
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert server.alive()
+
+
+def test_every_server_scenario_is_run_or_explained():
+    """docs/server.md names each server scenario of the pinned suite: run, or left out and why."""
+    if not (NODE.exists() and SUITE.exists()):
+        pytest.skip("the conformance suite is not installed: run `make setup` (npm ci)")
+    listing = subprocess.run(
+        [str(NODE), str(SUITE), "list", "--server"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    names = [line.split()[1] for line in listing.splitlines() if line.startswith("  - ")]
+    assert len(names) > 30, listing
+    doc = (REPO / "docs" / "server.md").read_text()
+    words = [w.rstrip(",") for w in doc.split()]
+    wildcards = [w.strip("`*") for w in words if w.startswith("`") and w.endswith("*`")]
+    missing = [
+        name
+        for name in names
+        if f"`{name}`" not in doc and not any(name.startswith(w) for w in wildcards)
+    ]
+    assert not missing, f"docs/server.md does not account for: {missing}"
+    for _, scenario in SCENARIOS:
+        assert f"`{scenario}`" in doc
