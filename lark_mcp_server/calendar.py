@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Annotated, Any
 
 from mcp.server.mcpserver.exceptions import ToolError
@@ -108,7 +109,8 @@ async def list_events(
     ] = None,
 ) -> dict[str, Any]:
     _check_window(start_time, end_time)
-    start, end = int(start_time.timestamp()), int(end_time.timestamp())
+    # Whole seconds that still cover the window (Lark takes Unix seconds).
+    start, end = math.floor(start_time.timestamp()), math.ceil(end_time.timestamp())
     resume = occurrences.decode_token(page_token, start, end) if page_token else None
     path = f"/open-apis/calendar/v4/calendars/{calendar_id}/events/instance_view"
 

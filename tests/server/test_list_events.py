@@ -191,3 +191,14 @@ def test_a_foreign_page_token_is_a_clear_error(
     }
     assert says in error_text(call(server, "list_events", args))
     assert lark.requests == []
+
+
+def test_a_window_shorter_than_a_second_still_asks_lark(server: ServerProcess, lark: FakeLark):
+    """Lark takes whole seconds: the window is widened to cover it, never emptied."""
+    args = {
+        "calendar_id": ENG,
+        "start_time": "2026-11-24T10:05:00.200+08:00",
+        "end_time": "2026-11-24T10:05:00.700+08:00",
+    }
+    result = payload(call(server, "list_events", args))
+    assert [e["event_id"] for e in result["events"]] == ["evt_standup_1124_0"]
