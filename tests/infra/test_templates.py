@@ -359,14 +359,22 @@ def test_gateway_role_may_invoke_this_runtime_and_its_endpoints_only(synth, temp
 
 
 def test_target_calls_the_runtime_url_with_the_gateway_role(synth, templates):
-    ref = _runtime_arn_ref(synth, templates)
-    encoded = {
-        "Fn::Join": [
-            "%2F",
-            {"Fn::Split": ["/", {"Fn::Join": ["%3A", {"Fn::Split": [":", ref["arn"]]}]}]},
-        ]
-    }
+    _runtime_arn_ref(synth, templates)
+    runtime_id, _ = _only(templates["Runtime"], "AWS::BedrockAgentCore::Runtime")
+    id_ref = Capture()
     gateway_id, _ = _only(templates["Gateway"], "AWS::BedrockAgentCore::Gateway")
+    # The URL-encoded runtime ARN is joined from parts (no Fn::Split over the weak reference,
+    # which CloudFormation refuses: issue 10 item 1).
+    encoded = [
+        ".amazonaws.com/runtimes/arn%3A",
+        {"Ref": "AWS::Partition"},
+        "%3Abedrock-agentcore%3A",
+        {"Ref": "AWS::Region"},
+        "%3A",
+        {"Ref": "AWS::AccountId"},
+        "%3Aruntime%2F",
+        id_ref,
+    ]
     templates["Gateway"].has_resource_properties(
         "AWS::BedrockAgentCore::GatewayTarget",
         {
@@ -381,8 +389,7 @@ def test_target_calls_the_runtime_url_with_the_gateway_role(synth, templates):
                                 [
                                     "https://bedrock-agentcore.",
                                     {"Ref": "AWS::Region"},
-                                    ".amazonaws.com/runtimes/",
-                                    encoded,
+                                    *encoded,
                                     "/invocations?qualifier=DEFAULT",
                                 ],
                             ]
@@ -403,6 +410,9 @@ def test_target_calls_the_runtime_url_with_the_gateway_role(synth, templates):
             ],
         },
     )
+    assert _stack_output_value(synth, "Runtime", id_ref.as_object()) == {
+        "Fn::GetAtt": [runtime_id, "AgentRuntimeId"]
+    }
 
 
 def test_target_waits_for_the_invoke_policy_and_the_runtime_stack(synth, templates):
