@@ -304,8 +304,7 @@ def runtime_invocation_url(
                 "and account to build the encoded ARN without Fn::Split"
             )
         encoded = (
-            f"arn%3A{partition}%3Abedrock-agentcore%3A{region}%3A{account}%3Aruntime%2F"
-            f"{runtime_id}"
+            f"arn%3A{partition}%3Abedrock-agentcore%3A{region}%3A{account}%3Aruntime%2F{runtime_id}"
         )
     return (
         f"https://bedrock-agentcore.{region}.amazonaws.com/runtimes/{encoded}"
