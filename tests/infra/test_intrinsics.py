@@ -143,3 +143,23 @@ def test_checker_does_not_modify_the_template(synth):
     before = copy.deepcopy(synth.raw["Gateway"])
     intrinsic_problems(synth.raw["Gateway"])
     assert synth.raw["Gateway"] == before
+
+
+def test_a_literal_runtime_arn_is_percent_encoded_in_python():
+    from mcp_constructs.gateway import runtime_invocation_url
+
+    arn = "arn:aws:bedrock-agentcore:eu-west-1:111111111111:runtime/Lark_server-AbC123xyz0"
+    assert runtime_invocation_url(arn, "eu-west-1") == (
+        "https://bedrock-agentcore.eu-west-1.amazonaws.com/runtimes/"
+        "arn%3Aaws%3Abedrock-agentcore%3Aeu-west-1%3A111111111111%3Aruntime%2F"
+        "Lark_server-AbC123xyz0/invocations?qualifier=DEFAULT"
+    )
+
+
+def test_a_deploy_time_arn_without_its_parts_is_refused():
+    from aws_cdk import Aws
+
+    from mcp_constructs.gateway import runtime_invocation_url
+
+    with pytest.raises(ValueError, match="without Fn::Split"):
+        runtime_invocation_url(Aws.STACK_ID, "eu-west-1")
