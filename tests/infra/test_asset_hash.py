@@ -32,7 +32,7 @@ def _checkout(dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     for name in ("Dockerfile", ".dockerignore", "README.md", "app.py", "cdk.json"):
         shutil.copy2(REPO / name, dest / name)
-    for name in ("lark_mcp_server", "stacks", "mcp_constructs", "docs"):
+    for name in ("lark_mcp_server", "lark_user_store", "stacks", "mcp_constructs", "docs"):
         if (REPO / name).is_dir():
             shutil.copytree(REPO / name, dest / name, ignore=_IGNORE)
     (dest / "tests").mkdir()
@@ -58,7 +58,7 @@ def test_only_image_content_moves_the_hash(tmp_path):
     _edit(checkout / "stacks" / "runtime_stack.py")
     _edit(checkout / "mcp_constructs" / "gateway.py")
     _edit(checkout / "app.py")
-    _edit(checkout / "lark_user_store" / "__init__.py", '"""not in the image yet"""\n')
+    _edit(checkout / "lark_auth_server" / "__init__.py", '"""not in the image"""\n')
     (server / "__pycache__").mkdir(exist_ok=True)
     (server / "__pycache__" / "server.cpython-311.pyc").write_bytes(b"\x00compiled")
     _edit(server / "tests" / "test_local.py")
@@ -76,12 +76,18 @@ def test_only_image_content_moves_the_hash(tmp_path):
     # One more package in the image: one allowlist line, and the hash moves with it.
     ignore = checkout / ".dockerignore"
     ignore.write_text(
-        ignore.read_text().replace("!lark_mcp_server\n", "!lark_mcp_server\n!lark_user_store\n")
+        ignore.read_text().replace("!lark_mcp_server\n", "!lark_mcp_server\n!lark_extra\n")
     )
-    with_store = _image_hash(app, "WithStore", checkout)
-    assert with_store != changed
+    _edit(checkout / "lark_extra" / "__init__.py", '"""one more package"""\n')
+    with_extra = _image_hash(app, "WithExtra", checkout)
+    assert with_extra != changed
+    _edit(checkout / "lark_extra" / "__init__.py")
+    assert _image_hash(app, "ExtraChanged", checkout) != with_extra
+
+    # The token store the server imports is in the image: editing it moves the hash.
+    before_store = _image_hash(app, "BeforeStore", checkout)
     _edit(checkout / "lark_user_store" / "__init__.py")
-    assert _image_hash(app, "StoreChanged", checkout) != with_store
+    assert _image_hash(app, "StoreChanged", checkout) != before_store
 
 
 def test_staged_context_holds_only_the_allowlist(tmp_path):
@@ -101,6 +107,7 @@ def test_staged_context_holds_only_the_allowlist(tmp_path):
         ".dockerignore",
         "Dockerfile",
         "lark_mcp_server",
+        "lark_user_store",
     ]
     served = sorted(p.name for p in (staged / "lark_mcp_server").iterdir())
     expected = sorted(
