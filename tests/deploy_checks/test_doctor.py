@@ -8,6 +8,7 @@ the real CLI does.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shlex
@@ -85,6 +86,14 @@ def bin_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+@functools.cache
+def base_session() -> boto3.Session:
+    """Fake credentials; one per test run so the service models are parsed once."""
+    return boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+    )
+
+
 class StubbedSession:
     """What the doctor uses of a boto3 Session: real clients whose answers come from Stubbers."""
 
@@ -92,9 +101,7 @@ class StubbedSession:
 
     def __init__(self, region: str | None = REGION) -> None:
         self.region_name = region
-        base = boto3.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
-        )
+        base = base_session()
         self.clients: dict[str, Any] = {name: base.client(name) for name in self.SERVICES}
         self.stubbers = {name: Stubber(client) for name, client in self.clients.items()}
         self.asked: dict[str, str | None] = {}
@@ -108,10 +115,7 @@ class StubbedSession:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
-        base = boto3.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
-        )
-        self.clients["bedrock-agentcore-control"] = base.client(
+        self.clients["bedrock-agentcore-control"] = base_session().client(
             "bedrock-agentcore-control",
             endpoint_url=f"http://127.0.0.1:{port}",
             config=Config(retries={"max_attempts": 1}, connect_timeout=2),
