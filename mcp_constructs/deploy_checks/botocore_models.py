@@ -68,22 +68,31 @@ def write_models(
     return written
 
 
-def stage_asset(dest: Path, source: Path | None = None) -> Path:
-    """The Lambda asset in ``dest``: the handler modules plus ``botocore_data/``."""
+def stage_asset(
+    dest: Path,
+    code_dir: Path = RUNTIME_DIR,
+    services: Iterable[str] = SHIPPED_SERVICES,
+    source: Path | None = None,
+) -> Path:
+    """A Lambda asset in ``dest``: the ``*.py`` of ``code_dir`` plus ``botocore_data/``."""
     dest.mkdir(parents=True, exist_ok=True)
-    for module in sorted(RUNTIME_DIR.glob("*.py")):
+    for module in sorted(code_dir.glob("*.py")):
         shutil.copyfile(module, dest / module.name)
-    write_models(dest / DATA_DIR_NAME, source=source)
+    write_models(dest / DATA_DIR_NAME, services=services, source=source)
     return dest
 
 
 @functools.cache
-def staged_asset() -> Path:
-    """This process's staged asset directory (one per synth process; removed at exit).
+def staged_asset(
+    code_dir: Path = RUNTIME_DIR, services: tuple[str, ...] = SHIPPED_SERVICES
+) -> Path:
+    """This process's staged asset of ``code_dir`` (removed at exit).
 
     CDK copies it into ``cdk.out`` when the app synthesizes, hashing content only, so the
-    temporary path never reaches a template.
+    temporary path never reaches a template. Any other Lambda of ours that calls AWS can ship
+    its models the same way: ``Code.from_asset(str(staged_asset(dir, services)))`` and the
+    environment ``AWS_DATA_PATH=LAMBDA_DATA_PATH``.
     """
-    root = Path(tempfile.mkdtemp(prefix="deploy-checks-asset-"))
+    root = Path(tempfile.mkdtemp(prefix="lambda-asset-"))
     atexit.register(shutil.rmtree, root, ignore_errors=True)
-    return stage_asset(root / "asset")
+    return stage_asset(root / "asset", code_dir, services)

@@ -34,11 +34,16 @@ from tests.deploy_checks.aws_calls import Call, ModelSet, python_files, scan, va
 
 REPO = Path(__file__).resolve().parents[2]
 LAMBDA_CODE = "mcp_constructs/deploy_checks/runtime/"
+#: Directories of Lambda code that ship their botocore models (``botocore_models.staged_asset``),
+#: and the services they ship. Lambda code elsewhere that uses boto3 fails
+#: ``test_every_lambda_that_calls_aws_ships_its_models``.
+SHIPPING_LAMBDAS: dict[str, tuple[str, ...]] = {LAMBDA_CODE: SHIPPED_SERVICES}
 
 
 @functools.cache
-def lambda_models() -> ModelSet:
-    shipped = staged_asset() / DATA_DIR_NAME
+def lambda_models(code_dir: str) -> ModelSet:
+    services = SHIPPING_LAMBDAS[code_dir]
+    shipped = staged_asset(REPO / code_dir, services) / DATA_DIR_NAME
     loader = Loader(extra_search_paths=[str(shipped)], include_default_search_paths=False)
     return ModelSet("the Lambda asset's botocore_data/ (add it to SHIPPED_SERVICES)", loader)
 
@@ -49,7 +54,10 @@ def cli_models() -> ModelSet:
 
 
 def models_for(path: str) -> ModelSet:
-    return lambda_models() if path.startswith(LAMBDA_CODE) else cli_models()
+    for code_dir in SHIPPING_LAMBDAS:
+        if path.startswith(code_dir):
+            return lambda_models(code_dir)
+    return cli_models()
 
 
 @pytest.fixture(scope="module")
@@ -84,10 +92,37 @@ def test_the_scan_reaches_every_module_that_calls_aws(repo_scan) -> None:
         assert path in with_calls, path
 
 
+def _is_lambda_handler(tree: ast.Module) -> bool:
+    """A module-level ``def <name>(event, context, ...)``: Lambda's handler signature."""
+    return any(
+        isinstance(node, ast.FunctionDef)
+        and [a.arg for a in node.args.args[:2]] == ["event", "context"]
+        for node in tree.body
+    )
+
+
+def test_every_lambda_that_calls_aws_ships_its_models(repo_scan) -> None:
+    """Lambda code using the runtime's own botocore cannot be checked against what it loads."""
+    _, _, scanned = repo_scan
+    unshipped = [
+        path
+        for path in scanned
+        if not any(path.startswith(code_dir) for code_dir in SHIPPING_LAMBDAS)
+        and _is_lambda_handler(ast.parse((REPO / path).read_text()))
+    ]
+    assert unshipped == [], (
+        "these Lambda handlers call AWS with the Lambda runtime's botocore: ship their models"
+        " (Code.from_asset(str(staged_asset(<dir>, <services>))) and AWS_DATA_PATH="
+        "LAMBDA_DATA_PATH, mcp_constructs/deploy_checks/botocore_models.py), then add <dir> to"
+        " SHIPPING_LAMBDAS here"
+    )
+
+
 def test_the_lambdas_ship_exactly_the_models_they_call(repo_scan) -> None:
     calls, _, _ = repo_scan
-    called = {call.service for call in calls if call.path.startswith(LAMBDA_CODE)}
-    assert called == set(SHIPPED_SERVICES)
+    for code_dir, shipped in SHIPPING_LAMBDAS.items():
+        called = {call.service for call in calls if call.path.startswith(code_dir)}
+        assert called == set(shipped), code_dir
 
 
 def _handler_files(module: str) -> set[str]:
@@ -136,7 +171,7 @@ def test_each_handler_role_allows_exactly_the_calls_its_code_makes(repo_scan) ->
         expected = set()
         for call in calls:
             if call.path in files:
-                model = lambda_models().model(call.service)
+                model = lambda_models(LAMBDA_CODE).model(call.service)
                 operation = {
                     name for name in model.operation_names if _snake(name) == call.method
                 }.pop()
