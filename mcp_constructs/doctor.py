@@ -325,6 +325,12 @@ def check_docker(docker: str | None = None) -> Finding:
         if line.strip().startswith("Platforms:")
         for platform in line.split(":", 1)[1].split(",")
     }
+    if not platforms:  # a docker-container builder that is not running lists none
+        return problem(
+            "docker",
+            f"the current buildx builder lists no platforms on this {arch} host (not started?)",
+            f"`{name} buildx inspect --bootstrap`, then `make doctor` again",
+        )
     if not any(p == ARM64 or p.startswith(f"{ARM64}/") for p in platforms):
         return problem(
             "docker",

@@ -483,6 +483,15 @@ def test_docker_without_arm64_emulation(session: StubbedSession, bin_dir: Path) 
     assert line.endswith("Fix: `docker run --privileged --rm tonistiigi/binfmt --install arm64`")
 
 
+def test_docker_builder_not_started(session: StubbedSession, bin_dir: Path) -> None:
+    inactive = "Name:   multiarch\nDriver: docker-container\n\nNodes:\nName:   multiarch0\n"
+    fake_docker(bin_dir, buildx=(0, inactive + "Status: inactive\n", ""))
+    assert _docker_problem(session) == (
+        "PROBLEM docker: the current buildx builder lists no platforms on this x86_64 host (not"
+        " started?). Fix: `docker buildx inspect --bootstrap`, then `make doctor` again"
+    )
+
+
 def test_cdk_docker_names_the_cli(
     session: StubbedSession, bin_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -657,6 +666,7 @@ def test_troubleshooting_documents_every_problem_and_fix() -> None:
         "the Docker daemon does not answer",
         "`docker buildx` does not work",
         "cannot build linux/arm64",
+        "lists no platforms",
         "does not answer in",
         "refused ListGateways",
         "npx cdk bootstrap aws://",
