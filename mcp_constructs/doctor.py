@@ -383,7 +383,7 @@ def report(findings: Sequence[Finding]) -> str:
     problems = sum(finding.problem for finding in findings)
     if problems:
         lines.append(
-            f"doctor: {problems} problem{'s' if problems > 1 else ''}; fix them, then"
+            f"doctor: {problems} problem{'s; fix them' if problems > 1 else '; fix it'}, then"
             " `make doctor` again (nothing was deployed)"
         )
     else:

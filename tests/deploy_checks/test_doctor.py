@@ -264,6 +264,32 @@ def test_no_credentials_is_one_line_and_docker_is_still_checked(
     ]
 
 
+def test_sso_profile_without_a_sign_in(
+    tmp_path: Path, bin_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """A real IAM Identity Center profile with no cached token: botocore's own error."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    config = tmp_path / "config"
+    config.write_text(
+        "[profile dev]\nsso_start_url = https://example.awsapps.com/start\n"
+        "sso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = Admin\n"
+        "region = us-east-1\n"
+    )
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.aws/sso/cache
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_PROFILE", "dev")
+    fake_docker(bin_dir)
+    assert doctor.main(["--cdk-json", str(tmp_path / "no-cdk.json")]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == (
+        "PROBLEM credentials: AWS SSO sign-in expired or missing (Error loading SSO Token: Token"
+        " for https://example.awsapps.com/start does not exist). Fix: `aws sso login --profile"
+        " dev`"
+    )
+
+
 def test_expired_credentials_name_the_profile_to_sign_in_again(
     session: StubbedSession, bin_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -654,6 +680,7 @@ def test_troubleshooting_documents_every_problem_and_fix() -> None:
     for needle in (
         "PROBLEM credentials: no AWS credentials found",
         "AWS credentials expired",
+        "AWS SSO sign-in expired or missing",
         "AWS rejected the credentials",
         "cdk.json deploys to account",
         "PROBLEM region: no AWS region",
