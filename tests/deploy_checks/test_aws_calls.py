@@ -10,7 +10,9 @@ will really load:
   with the botocore pinned in requirements.txt (test_botocore_models checks the pin).
 
 A call the scanner cannot tie to one service fails the test too, so a new call is either
-validated or rewritten so that it can be.
+validated or rewritten so that it can be. And every call found must also be driven, with real
+values, through botocore's Stubber by some test (the handler, verify, quicksuite and doctor
+tests).
 """
 
 from __future__ import annotations
@@ -90,6 +92,24 @@ def test_the_scan_reaches_every_module_that_calls_aws(repo_scan) -> None:
         f"{LAMBDA_CODE}rollback.py",
     ):
         assert path in with_calls, path
+
+
+def _stubbed_operations() -> dict[str, set[str]]:
+    """Operation -> test files that queue a botocore Stubber answer for it."""
+    found: dict[str, set[str]] = {}
+    pattern = re.compile(r"add_(?:response|client_error)\(\s*[\"']([a-z0-9_]+)[\"']")
+    for path in sorted((REPO / "tests").rglob("*.py")):
+        for operation in pattern.findall(path.read_text(encoding="utf-8")):
+            found.setdefault(operation, set()).add(path.relative_to(REPO).as_posix())
+    return found
+
+
+def test_every_call_is_also_run_with_real_values_through_a_stubber(repo_scan) -> None:
+    """The static check sees names and literal types; a Stubber test sees the real values."""
+    calls, _, _ = repo_scan
+    stubbed = _stubbed_operations()
+    untested = [f"{call.where} {call.method}" for call in calls if call.method not in stubbed]
+    assert untested == [], "no test drives these calls through botocore's Stubber"
 
 
 def _is_lambda_handler(tree: ast.Module) -> bool:
