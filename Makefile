@@ -29,8 +29,13 @@ synth: setup ## write the templates to cdk.out/ (no AWS account, no Docker neede
 diff: setup ## what a deploy would change in the account (asset-hash-only changes folded into one line)
 	set -o pipefail; $(CDK) diff 2>&1 | $(PY) scripts/readable_diff.py
 
-deploy: setup ## deploy every stack (needs AWS credentials and `cdk bootstrap` once)
+deploy: setup doctor ## deploy every stack (needs AWS credentials and `cdk bootstrap` once)
 	$(CDK) deploy --all --require-approval never
+
+.PHONY: doctor
+# `make doctor [REGION=eu-west-1]`; docs/troubleshooting.md lists every message and its fix.
+doctor: setup ## preflight: AWS credentials, CDK bootstrap, Docker for linux/arm64, AgentCore in the region
+	$(PY) -m mcp_constructs.doctor $(if $(REGION),--region $(REGION))
 
 destroy: setup
 	$(CDK) destroy --all
