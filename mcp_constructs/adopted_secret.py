@@ -21,7 +21,12 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from mcp_constructs.deploy_checks.botocore_models import LAMBDA_DATA_PATH, staged_asset
+
 HANDLER_DIR = Path(__file__).resolve().parent / "adopted_secret_handler"
+#: The services the handler calls: their models ship with it (AWS_DATA_PATH), whatever boto3
+#: the Lambda runtime has.
+HANDLER_SERVICES = ("secretsmanager",)
 #: The custom resource type, as templates show it.
 RESOURCE_TYPE = "Custom::LarkSecret"
 
@@ -81,7 +86,8 @@ class AdoptedSecret(Construct):
             runtime=lambda_.Runtime.PYTHON_3_14,
             architecture=lambda_.Architecture.ARM_64,
             handler="index.handler",
-            code=lambda_.Code.from_asset(str(HANDLER_DIR), exclude=["__pycache__", "*.pyc"]),
+            code=lambda_.Code.from_asset(str(staged_asset(HANDLER_DIR, HANDLER_SERVICES))),
+            environment={"AWS_DATA_PATH": LAMBDA_DATA_PATH},
             role=role,
             timeout=Duration.minutes(2),
             memory_size=128,

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 from botocore.loaders import Loader
 
+from mcp_constructs.adopted_secret import HANDLER_SERVICES
 from mcp_constructs.deploy_checks.botocore_models import (
     DATA_DIR_NAME,
     SHIPPED_SERVICES,
@@ -39,7 +40,10 @@ LAMBDA_CODE = "mcp_constructs/deploy_checks/runtime/"
 #: Directories of Lambda code that ship their botocore models (``botocore_models.staged_asset``),
 #: and the services they ship. Lambda code elsewhere that uses boto3 fails
 #: ``test_every_lambda_that_calls_aws_ships_its_models``.
-SHIPPING_LAMBDAS: dict[str, tuple[str, ...]] = {LAMBDA_CODE: SHIPPED_SERVICES}
+SHIPPING_LAMBDAS: dict[str, tuple[str, ...]] = {
+    LAMBDA_CODE: SHIPPED_SERVICES,
+    "mcp_constructs/adopted_secret_handler/": HANDLER_SERVICES,
+}
 
 
 @functools.cache

@@ -29,6 +29,8 @@ ACCOUNT_UNIQUE_NAMES: Mapping[str, tuple[str, ...]] = {
     "AWS::BedrockAgentCore::Gateway": ("Name",),
     "AWS::BedrockAgentCore::Runtime": ("AgentRuntimeName",),
     "AWS::BedrockAgentCore::PolicyEngine": ("Name",),
+    # RateLimitId is optional; left unset (mcp_constructs/rate_limit.py), AgentCore generates it.
+    "AWS::BedrockAgentCore::GatewayRateLimit": ("RateLimitId",),
     "AWS::BedrockAgentCore::Policy": ("Name",),
     "AWS::CloudWatch::Alarm": ("AlarmName",),
     "AWS::CloudWatch::CompositeAlarm": ("AlarmName",),
