@@ -39,7 +39,7 @@ def build_app(
 def add_stacks(
     app: App, config: AppConfig, user_auth: UserAuthConfig | None = None
 ) -> tuple[CognitoStack, RuntimeStack, GatewayStack]:
-    """Cognito -> [UserAuth] -> Runtime -> Gateway [-> UserGateway] (userAuth: docs/user-auth.md)."""
+    """Cognito -> [UserAuth] -> Runtime -> Gateway [-> UserGateway] (docs/user-auth.md)."""
     env = Environment(account=config.account, region=config.region)
     names = config.stack_names
     cognito = CognitoStack(app, names["Cognito"], config=config, env=env)

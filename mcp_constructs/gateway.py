@@ -162,6 +162,14 @@ class McpGateway(Construct):
         if self.resource.interceptor_configurations is not None:
             raise ValueError(f"{self.node.path}: a gateway has at most one REQUEST interceptor")
         grant = function.grant_invoke(self.role)
+        acknowledge_resolved(
+            self.role.node.find_child("DefaultPolicy").node.default_child,
+            "AwsSolutions-IAM5",
+            "Resource",
+            f"{function.function_arn}:*",
+            "grantInvoke also covers the interceptor function's own versions and aliases "
+            "(<function ARN>:*); no other function.",
+        )
         self.resource.interceptor_configurations = [
             agentcore.CfnGateway.GatewayInterceptorConfigurationProperty(
                 interception_points=["REQUEST"],

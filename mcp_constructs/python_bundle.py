@@ -51,13 +51,8 @@ def _pip_platform_args() -> list[str]:
     args = []
     for platform in PLATFORMS:
         args += ["--platform", platform]
-    return args + [
-        "--python-version",
-        PYTHON_VERSION,
-        "--implementation",
-        "cp",
-        "--only-binary=:all:",
-    ]
+    args += ["--python-version", PYTHON_VERSION, "--implementation", "cp"]
+    return [*args, "--only-binary=:all:"]
 
 
 def download(requirements: Path, wheelhouse: Path) -> None:
@@ -198,7 +193,7 @@ class _WheelhouseBundling:
     def __init__(self, bundle: PythonBundle) -> None:
         self._bundle = bundle
 
-    def try_bundle(self, output_dir: str, **_options: object) -> bool:
+    def try_bundle(self, output_dir: str, *_options: object, **_kw: object) -> bool:
         self._bundle.bundle_into(Path(output_dir))
         return True
 

@@ -194,9 +194,7 @@ class UserGateway(Construct):
             ),
             description=description,
         )
-        self.gateway.add_request_interceptor(
-            self.interceptor.function, pass_request_headers=True
-        )
+        self.gateway.add_request_interceptor(self.interceptor.function, pass_request_headers=True)
         self.target = self.gateway.add_mcp_server_target(
             "LarkTarget",
             runtime,

@@ -3,13 +3,12 @@
 Off by default: without ``userAuth: true`` none of the other keys is read and the app builds
 exactly the stacks it builds without this feature.
 
-| key | default | meaning |
-|---|---|---|
-| ``userAuth`` | false | build the authorization server and the user gateway |
-| ``larkUserScopes`` | "" | Lark scopes asked of each person (space or comma separated); the server adds ``offline_access`` |
-| ``userAuthRedirectUris`` | [] | more redirect URIs for the ``quicksuite`` client (e.g. Quick Suite in another region) |
-| ``quickSuiteRegion`` | the stack's region | region of the Quick Suite account (its fixed OAuth callback) |
-| ``userAuthConcurrency`` | 5 | reserved concurrency of the authorization server Lambda (0: none reserved) |
+- ``userAuth`` (false): build the authorization server and the user gateway.
+- ``larkUserScopes`` (none): Lark scopes asked of each person, space or comma separated; the
+  server adds ``offline_access``.
+- ``userAuthRedirectUris`` (none): more redirect URIs for the ``quicksuite`` client.
+- ``quickSuiteRegion`` (the stack's region): region of Quick Suite (its fixed OAuth callback).
+- ``userAuthConcurrency`` (5): reserved concurrency of the authorization server Lambda (0: none).
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 
 @dataclass(frozen=True)
 class UserAuthConfig:
-    """Settings of the user sign-in stacks (see the table in this module's docstring)."""
+    """Settings of the user sign-in stacks (see this module's docstring)."""
 
     lark_user_scopes: tuple[str, ...] = ()
     extra_redirect_uris: tuple[str, ...] = ()

@@ -13,9 +13,9 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from mcp_constructs.interceptor.caller_jwt import CALLER_JWT_HEADER
 from mcp_constructs.runtime import McpServerRuntime
 from mcp_constructs.user_auth import UserAuth, quicksuite_redirect_uri
-from mcp_constructs.interceptor.caller_jwt import CALLER_JWT_HEADER
 from stacks.config import AppConfig
 from stacks.user_auth_config import UserAuthConfig
 

@@ -31,9 +31,9 @@ def bearer_token(headers: dict[str, Any]) -> str | None:
         if name.lower() == "authorization" and isinstance(value, str):
             scheme, _, token = value.strip().partition(" ")
             token = token.strip()
-            if scheme.lower() == "bearer" and token and len(token) <= _MAX_JWT:
-                if token.count(".") == 2 and " " not in token:
-                    return token
+            well_formed = token.count(".") == 2 and " " not in token
+            if scheme.lower() == "bearer" and well_formed and len(token) <= _MAX_JWT:
+                return token
     return None
 
 
