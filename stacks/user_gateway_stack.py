@@ -80,6 +80,7 @@ class UserGatewayStack(Stack):
         CfnOutput(self, "UserClientId", value=auth.client_id)
         CfnOutput(self, "UserTokenUrl", value=auth.token_url)
         CfnOutput(self, "UserAuthorizationUrl", value=auth.authorization_url)
+        CfnOutput(self, "LarkRedirectUrl", value=auth.callback_url)
         CfnOutput(
             self,
             "UserClientSecretArn",
