@@ -9,6 +9,7 @@ from typing import Any
 from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks
 
+from mcp_constructs.python_bundle import WheelhouseMissing
 from stacks.cognito_stack import CognitoStack
 from stacks.config import AppConfig, ConfigError, load_config
 from stacks.gateway_stack import GatewayStack
@@ -79,6 +80,8 @@ def main() -> None:
         app = build_app()
     except ConfigError as err:
         sys.exit(f"Configuration error: {err}")
+    except WheelhouseMissing as err:
+        sys.exit(f"Missing Lambda packages: {err}")
     app.synth()
 
 
