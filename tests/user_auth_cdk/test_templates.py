@@ -381,3 +381,17 @@ def test_quick_suite_form_outputs_in_the_user_gateway_stack(user_app):
     ):
         assert key in outputs, key
     assert outputs["UserClientId"]["Value"] == "quicksuite"
+
+
+def test_the_generated_clients_secret_is_what_the_server_reads(user_app):
+    """The secret CloudFormation generates (template + client_secret) parses as AUTH_CLIENTS."""
+    from lark_auth_server.config import parse_clients
+
+    _, secret = _one(user_app.raw("UserAuth"), "AWS::SecretsManager::Secret")
+    generated = secret["Properties"]["GenerateSecretString"]
+    parts = generated["SecretStringTemplate"]["Fn::Join"][1]
+    text = "".join(p if isinstance(p, str) else "eu-west-1" for p in parts)
+    value = json.loads(text) | {generated["GenerateStringKey"]: "x" * generated["PasswordLength"]}
+    clients = parse_clients(json.dumps(value), "The AUTH_CLIENTS secret")
+    client = clients["quicksuite"]
+    assert client.redirect_uris == ("https://eu-west-1.quicksight.aws.amazon.com/sn/oauthcallback",)
