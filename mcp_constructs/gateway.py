@@ -10,11 +10,12 @@ IAM role (SigV4), e.g. an AgentCore runtime through its public invocation URL.
 from __future__ import annotations
 
 import re
+import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from aws_cdk import Fn, Stack, Token
+from aws_cdk import Stack, Token
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -26,6 +27,16 @@ from mcp_constructs.service_role import agentcore_service_role
 if TYPE_CHECKING:
     from mcp_constructs.m2m_auth import M2MAuth
 
+#: MCP protocol versions the gateway accepts from clients (`ProtocolConfiguration.Mcp.
+#: SupportedVersions`). A gateway only answers requests of a listed version, and the list can be
+#: shrunk but not extended after creation, so it is pinned here, not left to the service default.
+#: AgentCore Gateway documents exactly these four ("Use an AgentCore gateway",
+#: docs.aws.amazon.com/bedrock-agentcore/latest/devguide/gateway-using.html); the server's MCP
+#: SDK (mcp 2.3) speaks all of them (2025-* with `initialize`, 2026-07-28 stateless).
+#: tests/infra/test_mcp_versions.py checks this list, the smoke test's version
+#: (deploy_checks/runtime/mcp_smoke.py DEFAULT_PROTOCOL_VERSION) and the server agree.
+MCP_SUPPORTED_VERSIONS: tuple[str, ...] = ("2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28")
+
 _GATEWAY_NAME = re.compile(r"^(?:[0-9a-z]-?){1,48}$")
 _TARGET_NAME = re.compile(r"^(?:[0-9a-zA-Z]-?){1,100}$")
 
@@ -35,6 +46,9 @@ class InvokableRuntime(Protocol):
 
     @property
     def runtime_arn(self) -> str: ...
+
+    @property
+    def runtime_id(self) -> str: ...
 
     @property
     def node(self) -> object: ...
@@ -83,6 +97,7 @@ class McpGateway(Construct):
         description: gateway description. Default none.
         exception_level: `DEBUG` returns detailed error messages to callers. Default none
             (generic errors), which leaks nothing about the targets.
+        mcp_versions: MCP protocol versions clients may use. Default MCP_SUPPORTED_VERSIONS.
     """
 
     def __init__(
@@ -94,8 +109,11 @@ class McpGateway(Construct):
         gateway_name: str,
         description: str | None = None,
         exception_level: str | None = None,
+        mcp_versions: Sequence[str] = MCP_SUPPORTED_VERSIONS,
     ) -> None:
         super().__init__(scope, id)
+        if not mcp_versions:
+            raise ValueError(f"{self.node.path}: mcp_versions needs at least one MCP version")
         if not Token.is_unresolved(gateway_name) and not _GATEWAY_NAME.match(gateway_name):
             raise ValueError(
                 f"{self.node.path}: gateway name {gateway_name!r} must be 1-48 lowercase "
@@ -137,6 +155,11 @@ class McpGateway(Construct):
             description=description,
             role_arn=self.role.role_arn,
             protocol_type="MCP",
+            protocol_configuration=agentcore.CfnGateway.GatewayProtocolConfigurationProperty(
+                mcp=agentcore.CfnGateway.MCPGatewayConfigurationProperty(
+                    supported_versions=list(mcp_versions)
+                )
+            ),
             authorizer_type="CUSTOM_JWT",
             authorizer_configuration=agentcore.CfnGateway.AuthorizerConfigurationProperty(
                 custom_jwt_authorizer=agentcore.CfnGateway.CustomJWTAuthorizerConfigurationProperty(
@@ -240,9 +263,17 @@ class McpServerTarget(Construct):
                 f"{self.node.path}: target name {target_name!r} must be 1-100 letters, digits or "
                 "single hyphens (agents see tools as <target>___<tool>)"
             )
-        region = Stack.of(self).region
+        stack = Stack.of(self)
+        region = stack.region
         self.target_name = target_name
-        self.endpoint = runtime_invocation_url(runtime.runtime_arn, region, qualifier)
+        self.endpoint = runtime_invocation_url(
+            runtime.runtime_arn,
+            region,
+            qualifier,
+            runtime_id=runtime.runtime_id,
+            partition=stack.partition,
+            account=stack.account,
+        )
         self.invoke_grant: iam.Grant = runtime.grant_invoke(gateway.role)
 
         self.resource = agentcore.CfnGatewayTarget(
@@ -312,14 +343,37 @@ def _check_forwarded_headers(names: Sequence[str], path: str) -> None:
 _CUSTOM_HEADER_PREFIX = "x-amzn-bedrock-agentcore-runtime-custom-"
 
 
-def runtime_invocation_url(runtime_arn: str, region: str, qualifier: str = "DEFAULT") -> str:
+def runtime_invocation_url(
+    runtime_arn: str,
+    region: str,
+    qualifier: str = "DEFAULT",
+    *,
+    runtime_id: str | None = None,
+    partition: str | None = None,
+    account: str | None = None,
+) -> str:
     """`https://bedrock-agentcore.<region>.amazonaws.com/runtimes/<URL-encoded ARN>/invocations`.
 
-    The ARN is usually a deploy-time token, so it is percent-encoded in CloudFormation:
-    split on ':' and '/' and joined with %3A and %2F (the only reserved characters an
-    AgentCore runtime ARN contains).
+    A literal ARN is percent-encoded here. A deploy-time ARN is not split in CloudFormation:
+    when the runtime lives in another stack its ARN arrives as `Fn::GetStackOutput`, which
+    `Fn::Split` does not accept (cfn-lint's `split.json`; tests/infra/intrinsics.py checks every
+    template for this). Instead the encoded ARN is joined from parts CloudFormation accepts in a
+    `Fn::Join` list: `arn%3A<partition>%3Abedrock-agentcore%3A<region>%3A<account>%3Aruntime%2F`
+    + the runtime id (letters, digits, `-` and `_`: nothing to encode). This takes the runtime to
+    be in the gateway's account and region, as a GATEWAY_IAM_ROLE target's SigV4 region is the
+    gateway's own.
     """
-    encoded = Fn.join("%2F", Fn.split("/", Fn.join("%3A", Fn.split(":", runtime_arn))))
+    if not Token.is_unresolved(runtime_arn):
+        encoded = urllib.parse.quote(runtime_arn, safe="")
+    else:
+        if runtime_id is None or partition is None or account is None:
+            raise ValueError(
+                "runtime_invocation_url: a deploy-time runtime ARN needs runtime_id, partition "
+                "and account to build the encoded ARN without Fn::Split"
+            )
+        encoded = (
+            f"arn%3A{partition}%3Abedrock-agentcore%3A{region}%3A{account}%3Aruntime%2F{runtime_id}"
+        )
     return (
         f"https://bedrock-agentcore.{region}.amazonaws.com/runtimes/{encoded}"
         f"/invocations?qualifier={qualifier}"

@@ -139,7 +139,7 @@ class UserToolPolicy(GatewayToolPolicy):
         policy = agentcore.CfnPolicy(
             self,
             f"{prefix}UserPolicy",
-            name=policy_name("user", target_name),
+            name=policy_name("user", target_name, self.name_prefix),
             policy_engine_id=self.engine.attr_policy_engine_id,
             description=f"Signed-in people ({', '.join(self.client_ids)}) may list and call "
             f"every tool of {target_name}",

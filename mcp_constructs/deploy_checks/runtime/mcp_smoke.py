@@ -31,9 +31,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-# AgentCore Gateway accepts the versions listed in its `supportedVersions`; 2025-03-26 is the
-# one every MCP gateway configuration supports (and the version assumed when none is sent).
-DEFAULT_PROTOCOL_VERSION = "2025-03-26"
+# The newest version a bare tools/list may use (2026-07-28 needs its `_meta` envelope); one of
+# the gateway's pinned `supportedVersions` (mcp_constructs/gateway.py MCP_SUPPORTED_VERSIONS,
+# tests/infra/test_mcp_versions.py checks they agree and the server answers it).
+DEFAULT_PROTOCOL_VERSION = "2025-11-25"
 # The gateway's own semantic-search tool is not one of ours; never count it as "extra".
 GATEWAY_BUILTIN_PREFIX = "x_amz_bedrock_agentcore_"
 TARGET_SEPARATOR = "___"
