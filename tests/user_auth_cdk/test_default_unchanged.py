@@ -1,20 +1,19 @@
 """``userAuth`` is off by default, and off means the app is exactly what it was.
 
-The default app's templates are compared with the reviewed snapshots of tests/infra (the
-templates before this feature), and the bot path of a ``userAuth`` app with the default app's.
+Independent of the snapshots in tests/infra (which the lead regenerates after merges, and
+which would silently absorb a leak): an app with ``userAuth`` off is byte-identical to the
+default app, the default templates carry nothing of the feature, and even with it on, the bot
+path's stacks (Cognito, Gateway) are byte-identical to the default app's.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from tests.infra.test_snapshots import mask_asset_hashes
 from tests.user_auth_cdk.conftest import BOT_STACKS, synthesize
 
-SNAPSHOTS = Path(__file__).resolve().parents[1] / "infra" / "__snapshots__" / "test_snapshots"
 _FEATURE_MARKERS = (
     "MetadataConfiguration",
     "RequestHeaderConfiguration",
@@ -25,14 +24,6 @@ _FEATURE_MARKERS = (
     "AWS::DynamoDB::Table",
     "AWS::ApiGatewayV2",
 )
-
-
-def _masked(value):
-    if isinstance(value, dict):
-        return {k: _masked(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_masked(v) for v in value]
-    return mask_asset_hashes(data=value, path=())
 
 
 def _templates(assembly) -> dict[str, bytes]:
@@ -48,16 +39,10 @@ def test_the_default_app_has_no_user_auth_stacks(default_app):
     assert set(BOT_STACKS) <= set(default_app.stacks())
 
 
-@pytest.mark.parametrize("stack", BOT_STACKS)
-def test_default_templates_match_the_reviewed_snapshots(default_app, stack):
-    snapshot = SNAPSHOTS / f"test_template_matches_snapshot[{stack}].json"
-    assert _masked(default_app.raw(stack)) == json.loads(snapshot.read_text())
-
-
-@pytest.mark.parametrize("stack", BOT_STACKS)
-def test_default_templates_carry_nothing_of_the_feature(default_app, stack):
-    text = json.dumps(default_app.raw(stack))
-    assert [m for m in _FEATURE_MARKERS if m in text] == []
+def test_default_templates_carry_nothing_of_the_feature(default_app):
+    for stack in default_app.stacks():
+        text = json.dumps(default_app.raw(stack))
+        assert [m for m in _FEATURE_MARKERS if m in text] == [], stack
 
 
 @pytest.mark.parametrize("value", [False, "false"])
