@@ -13,6 +13,7 @@ exactly the stacks it builds without this feature.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,6 +52,13 @@ def load_user_auth_config(get: Callable[[str], Any]) -> UserAuthConfig | None:
 def _words(raw: Any, key: str) -> list[str]:
     if raw is None or raw == "":
         return []
+    if isinstance(raw, str) and raw.strip().startswith("["):
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError as err:
+            raise ConfigError(
+                f"context '{key}' looks like JSON but does not parse ({err.msg})"
+            ) from None
     if isinstance(raw, str):
         return [w for w in re.split(r"[\s,]+", raw.strip()) if w]
     if isinstance(raw, list) and all(isinstance(w, str) for w in raw):
