@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Fn, Stack
+from aws_cdk import Annotations, CfnOutput, Fn, Stack
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
@@ -39,6 +39,15 @@ class UserAuthStack(Stack):
         secret_name = config.lark_secret_name or config.default_secret_name
         lark_secret = secretsmanager.Secret.from_secret_name_v2(self, "LarkSecret", secret_name)
         region = user_auth.quick_suite_region or self.region
+        if not user_auth.lark_user_scopes:
+            # Feishu grants only the scopes the authorize page asks for (plus earlier grants).
+            Annotations.of(self).add_warning_v2(
+                "lark-mcp:larkUserScopes",
+                "context 'larkUserScopes' is empty: people will grant only offline_access and "
+                "user tools will be refused. Set it to the user scopes enabled on the Lark app, "
+                "e.g. -c larkUserScopes='calendar:calendar:readonly search:docs:read' "
+                "(docs/user-auth.md)",
+            )
         self.auth = UserAuth(
             self,
             "UserAuth",

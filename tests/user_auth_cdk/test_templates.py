@@ -120,6 +120,11 @@ def test_extra_redirect_uris_and_quick_suite_region_from_context(tmp_path):
     env = fn["Properties"]["Environment"]["Variables"]
     assert env["LARK_USER_SCOPES"] == "calendar:calendar:readonly docx:document:readonly"
     assert "ReservedConcurrentExecutions" not in fn["Properties"]
+    from aws_cdk.assertions import Annotations
+
+    Annotations.from_stack(app.app.node.find_child("LarkMcp-UserAuth")).has_no_warning(
+        "*", Match.string_like_regexp("larkUserScopes")
+    )
 
 
 # -- the authorization server -----------------------------------------------------------------
@@ -395,3 +400,12 @@ def test_the_generated_clients_secret_is_what_the_server_reads(user_app):
     clients = parse_clients(json.dumps(value), "The AUTH_CLIENTS secret")
     client = clients["quicksuite"]
     assert client.redirect_uris == ("https://eu-west-1.quicksight.aws.amazon.com/sn/oauthcallback",)
+
+
+def test_synth_warns_when_no_lark_user_scope_is_asked_for(user_app):
+    from aws_cdk.assertions import Annotations
+
+    stack = user_app.app.node.find_child("LarkMcp-UserAuth")
+    Annotations.from_stack(stack).has_warning(
+        "/LarkMcp-UserAuth", Match.string_like_regexp("larkUserScopes.*is empty")
+    )
