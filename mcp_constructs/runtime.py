@@ -2,9 +2,10 @@
 
 The image is a CDK asset (built and pushed by `cdk deploy`, only staged by `cdk synth`, so
 synth needs no Docker). Its hash, and so the runtime's ContainerUri, moves only when what goes
-into the image moves: the build context is the server directory alone, with the usual local
-clutter excluded. The runtime speaks MCP over the public AgentCore endpoint with no inbound
-authorizer of its own: callers are authorized by IAM (SigV4), which is how a gateway reaches it.
+into the image moves: the build context is `directory` narrowed by its `.dockerignore` (Docker
+ignore rules, `!` re-includes: an allowlist works) plus the usual local clutter excluded. The
+runtime speaks MCP over the public AgentCore endpoint with no inbound authorizer of its own:
+callers are authorized by IAM (SigV4), which is how a gateway reaches it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from aws_cdk import ArnFormat, Stack, Token
+from aws_cdk import ArnFormat, IgnoreMode, Stack, Token
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
@@ -52,7 +53,8 @@ class McpServerRuntime(Construct):
     """An AgentCore Runtime (protocol MCP, network PUBLIC) running an image built from `directory`.
 
     Args:
-        directory: build context holding a `Dockerfile`; only this directory is sent to Docker.
+        directory: build context holding a `Dockerfile` (and usually a `.dockerignore`, applied
+            with Docker's rules); only this directory is sent to Docker.
         runtime_name: AgentCore runtime name (`[a-zA-Z][a-zA-Z0-9_]{0,47}`); renaming replaces
             the runtime.
         environment: environment variables for the server. Default none. Never put a secret
@@ -113,6 +115,7 @@ class McpServerRuntime(Construct):
             directory=directory,
             platform=platform or ecr_assets.Platform.LINUX_ARM64,
             exclude=list(image_excludes),
+            ignore_mode=IgnoreMode.DOCKER,
         )
 
         self.role = agentcore_service_role(

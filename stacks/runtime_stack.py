@@ -13,8 +13,10 @@ from mcp_constructs import McpServerRuntime
 from mcp_constructs.adopted_secret import AdoptedSecret
 from stacks.config import AppConfig
 
-#: The server's build context: the image is built from this directory alone.
-SERVER_DIR = Path(__file__).resolve().parent.parent / "lark_mcp_server"
+#: The server image's build context: the repository root, with the root `Dockerfile`. The root
+#: `.dockerignore` narrows it to an allowlist (lark_mcp_server/ ...), which the CDK asset applies
+#: too, so the image hash moves only with the image's own files.
+BUILD_DIR = Path(__file__).resolve().parent.parent
 
 
 class RuntimeStack(Stack):
@@ -26,7 +28,7 @@ class RuntimeStack(Stack):
         id: str,
         *,
         config: AppConfig,
-        server_dir: Path = SERVER_DIR,
+        build_dir: Path = BUILD_DIR,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, id, **kwargs)
@@ -53,7 +55,7 @@ class RuntimeStack(Stack):
         self.runtime = McpServerRuntime(
             self,
             "Server",
-            directory=str(server_dir),
+            directory=str(build_dir),
             runtime_name=config.runtime_name,
             environment=environment,
             secret=self.lark_secret,

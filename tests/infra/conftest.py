@@ -23,6 +23,8 @@ STACKS = ("Cognito", "Runtime", "Gateway")
 #: What a checkout needs to synthesize (everything else is left out of repo copies).
 APP_FILES = (
     "app.py",
+    "Dockerfile",
+    ".dockerignore",
     "cdk.json",
     "Makefile",
     "package.json",
