@@ -92,6 +92,13 @@ class UserAuthStack(Stack):
             description="Prints the quicksuite client's JSON; paste its client_secret",
         )
         CfnOutput(self, "UserTokenTable", value=auth.table.table_name)
+        CfnOutput(
+            self,
+            "AuthServerFunctionName",
+            value=auth.function.function_name,
+            description="The authorization server Lambda (its logs; restart it after changing "
+            "a secret it reads)",
+        )
 
     def connect_runtime(self, runtime: McpServerRuntime) -> None:
         """Let the MCP server act as signed-in people: trust this issuer and the quicksuite

@@ -409,3 +409,15 @@ def test_synth_warns_when_no_lark_user_scope_is_asked_for(user_app):
     Annotations.from_stack(stack).has_warning(
         "/LarkMcp-UserAuth", Match.string_like_regexp("larkUserScopes.*is empty")
     )
+
+
+def test_runtime_and_auth_server_agree_on_the_issuer(user_app):
+    """The MCP server checks `iss` against exactly what the server signs with."""
+    auth = user_app.raw("UserAuth")
+    _, fn = _server(auth)
+    signed_with = fn["Properties"]["Environment"]["Variables"]["AUTH_ISSUER"]
+    _, runtime = _one(user_app.raw("Runtime"), "AWS::BedrockAgentCore::Runtime")
+    reference = runtime["Properties"]["EnvironmentVariables"]["LARK_USER_AUTH_ISSUER"]
+    output = reference["Fn::GetStackOutput"]
+    assert output["StackName"] == "LarkMcp-UserAuth"
+    assert auth["Outputs"][output["OutputName"]]["Value"] == signed_with
