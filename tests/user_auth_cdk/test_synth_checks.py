@@ -97,3 +97,25 @@ def test_requirements_are_fully_pinned():
     ]
     pins = [line for line in lines if line]
     assert pins and all("==" in line for line in pins), pins
+
+
+def test_the_handler_module_imports_from_the_asset_alone(user_app):
+    """The Lambda's entry point and the store resolve from the asset, with no site-packages
+    (compiled wheels are aarch64 and are imported lazily, on the first request)."""
+    import subprocess
+    import sys
+
+    asset = _auth_asset(user_app)
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "import lark_auth_server.aws_lambda as m, lark_user_store;"
+        "assert callable(m.handler); print(m.__file__)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code, str(asset)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().startswith(str(asset))
