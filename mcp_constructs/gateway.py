@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 from aws_cdk import Stack, Token
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct, IDependable
 
 from mcp_constructs.nag import acknowledge_resolved
@@ -63,12 +64,17 @@ class JwtAuthorizer:
         discovery_url: the issuer's `/.well-known/openid-configuration` URL.
         allowed_clients: client ids whose tokens are accepted (`client_id` claim). Required:
             an empty list would let any client of the issuer in.
-        allowed_scopes: scopes a token must carry (`scope` claim). Required, for the same reason.
+        allowed_scopes: scopes a token must carry (`scope` claim). Required, for the same reason,
+            unless `any_scope`.
+        any_scope: accept tokens whatever their scope (no `AllowedScopes`). Default False. Only
+            for an issuer that mints tokens for this gateway alone (our own authorization
+            server), where the allowed client ids already say who may call.
     """
 
     discovery_url: str
     allowed_clients: tuple[str, ...]
     allowed_scopes: tuple[str, ...]
+    any_scope: bool = False
 
     @classmethod
     def from_m2m_auth(cls, auth: M2MAuth, scopes: Sequence[str] | None = None) -> JwtAuthorizer:
@@ -113,7 +119,9 @@ class McpGateway(Construct):
                 f"{self.node.path}: gateway name {gateway_name!r} must be 1-48 lowercase "
                 "letters, digits or single hyphens"
             )
-        if not authorizer.allowed_clients or not authorizer.allowed_scopes:
+        if not authorizer.allowed_clients or not (
+            authorizer.allowed_scopes or authorizer.any_scope
+        ):
             raise ValueError(
                 f"{self.node.path}: the JWT authorizer needs at least one allowed client and "
                 "one allowed scope, otherwise any token of the issuer would be accepted"
@@ -157,7 +165,7 @@ class McpGateway(Construct):
                 custom_jwt_authorizer=agentcore.CfnGateway.CustomJWTAuthorizerConfigurationProperty(
                     discovery_url=authorizer.discovery_url,
                     allowed_clients=list(authorizer.allowed_clients),
-                    allowed_scopes=list(authorizer.allowed_scopes),
+                    allowed_scopes=list(authorizer.allowed_scopes) or None,
                 )
             ),
             exception_level=exception_level,
@@ -168,6 +176,40 @@ class McpGateway(Construct):
         self.gateway_url: str = self.resource.attr_gateway_url
         self.targets: list[McpServerTarget] = []
 
+    def add_request_interceptor(
+        self, function: lambda_.IFunction, *, pass_request_headers: bool = False
+    ) -> iam.Grant:
+        """Run `function` on every request before the targets (the gateway's one REQUEST
+        interceptor); the gateway role may invoke that function alone. `pass_request_headers`
+        hands it the caller's headers, tokens included: only for code that needs them."""
+        if self.resource.interceptor_configurations is not None:
+            raise ValueError(f"{self.node.path}: a gateway has at most one REQUEST interceptor")
+        grant = function.grant_invoke(self.role)
+        acknowledge_resolved(
+            self.role.node.find_child("DefaultPolicy").node.default_child,
+            "AwsSolutions-IAM5",
+            "Resource",
+            f"{function.function_arn}:*",
+            "grantInvoke also covers the interceptor function's own versions and aliases "
+            "(<function ARN>:*); no other function.",
+        )
+        self.resource.interceptor_configurations = [
+            agentcore.CfnGateway.GatewayInterceptorConfigurationProperty(
+                interception_points=["REQUEST"],
+                interceptor=agentcore.CfnGateway.InterceptorConfigurationProperty(
+                    lambda_=agentcore.CfnGateway.LambdaInterceptorConfigurationProperty(
+                        arn=function.function_arn
+                    )
+                ),
+                input_configuration=agentcore.CfnGateway.InterceptorInputConfigurationProperty(
+                    pass_request_headers=pass_request_headers
+                ),
+            )
+        ]
+        # The service checks it may invoke the interceptor when the gateway is created.
+        self.resource.node.add_dependency(grant)
+        return grant
+
     def add_mcp_server_target(
         self,
         id: str,
@@ -176,12 +218,14 @@ class McpGateway(Construct):
         target_name: str,
         description: str | None = None,
         qualifier: str = "DEFAULT",
+        allowed_request_headers: Sequence[str] = (),
     ) -> McpServerTarget:
         """Expose the tools of an AgentCore runtime through this gateway.
 
         The gateway calls the runtime's invocation URL signed with its own role, which this
         grants InvokeAgentRuntime on that runtime alone. Agents see the tools as
-        `<target_name>___<tool>`.
+        `<target_name>___<tool>`. `allowed_request_headers`: request headers the gateway may
+        forward to the runtime (its `MetadataConfiguration`); default none.
         """
         target = McpServerTarget(
             self,
@@ -191,6 +235,7 @@ class McpGateway(Construct):
             target_name=target_name,
             description=description,
             qualifier=qualifier,
+            allowed_request_headers=allowed_request_headers,
         )
         self.targets.append(target)
         return target
@@ -209,8 +254,10 @@ class McpServerTarget(Construct):
         target_name: str,
         description: str | None = None,
         qualifier: str = "DEFAULT",
+        allowed_request_headers: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, id)
+        _check_forwarded_headers(allowed_request_headers, self.node.path)
         if not Token.is_unresolved(target_name) and not _TARGET_NAME.match(target_name):
             raise ValueError(
                 f"{self.node.path}: target name {target_name!r} must be 1-100 letters, digits or "
@@ -242,6 +289,11 @@ class McpServerTarget(Construct):
                     )
                 )
             ),
+            metadata_configuration=agentcore.CfnGatewayTarget.MetadataConfigurationProperty(
+                allowed_request_headers=list(allowed_request_headers)
+            )
+            if allowed_request_headers
+            else None,
             credential_provider_configurations=[
                 agentcore.CfnGatewayTarget.CredentialProviderConfigurationProperty(
                     credential_provider_type="GATEWAY_IAM_ROLE",
@@ -273,6 +325,22 @@ class McpServerTarget(Construct):
     def dependables(self) -> list[IDependable]:
         """Everything that must exist before the target answers (for later checks to wait on)."""
         return [self.resource, self.invoke_grant]
+
+
+def _check_forwarded_headers(names: Sequence[str], path: str) -> None:
+    """A target forwards at most 10 headers; of `X-Amzn-*` only the runtime's custom ones."""
+    if len(names) > 10:
+        raise ValueError(f"{path}: a gateway target forwards at most 10 request headers")
+    for name in names:
+        lowered = name.lower()
+        if lowered.startswith("x-amzn-") and not lowered.startswith(_CUSTOM_HEADER_PREFIX):
+            raise ValueError(
+                f"{path}: header {name!r} cannot be forwarded: of the X-Amzn-* headers only "
+                "X-Amzn-Bedrock-AgentCore-Runtime-Custom-* may be"
+            )
+
+
+_CUSTOM_HEADER_PREFIX = "x-amzn-bedrock-agentcore-runtime-custom-"
 
 
 def runtime_invocation_url(

@@ -153,6 +153,27 @@ class McpServerRuntime(Construct):
         self.runtime_id: str = self.resource.attr_agent_runtime_id
         self.runtime_version: str = self.resource.attr_agent_runtime_version
 
+    def add_environment(self, name: str, value: str) -> None:
+        """Set one more environment variable of the server (never a secret value)."""
+        if not _ENV_NAME.match(name):
+            raise ValueError(f"{self.node.path}: invalid environment variable name {name!r}")
+        current = dict(self.resource.environment_variables or {})
+        if name in current:
+            raise ValueError(f"{self.node.path}: environment variable {name} is already set")
+        self.resource.environment_variables = {**current, name: value}
+
+    def allow_request_headers(self, *names: str) -> None:
+        """Let these request headers reach the server (the runtime passes no others); at most
+        20, each `X-Amzn-Bedrock-AgentCore-Runtime-Custom-*` or another non-reserved name."""
+        config = self.resource.request_header_configuration
+        current = list(config.request_header_allowlist or []) if config else []
+        merged = current + [name for name in names if name not in current]
+        if len(merged) > 20:
+            raise ValueError(f"{self.node.path}: a runtime passes at most 20 request headers")
+        self.resource.request_header_configuration = (
+            agentcore.CfnRuntime.RequestHeaderConfigurationProperty(request_header_allowlist=merged)
+        )
+
     @property
     def image_asset_hash(self) -> str:
         """Changes exactly when the image content changes (use it to trigger re-checks)."""
