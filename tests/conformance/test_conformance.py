@@ -53,7 +53,7 @@ BASELINED = {
 @pytest.fixture(scope="module")
 def server(lark_fake: FakeLark) -> Iterator[ServerProcess]:
     if not (NODE.exists() and SUITE.exists()):
-        pytest.skip("the conformance suite is not installed: run `make setup` (npm ci)")
+        pytest.fail("the conformance suite is not installed: run `make setup` (npm ci)")
     with run_server(server_env(lark_fake.base_url)) as process:
         yield process
 
@@ -101,7 +101,7 @@ def test_conformance_scenario(server: ServerProcess, tmp_path: Path, version: st
 def test_every_server_scenario_is_run_or_explained():
     """docs/server.md names each server scenario of the pinned suite: run, or left out and why."""
     if not (NODE.exists() and SUITE.exists()):
-        pytest.skip("the conformance suite is not installed: run `make setup` (npm ci)")
+        pytest.fail("the conformance suite is not installed: run `make setup` (npm ci)")
     listing = subprocess.run(
         [str(NODE), str(SUITE), "list", "--server"],
         capture_output=True,
