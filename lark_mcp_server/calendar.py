@@ -18,6 +18,7 @@ from .formatting import (
     unix_seconds,
 )
 from .lark_client import LarkCall
+from .paths import CALENDAR_ID, EVENT_ID
 from .registry import ToolSet
 
 TOOLS = ToolSet()
@@ -99,7 +100,8 @@ async def list_events(
 ) -> dict[str, Any]:
     _check_window(start_time, end_time)
     data = await lark.get(
-        f"/open-apis/calendar/v4/calendars/{calendar_id}/events",
+        "/open-apis/calendar/v4/calendars/{calendar_id}/events",
+        CALENDAR_ID.segment("calendar_id", calendar_id),
         params={
             "start_time": unix_seconds(start_time),
             "end_time": unix_seconds(end_time),
@@ -133,7 +135,8 @@ async def create_event(
 ) -> dict[str, Any]:
     _check_window(start_time, end_time)
     data = await lark.post(
-        f"/open-apis/calendar/v4/calendars/{calendar_id}/events",
+        "/open-apis/calendar/v4/calendars/{calendar_id}/events",
+        CALENDAR_ID.segment("calendar_id", calendar_id),
         params={"idempotency_key": lark.new_key()},
         json={
             "summary": summary,
@@ -155,7 +158,9 @@ async def create_event(
         try:
             # Adding an attendee who is already invited changes nothing: safe to retry.
             await lark.post(
-                f"/open-apis/calendar/v4/calendars/{calendar_id}/events/{event['event_id']}/attendees",
+                "/open-apis/calendar/v4/calendars/{calendar_id}/events/{event_id}/attendees",
+                CALENDAR_ID.segment("calendar_id", calendar_id),
+                EVENT_ID.segment("event_id", event["event_id"]),
                 params={"user_id_type": "open_id"},
                 json={"attendees": people, "need_notification": True},
                 idempotent=True,

@@ -11,11 +11,10 @@ from pydantic import Field
 
 from .formatting import iso_from_unix, time_arg
 from .lark_client import LarkCall
+from .paths import OPEN_ID, TASK_GUID
 from .registry import ToolSet
 
 TOOLS = ToolSet()
-
-TASKS = "/open-apis/task/v2/tasks"
 
 Summary = Annotated[str, Field(min_length=1, max_length=3000, description="Task title.")]
 Description = Annotated[str | None, Field(max_length=3000, description="Details.")]
@@ -58,7 +57,9 @@ async def create_task(
         Field(max_length=50, description="People responsible: open_ids (ou_...)."),
     ] = None,
 ) -> dict[str, Any]:
-    people = list(dict.fromkeys(a.strip() for a in assignees or [] if a.strip()))
+    people = list(
+        dict.fromkeys(OPEN_ID.check("assignees", a) for a in assignees or [] if a.strip())
+    )
     body: dict[str, Any] = {
         "summary": summary,
         "description": description,
@@ -67,7 +68,7 @@ async def create_task(
         "client_token": lark.new_key(),
     }
     data = await lark.post(
-        TASKS,
+        "/open-apis/task/v2/tasks",
         params={"user_id_type": "open_id"},
         json={k: v for k, v in body.items() if v is not None},
         idempotent=True,  # the client_token makes Lark answer a retry with the first task
@@ -93,6 +94,7 @@ async def update_task(
         bool | None, Field(description="true: mark done now; false: reopen.")
     ] = None,
 ) -> dict[str, Any]:
+    task = TASK_GUID.segment("task_guid", task_guid)
     changes: dict[str, Any] = {}
     if summary is not None:
         changes["summary"] = summary
@@ -106,7 +108,8 @@ async def update_task(
         raise ToolError("Nothing to change: give summary, description, due or completed.")
     # Setting the same values again leaves the same task: safe to retry.
     data = await lark.patch(
-        f"{TASKS}/{task_guid}",
+        "/open-apis/task/v2/tasks/{task_guid}",
+        task,
         params={"user_id_type": "open_id"},
         json={"task": changes, "update_fields": list(changes)},
         idempotent=True,

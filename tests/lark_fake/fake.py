@@ -51,6 +51,7 @@ class RecordedRequest:
     headers: dict[str, str]
     status: int = 0  # HTTP status the fake answered with
     code: int | None = None  # Lark `code` in the answer, when it was JSON
+    route: str | None = None  # the endpoint template it matched; None: no Lark endpoint
 
 
 @dataclass
@@ -288,7 +289,7 @@ class FakeLark:
         path = request.url.path
         if path == self.TOKEN_PATH:
             self.token_fetches += 1
-        rec = RecordedRequest(request.method, path, query, body, headers)
+        rec = RecordedRequest(request.method, path, query, body, headers, route=ep.path)
         self.requests.append(rec)
         response = await self._answer(
             request.method, path, query, headers, body, body_error, ep, request
