@@ -16,10 +16,13 @@ Lark request that went to another route than the one the tool meant.
 
 from __future__ import annotations
 
+import ast
+import inspect
 import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -183,9 +186,12 @@ def schema_args(schema: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
     return from_schema({**schema, "additionalProperties": False})
 
 
-def seeded_args(schema: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
+def seeded_args(
+    schema: dict[str, Any], bend: str = "sometimes"
+) -> st.SearchStrategy[dict[str, Any]]:
     """Schema-valid arguments with string arguments set to ids the fake knows, so calls get
-    past validation and reach Lark; in every other call one of them is bent by an attacker."""
+    past validation and reach Lark; then one of them bent by an attacker in every other call
+    (`bend="sometimes"`), in every call (`"always"`) or in none (`"never"`)."""
     properties = schema.get("properties") or {}
     swappable = [
         name
@@ -205,7 +211,8 @@ def seeded_args(schema: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
         for name in ids:
             if name in args or draw(st.booleans()):
                 args[name] = draw(_value(name, properties[name], bent=False))
-        if swappable and draw(st.booleans()):
+        bent = bend == "always" or (bend == "sometimes" and draw(st.booleans()))
+        if swappable and bent:
             name = draw(st.sampled_from(swappable))
             args[name] = draw(_value(name, properties[name], bent=True))
         return args
@@ -257,6 +264,7 @@ class Probe:
     fake: FakeLark
     http: httpx2.Client
     tally: dict[str, ToolTally] = field(default_factory=dict)
+    routes: dict[str, set[str]] = field(default_factory=dict)  # by tool: "METHOD /route"
     problems: list[str] = field(default_factory=list)
     kinds: Counter[str] = field(default_factory=Counter)
     _log_offset: int = 0
@@ -357,6 +365,7 @@ class Probe:
                 continue
             self.tally[tool].lark_requests += 1
             got = route_key(request.method, request.route) if request.route else None
+            self.routes.setdefault(tool, set()).add(got or f"{request.method} {request.path}")
             if got is None or got not in meant:
                 self._problem(
                     tool,
@@ -379,3 +388,74 @@ class Probe:
         total = sum(t.calls for t in self.tally.values())
         rows.append(f"{len(self.tally)} tools, {total} calls, problems: {dict(self.kinds) or 0}")
         return "\n".join(rows)
+
+
+# -- the routes a tool's code can ask for ---------------------------------------------------------
+
+_VERBS = ("get", "post", "put", "patch", "delete")
+
+
+def _constant(node: ast.expr, names: dict[str, str]) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.Name):
+        return names.get(node.id)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _constant(node.left, names), _constant(node.right, names)
+        return left + right if left is not None and right is not None else None
+    return None
+
+
+def code_routes(package: Path) -> dict[str, set[str]]:
+    """For every function in the package, the `METHOD /route` pairs it and the functions it
+    calls (by name, transitively) write as `x.get/post/...("/open-apis/...")` literals.
+
+    A static over-approximation: what a tool's code can request, whatever its arguments.
+    """
+    direct: dict[str, set[str]] = {}
+    calls: dict[str, set[str]] = {}
+    for module in package.rglob("*.py"):
+        tree = ast.parse(module.read_text(encoding="utf-8"))
+        names: dict[str, str] = {}
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+                value = _constant(node.value, names)
+                if value is not None:
+                    names[node.targets[0].id] = value
+        for fn in tree.body:
+            if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            pairs, callees = direct.setdefault(fn.name, set()), calls.setdefault(fn.name, set())
+            for node in ast.walk(fn):
+                if not isinstance(node, ast.Call):
+                    continue
+                func = node.func
+                name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+                if name:
+                    callees.add(name)
+                if isinstance(func, ast.Attribute) and func.attr in _VERBS and node.args:
+                    template = _constant(node.args[0], names)
+                    if template and template.startswith("/open-apis"):
+                        pairs.add(route_key(func.attr, template))
+    closed: dict[str, set[str]] = {}
+    for start in direct:
+        seen, todo, routes = {start}, [start], set()
+        while todo:
+            name = todo.pop()
+            routes |= direct.get(name, set())
+            for callee in calls.get(name, set()) - seen:
+                if callee in direct:
+                    seen.add(callee)
+                    todo.append(callee)
+        closed[start] = routes
+    return closed
+
+
+def tool_routes(specs: list[Any], package: Path) -> dict[str, set[str]]:
+    """Each tool's possible `METHOD /route` pairs, from the function behind it."""
+    routes = code_routes(package)
+    return {spec.name: routes.get(spec.fn.__name__, set()) for spec in specs}
+
+
+def package_of(obj: Any) -> Path:
+    return Path(inspect.getfile(obj)).parent

@@ -23,9 +23,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from lark_mcp_server import server
 from tests.lark_fake import FakeLark
 
-from .generated import Probe, arbitrary_args, schema_args, seeded_args
+from .generated import Probe, arbitrary_args, package_of, schema_args, seeded_args, tool_routes
 from .harness import ServerProcess, rpc, run_server, server_env
 
 EXAMPLES = int(os.environ.get("LARK_FUZZ_EXAMPLES", "6"))  # per tool and source of arguments
@@ -85,5 +86,29 @@ def test_every_tool_answers_generated_input_without_crashing(
     print("\n" + probe.summary())
     assert not probe.problems, probe.summary() + "\n\n" + "\n".join(probe.problems)
     # The generated calls got past validation often enough to exercise the Lark side too.
+    reached = [name for name, t in probe.tally.items() if t.lark_requests]
+    assert len(reached) >= len(tools) * 3 // 4, f"only {reached} reached Lark"
+
+
+def test_no_argument_changes_the_method_or_route_of_a_lark_request(
+    probe: Probe, tools: list[dict[str, Any]]
+):
+    """Good ids, then ids bent with `/`, `..`, `?`, `#`, `%`, unicode look-alikes and control
+    characters: every request Lark gets is one the tool's code writes down (method and route,
+    read from the source), and the route the tool meant for that call (the probe's check)."""
+    allowed = tool_routes(server.all_tools(), package_of(server))
+    for tool in tools:
+        schema = tool["inputSchema"]
+        probe.fake.reset()
+        _run(probe, tool, seeded_args(schema, bend="never"), EXAMPLES - 2)
+        _run(probe, tool, seeded_args(schema, bend="always"), EXAMPLES + 2)
+    print("\n" + probe.summary())
+    assert not probe.problems, probe.summary() + "\n\n" + "\n".join(probe.problems)
+    steered = {
+        name: sorted(seen - allowed.get(name, set()))
+        for name, seen in probe.routes.items()
+        if seen - allowed.get(name, set())
+    }
+    assert not steered, f"requests on routes the tool's code does not name: {steered}"
     reached = [name for name, t in probe.tally.items() if t.lark_requests]
     assert len(reached) >= len(tools) * 3 // 4, f"only {reached} reached Lark"
