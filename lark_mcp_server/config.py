@@ -14,6 +14,28 @@ class ConfigError(Exception):
     """A configuration mistake that must stop the server at startup, with what to fix."""
 
 
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma list of browser origins (`scheme://host[:port]`, `:*` for any port)."""
+    values = tuple(v.strip().rstrip("/") for v in env.get(name, "").split(",") if v.strip())
+    for value in values:
+        scheme, sep, rest = value.partition("://")
+        if scheme not in ("http", "https") or not sep or not rest or "/" in rest:
+            raise ConfigError(
+                f"{name} entry {value!r} is not an origin such as https://app.example.com "
+                "or http://localhost:6274 (scheme://host[:port], no path)"
+            )
+    return values
+
+
+def _hosts(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma list of Host header values (`host[:port]`, `:*` for any port)."""
+    values = tuple(v.strip() for v in env.get(name, "").split(",") if v.strip())
+    for value in values:
+        if "/" in value or " " in value:
+            raise ConfigError(f"{name} entry {value!r} is not a host[:port] such as localhost:8000")
+    return values
+
+
 def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
@@ -53,6 +75,10 @@ class Settings:
     """First backoff step in seconds for 5xx/connection errors; tests set it near zero."""
     rate_limit_cap: float = 10.0
     """Longest single wait a rate-limit answer can impose, in seconds."""
+    allowed_origins: tuple[str, ...] = ()
+    """`ALLOWED_ORIGINS`: browser origins allowed to call /mcp besides the server's own."""
+    allowed_hosts: tuple[str, ...] = ()
+    """`ALLOWED_HOSTS`: extra Host values accepted on a loopback bind (e.g. a local proxy)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -87,4 +113,6 @@ class Settings:
             http_timeout=_number(env, "LARK_HTTP_TIMEOUT_SECONDS", 10.0),
             retry_base=_number(env, "LARK_RETRY_BASE_SECONDS", 0.5),
             rate_limit_cap=_number(env, "LARK_RATE_LIMIT_CAP_SECONDS", 10.0),
+            allowed_origins=_origins(env, "ALLOWED_ORIGINS"),
+            allowed_hosts=_hosts(env, "ALLOWED_HOSTS"),
         )

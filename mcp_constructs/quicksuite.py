@@ -4,7 +4,8 @@ Quick Suite -> Integrations -> Add -> Model Context Protocol asks, in this order
 Description, MCP server endpoint; then, under Service authentication (service-to-service OAuth,
 the client-credentials grant), Client ID, Client secret and Token URL. This command prints those
 fields in that order for the default client or for one team's client (``--team NAME``), plus the
-scope Cognito grants that client (the form does not ask for it; the token carries it anyway).
+scope Cognito grants that client (the form does not ask for it; the token carries it anyway) and
+the client's rate limit at the gateway (requests per minute; context ``rateLimit``).
 
 The client secret is read from Cognito only with ``--show-secret``; otherwise the command prints
 the AWS CLI command that reads it, so the secret stays out of terminals and logs by default.
@@ -28,6 +29,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
+from mcp_constructs.rate_limit import RATE_LIMITS_OUTPUT
 from mcp_constructs.teams import TEAM_CLIENTS_OUTPUT, secret_command
 
 #: Stacks are named ``<stackPrefix>-Cognito`` and ``<stackPrefix>-Gateway`` (stacks/config.py);
@@ -113,6 +115,16 @@ def team_clients(outputs: Mapping[str, str]) -> dict[str, dict[str, str]]:
     return json.loads(raw) if raw else {}
 
 
+def rate_limit(outputs: Mapping[str, str], team: str | None) -> int | None:
+    """Requests per minute the gateway allows this client (``RateLimits`` output), if known."""
+    try:
+        limits = json.loads(outputs.get(RATE_LIMITS_OUTPUT) or "{}")
+    except ValueError:
+        return None
+    value = limits.get("default") if team is None else (limits.get("teams") or {}).get(team)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def integration_fields(
     outputs: Mapping[str, str],
     *,
@@ -140,6 +152,12 @@ def integration_fields(
         name = f"{DEFAULT_NAME} ({team})"
         tools = "read-only tools" if access == "read" else "every tool"
         description = f"Lark/Feishu tools for team {team} ({tools})"
+    per_minute = rate_limit(outputs, team)
+    limit = (
+        []
+        if per_minute is None
+        else [Field("Rate limit", f"{per_minute} requests per minute at the gateway", "rate_limit")]
+    )
     return [
         Field("Name", name, "name"),
         Field("Description", description, "description"),
@@ -153,6 +171,7 @@ def integration_fields(
         ),
         Field("Token URL", _require(outputs, OUT_TOKEN_URL, stacks), "token_url"),
         Field("Scope", scope, "scope"),
+        *limit,
     ]
 
 

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from . import auth, bitable, calendar_api, contact, control, docs, im, task
+from . import auth, bitable, calendar_api, contact, control, docs, im, oauth, task
 from .errors import (
     INVALID_TOKEN,
     MISSING_TOKEN,
@@ -51,6 +51,7 @@ class RecordedRequest:
     headers: dict[str, str]
     status: int = 0  # HTTP status the fake answered with
     code: int | None = None  # Lark `code` in the answer, when it was JSON
+    open_id: str | None = None  # the user whose user_access_token made the call; None: the bot
     route: str | None = None  # the endpoint template it matched; None: no Lark endpoint
 
 
@@ -96,6 +97,7 @@ class FakeLark:
         self.tenant_key = "fake_tenant_1"
         self.base_url = ""
         self._tokens: dict[str, _Token] = {}
+        self.oauth = oauth.FakeOAuth()  # user sign-in (tests/lark_fake/oauth.py)
         self.reset()
         self.app = self._build_app()
 
@@ -137,6 +139,12 @@ class FakeLark:
         self._denied: list[tuple[str, list[str]]] = []
         self._rng = random.Random(self.seed)
         self._counter = 0
+        # OAuth knobs back to "Alice consents"; tokens already issued stay as they are.
+        self.oauth.signed_in = "ou_alice"
+        self.oauth.no_access = set()
+        self.oauth.deny_consent = False
+        self.oauth.redirect_uris = None
+        self.oauth.grants = []
 
     def writes(self, kind: str) -> list[dict[str, Any]]:
         """Objects the clients created, by kind.
@@ -227,6 +235,19 @@ class FakeLark:
         self._tokens[value] = _Token(value, now + self.token_ttl)
         return value, self.token_ttl
 
+    def record(self, request: Request, body: Any, status: int = 0) -> RecordedRequest:
+        """Log a request served outside the OpenAPI dispatcher (the OAuth pages)."""
+        rec = RecordedRequest(
+            request.method,
+            request.url.path,
+            dict(request.query_params),
+            body,
+            {k.lower(): v for k, v in request.headers.items()},
+            status=status,
+        )
+        self.requests.append(rec)
+        return rec
+
     # ------------------------------------------------------------ HTTP plumbing
 
     def _build_app(self) -> Starlette:
@@ -238,11 +259,13 @@ class FakeLark:
             *contact.endpoints(),
             *bitable.endpoints(),
             *task.endpoints(),
+            *oauth.endpoints(),
         ]
         by_path: dict[str, dict[str, Endpoint]] = {}
         for ep in endpoints:
             by_path.setdefault(ep.path, {})[ep.method] = ep
-        routes = [
+        routes = oauth.routes(self)  # the OAuth pages are not JSON-envelope OpenAPIs
+        routes += [
             Route(path, self._dispatcher(methods), methods=list(methods))
             for path, methods in by_path.items()
         ]
@@ -292,7 +315,7 @@ class FakeLark:
         rec = RecordedRequest(request.method, path, query, body, headers, route=ep.path)
         self.requests.append(rec)
         response = await self._answer(
-            request.method, path, query, headers, body, body_error, ep, request
+            request.method, path, query, headers, body, body_error, ep, request, rec
         )
         rec.status = response.status_code
         if response.media_type == "application/json":
@@ -312,6 +335,7 @@ class FakeLark:
         body_error: str,
         ep: Endpoint,
         request: Request,
+        rec: RecordedRequest,
     ) -> Response:
         log_id = secrets.token_hex(16)
         post_commit_5xx: int | None = None
@@ -339,7 +363,7 @@ class FakeLark:
                     return self._server_error(status, log_id)
 
         if ep.authenticated:
-            denied = self._gate(path, headers)
+            denied, rec.open_id = self._gate(path, headers)
             if denied is not None:
                 return self._json(denied.status, self._error_body(denied, log_id), log_id)
         try:
@@ -347,7 +371,7 @@ class FakeLark:
                 raise field_error("body", body_error or "body must be a JSON object")
             # Lark reads a top-level JSON null as "not given" (Base `fields` keep theirs).
             given = {k: v for k, v in (body or {}).items() if v is not None}
-            call = Call(method, path, query, dict(request.path_params), given, headers)
+            call = Call(method, path, query, dict(request.path_params), given, headers, rec.open_id)
             data = await ep.handler(self, call)
         except LarkError as err:
             return self._json(err.status, self._error_body(err, log_id), log_id)
@@ -357,8 +381,11 @@ class FakeLark:
             return self._json(200, data, log_id)
         return self._json(200, {"code": 0, "msg": "success", "data": data}, log_id)
 
-    def _gate(self, path: str, headers: dict[str, str]) -> LarkError | None:
-        """Token check then scope check, as Lark's gateway does before the API runs."""
+    def _gate(self, path: str, headers: dict[str, str]) -> tuple[LarkError | None, str | None]:
+        """Token check then scope check, as Lark's gateway does before the API runs.
+
+        Returns (the error to answer, or None; the open_id of a user token's owner, or None).
+        """
         auth_header = headers.get("authorization", "")
         scheme, _, token = auth_header.partition(" ")
         token = token.strip()
@@ -367,18 +394,24 @@ class FakeLark:
                 MISSING_TOKEN,
                 "Missing access token for authorization. "
                 "Please make a request with token attached.",
-            )
-        tok = self._tokens.get(token)
-        if tok is None or tok.revoked or tok.expires_at <= time.time():
-            return LarkError(
-                INVALID_TOKEN,
-                "Invalid access token for authorization. "
-                "Please make a request with token attached.",
-            )
+            ), None
+        open_id = None
+        if token.startswith("u-"):  # a user_access_token (tests/lark_fake/oauth.py)
+            open_id, refused = self.oauth.caller(token)
+            if refused is not None:
+                return refused, None
+        else:
+            tok = self._tokens.get(token)
+            if tok is None or tok.revoked or tok.expires_at <= time.time():
+                return LarkError(
+                    INVALID_TOKEN,
+                    "Invalid access token for authorization. "
+                    "Please make a request with token attached.",
+                ), None
         for prefix, scopes in self._denied:
             if path.startswith(prefix):
-                return self._scope_error(scopes)
-        return None
+                return self._scope_error(scopes), open_id
+        return None, open_id
 
     def _scope_error(self, scopes: list[str]) -> LarkError:
         listed = ", ".join(scopes)

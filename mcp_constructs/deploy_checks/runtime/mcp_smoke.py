@@ -366,6 +366,9 @@ def list_tools(
             what="gateway",
             redact=redact,
         )
+        throttled = rate_limited(answer.status, answer.body)
+        if throttled:
+            raise SmokeFailure(redact(throttled), step="tools/list", retryable=True)
         if answer.status != 200:
             hint = ""
             if answer.status in (401, 403) and token:
@@ -415,6 +418,34 @@ def list_tools(
         f"gateway still returned a nextCursor after {MAX_PAGES} pages of tools/list",
         step="tools/list",
         retryable=False,
+    )
+
+
+# AgentCore Gateway's answer to a request over a rate limit (developer guide, "Rate limit
+# enforcement"): JSON-RPC error -32003 "Rate limit exceeded", data {limitKey, metric,
+# retryAfter (seconds)}; observed with HTTP 429, and no Retry-After header.
+RATE_LIMITED_CODE = -32003
+
+
+def rate_limited(status: int, body: bytes) -> str | None:
+    """A readable sentence when ``body`` is the gateway's rate-limit answer, else None."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        payload = next(iter(_sse_messages(body.decode("utf-8", errors="replace"))), None)
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if not isinstance(error, dict) or error.get("code") != RATE_LIMITED_CODE:
+        return None
+    data = error.get("data") if isinstance(error.get("data"), dict) else {}
+    details = [f"HTTP {status}"]
+    details += [f"{k} {data[k]}" for k in ("limitKey", "metric") if data.get(k)]
+    retry = data.get("retryAfter")
+    wait = f"retry after {retry:g} s" if isinstance(retry, int | float) else "retry later"
+    return (
+        f"gateway rate limit exceeded ({', '.join(details)}): this app client sent more requests"
+        f" per minute than its rateLimit allows; {wait}. If it keeps happening, find the looping"
+        " caller, or raise the team's (or the app's) rateLimit in cdk.json and deploy"
+        " (docs/teams-and-quicksuite.md)"
     )
 
 

@@ -1,0 +1,103 @@
+"""SQLite backend: one file, safe across threads and processes (SQLite's own locking).
+
+Each call opens a short-lived connection, so an instance can be shared by threads and the
+file by several processes (the authorization server and the MCP server on one machine).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from .records import Record, StoreError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    pk TEXT PRIMARY KEY,
+    data TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    ttl INTEGER
+)
+"""
+_LIVE = "(ttl IS NULL OR ttl > :now)"
+
+
+class SqliteRecords:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._connect() as db:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(
+                f"Cannot open the token store at {self.path} ({exc}); "
+                "check that USER_TOKEN_STORE names a writable file."
+            ) from None
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, timeout=30, isolation_level=None)
+
+    def _run(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        db = self._connect()
+        try:
+            return db.execute(sql, {"now": int(time.time()), **params}).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"The token store at {self.path} failed: {exc}") from None
+        finally:
+            db.close()
+
+    @staticmethod
+    def _record(key: str, row: tuple[Any, ...]) -> Record:
+        return Record(key, json.loads(row[0]), int(row[1]), row[2])
+
+    def get(self, key: str) -> Record | None:
+        rows = self._run(
+            f"SELECT data, version, ttl FROM records WHERE pk = :pk AND {_LIVE}", {"pk": key}
+        )
+        return self._record(key, rows[0]) if rows else None
+
+    def put(self, key: str, data: dict[str, Any], *, expires_at: int | None = None) -> Record:
+        rows = self._run(
+            "INSERT INTO records (pk, data, version, ttl) VALUES (:pk, :data, 1, :ttl) "
+            "ON CONFLICT (pk) DO UPDATE SET data = excluded.data, "
+            "version = records.version + 1, ttl = excluded.ttl RETURNING version",
+            {"pk": key, "data": json.dumps(data), "ttl": expires_at},
+        )
+        return Record(key, data, int(rows[0][0]), expires_at)
+
+    def create(
+        self, key: str, data: dict[str, Any], *, expires_at: int | None = None
+    ) -> Record | None:
+        rows = self._run(
+            "INSERT INTO records (pk, data, version, ttl) VALUES (:pk, :data, 1, :ttl) "
+            "ON CONFLICT (pk) DO UPDATE SET data = excluded.data, version = 1, "
+            "ttl = excluded.ttl WHERE records.ttl IS NOT NULL AND records.ttl <= :now "
+            "RETURNING version",
+            {"pk": key, "data": json.dumps(data), "ttl": expires_at},
+        )
+        return Record(key, data, 1, expires_at) if rows else None
+
+    def replace(
+        self, key: str, data: dict[str, Any], *, version: int, expires_at: int | None = None
+    ) -> Record | None:
+        rows = self._run(
+            "UPDATE records SET data = :data, version = version + 1, ttl = :ttl "
+            f"WHERE pk = :pk AND version = :version AND {_LIVE} RETURNING version",
+            {"pk": key, "data": json.dumps(data), "ttl": expires_at, "version": version},
+        )
+        return Record(key, data, int(rows[0][0]), expires_at) if rows else None
+
+    def take(self, key: str) -> Record | None:
+        rows = self._run(
+            f"DELETE FROM records WHERE pk = :pk AND {_LIVE} RETURNING data, version, ttl",
+            {"pk": key},
+        )
+        return self._record(key, rows[0]) if rows else None
+
+    def delete(self, key: str) -> None:
+        self._run("DELETE FROM records WHERE pk = :pk", {"pk": key})
