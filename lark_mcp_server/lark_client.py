@@ -3,6 +3,8 @@
 One `LarkClient` per process holds one pooled `httpx2.AsyncClient` and the tenant token cache.
 Each tool call opens a `LarkCall`: it carries the call's deadline (45 s for everything, retries
 included), counts attempts and records which endpoints were hit, for the call's log line.
+A request names its path as a literal template plus `paths.Segment`s (see paths.py): no
+argument reaches a path any other way.
 
 Retries never duplicate a write. A request is retried after an ambiguous failure (5xx, a
 timeout after the request went out) only when it is idempotent: a read, or a write carrying an

@@ -63,6 +63,15 @@ def _seed_ids() -> dict[str, list[str]]:
 
 
 SEED_IDS = _seed_ids()
+# Base field names of the seeded tables, for `fields` objects that get past the name check.
+FIELD_NAMES = sorted(
+    {
+        field["field_name"]
+        for base in build_seed("cli_fake_app", "fake_tenant_1")["bases"].values()
+        for table in base["tables"].values()
+        for field in table["fields"]
+    }
+)
 _BASE = SEED_IDS["app_token"][0]
 # Tool argument names that carry one of the seed's ids under another name.
 ALIASES = {
@@ -147,6 +156,24 @@ HOSTILE_FORMS = (
 )
 
 
+# Times at the edges: the first and last instants Python can show, in the widest offsets
+# (a result in another offset may fall outside years 1-9999), the epoch, and near misses.
+EDGE_TIMES = (
+    "0001-01-01T00:00:00+14:00",
+    "0001-01-01T00:00:00-12:00",
+    "9999-12-31T23:59:59-14:00",
+    "9999-12-31T23:59:59+12:00",
+    "1970-01-01T00:00:00Z",
+    "1969-12-31T23:59:59.999999+00:00",
+    "2026-11-24T10:00:00+08:00",
+    "2026-11-24T10:00:00+08:00",  # twice: a sensible time is the common case
+    "2026-11-24T10:00:00",
+    "2026-02-30T10:00:00+08:00",
+    "2026-11-24T10:00:00+24:00",
+    "today",
+)
+
+
 def hostile(name: str) -> st.SearchStrategy[str]:
     bent = st.builds(
         lambda form, value: form.format(v=value),
@@ -204,6 +231,7 @@ def seeded_args(
     # Ids the fake knows go where an argument's name says which kind it takes; other
     # strings (sort keys, offsets, text) keep their schema-generated values.
     ids = [name for name in swappable if _knows(name)]
+    times = [name for name, prop in properties.items() if prop.get("format") == "date-time"]
 
     @st.composite
     def build(draw: st.DrawFn) -> dict[str, Any]:
@@ -211,6 +239,11 @@ def seeded_args(
         for name in ids:
             if name in args or draw(st.booleans()):
                 args[name] = draw(_value(name, properties[name], bent=False))
+        for name in times:
+            if (name in args or draw(st.booleans())) and draw(st.booleans()):
+                args[name] = draw(st.sampled_from(EDGE_TIMES))
+        if "fields" in properties and properties["fields"].get("type") == "object":
+            args["fields"] = draw(_fields_value())
         bent = bend == "always" or (bend == "sometimes" and draw(st.booleans()))
         if swappable and bent:
             name = draw(st.sampled_from(swappable))
@@ -227,6 +260,16 @@ JSON_VALUES = st.recursive(
     ),
     max_leaves=8,
 )
+
+
+def _fields_value() -> st.SearchStrategy[dict[str, Any]]:
+    """A Base record: seeded field names, values of any JSON kind (text, dates, ids...)."""
+    value = st.one_of(
+        JSON_VALUES,
+        st.sampled_from(ALL_IDS),
+        st.sampled_from(["2026-11-24", "Done", "1e309", "nan", "-0", *EDGE_TIMES]),
+    )
+    return st.dictionaries(st.sampled_from(FIELD_NAMES), value, min_size=1, max_size=3)
 
 
 def arbitrary_args(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
@@ -285,7 +328,10 @@ class Probe:
             try:
                 lines.append(json.loads(raw))
             except ValueError:
-                lines.append({"level": "RAW", "message": raw.decode("utf-8", "replace")})
+                text = raw.decode("utf-8", "replace")
+                # Not our JSON logging: a traceback or error printed straight to the output.
+                if "Traceback" in text or "Error" in text:
+                    lines.append({"level": "RAW", "message": text})
         return lines
 
     def _problem(self, tool: str, kind: str, arguments: Any, detail: str) -> None:
