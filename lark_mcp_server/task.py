@@ -16,6 +16,8 @@ from .registry import ToolSet
 
 TOOLS = ToolSet()
 
+TASKS = "/open-apis/task/v2/tasks"
+
 Summary = Annotated[str, Field(min_length=1, max_length=3000, description="Task title.")]
 Description = Annotated[str | None, Field(max_length=3000, description="Details.")]
 
@@ -68,7 +70,7 @@ async def create_task(
         "client_token": lark.new_key(),
     }
     data = await lark.post(
-        "/open-apis/task/v2/tasks",
+        TASKS,
         params={"user_id_type": "open_id"},
         json={k: v for k, v in body.items() if v is not None},
         idempotent=True,  # the client_token makes Lark answer a retry with the first task
@@ -108,7 +110,7 @@ async def update_task(
         raise ToolError("Nothing to change: give summary, description, due or completed.")
     # Setting the same values again leaves the same task: safe to retry.
     data = await lark.patch(
-        "/open-apis/task/v2/tasks/{task_guid}",
+        TASKS + "/{task_guid}",
         task,
         params={"user_id_type": "open_id"},
         json={"task": changes, "update_fields": list(changes)},
