@@ -25,6 +25,7 @@ from .base_values import (
 )
 from .formatting import PageToken, page, page_size_arg
 from .lark_client import LarkCall
+from .paths import APP_TOKEN, RECORD_ID, TABLE_ID, Segment, shown
 from .registry import ToolSet
 from .wiki import wiki_node
 
@@ -55,8 +56,18 @@ FieldsArg = Annotated[
 ]
 
 
-def _apps(app_token: str) -> str:
-    return f"/open-apis/bitable/v1/apps/{app_token}"
+APP = "/open-apis/bitable/v1/apps/{app_token}"
+TABLE = "/open-apis/bitable/v1/apps/{app_token}/tables/{table_id}"
+
+
+def _app(app_token: str) -> tuple[Segment, ...]:
+    """The path segments for APP; app_token is resolve_base's, already checked."""
+    return (APP_TOKEN.segment("base", app_token),)
+
+
+def _table(app_token: str, table_id: str | None) -> tuple[Segment, ...]:
+    """The path segments for TABLE (both ids already checked by resolve_base)."""
+    return (APP_TOKEN.segment("base", app_token), TABLE_ID.segment("table_id", table_id))
 
 
 async def resolve_base(
@@ -67,7 +78,13 @@ async def resolve_base(
         ref = parse_base(base)
     except BaseInputError as exc:
         raise ToolError(str(exc)) from None
+    except ValueError as exc:  # urlsplit: a malformed URL, e.g. an unclosed '['
+        raise ToolError(f"base {shown(base)} is not a valid URL ({exc}).") from None
     explicit = (table_id or "").strip() or None
+    if explicit:
+        explicit = TABLE_ID.check("table_id", explicit)
+    elif ref.table_id:
+        TABLE_ID.check("base (its ?table=)", ref.table_id)
     if explicit and ref.table_id and explicit != ref.table_id:
         raise ToolError(
             f"table_id {explicit!r} and the base URL's table {ref.table_id!r} differ; give one."
@@ -79,14 +96,14 @@ async def resolve_base(
             "?table=<table_id>."
         )
     if not ref.in_wiki:
-        return ref.token, table
+        return APP_TOKEN.check("base", ref.token), table
     node = await wiki_node(lark, ref.token)
     if node.get("obj_type") != "bitable" or not node.get("obj_token"):
         raise ToolError(
             f"The wiki page {ref.token} is a {node.get('obj_type') or 'page'}, not a base. "
             f"A base argument is {BASE_FORMS}."
         )
-    return str(node["obj_token"]), table
+    return APP_TOKEN.check("base", str(node["obj_token"])), table
 
 
 async def table_fields(lark: LarkCall, app_token: str, table_id: str) -> dict[str, BaseField]:
@@ -95,7 +112,8 @@ async def table_fields(lark: LarkCall, app_token: str, table_id: str) -> dict[st
     token = None
     for _ in range(MAX_FIELD_PAGES):
         data = await lark.get(
-            f"{_apps(app_token)}/tables/{table_id}/fields",
+            TABLE + "/fields",
+            *_table(app_token, table_id),
             params={"page_size": 100, "page_token": token},
         )
         for item in data.get("items") or []:
@@ -124,7 +142,7 @@ async def list_base_tables(
 ) -> dict[str, Any]:
     app_token, _ = await resolve_base(lark, base, None, need_table=False)
     data = await lark.get(
-        f"{_apps(app_token)}/tables", params={"page_size": page_size, "page_token": page_token}
+        APP + "/tables", *_app(app_token), params={"page_size": page_size, "page_token": page_token}
     )
     tables = [
         {"table_id": item.get("table_id"), "name": item.get("name")}
@@ -148,7 +166,8 @@ async def list_base_fields(
 ) -> dict[str, Any]:
     app_token, table = await resolve_base(lark, base, table_id)
     data = await lark.get(
-        f"{_apps(app_token)}/tables/{table}/fields",
+        TABLE + "/fields",
+        *_table(app_token, table),
         params={"page_size": page_size, "page_token": page_token},
     )
     fields = [BaseField.from_lark(item).summary() for item in data.get("items") or []]
@@ -211,7 +230,8 @@ async def search_base_records(
     if field_names:
         body["field_names"] = field_names
     data = await lark.post(
-        f"{_apps(app_token)}/tables/{table}/records/search",
+        TABLE + "/records/search",
+        *_table(app_token, table),
         params={"user_id_type": "open_id", "page_size": page_size, "page_token": page_token},
         json=body,
         idempotent=True,  # a search stores nothing
@@ -261,7 +281,8 @@ async def create_base_record(
 ) -> dict[str, Any]:
     app_token, table, known, converted, tz = await _prepare_write(lark, base, table_id, fields)
     data = await lark.post(
-        f"{_apps(app_token)}/tables/{table}/records",
+        TABLE + "/records",
+        *_table(app_token, table),
         params={"user_id_type": "open_id", "client_token": lark.new_key()},
         json={"fields": converted},
         idempotent=True,  # the client_token makes Lark answer a retry with the first record
@@ -283,10 +304,13 @@ async def update_base_record(
     fields: FieldsArg,
     table_id: TableArg = None,
 ) -> dict[str, Any]:
+    record = RECORD_ID.segment("record_id", record_id)
     app_token, table, known, converted, tz = await _prepare_write(lark, base, table_id, fields)
     # Writing the same values again leaves the same record: safe to retry.
     data = await lark.put(
-        f"{_apps(app_token)}/tables/{table}/records/{record_id}",
+        TABLE + "/records/{record_id}",
+        *_table(app_token, table),
+        record,
         params={"user_id_type": "open_id"},
         json={"fields": converted},
         idempotent=True,

@@ -13,10 +13,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from .formatting import iso_at
 
 
 class BaseInputError(ValueError):
@@ -205,8 +208,9 @@ def iso_from_millis(value: Any, tz: dt.tzinfo) -> Any:
         value = int(value)
     if not isinstance(value, int | float) or isinstance(value, bool):
         return value
-    moment = dt.datetime.fromtimestamp(value / 1000, tz)
-    return moment.isoformat(timespec="milliseconds" if int(value) % 1000 else "seconds")
+    timespec = "milliseconds" if int(value) % 1000 else "seconds"
+    shown = iso_at(value / 1000, tz, timespec)
+    return shown if shown is not None else value  # beyond years 1-9999: Lark's number as is
 
 
 def parse_offset(value: str | None) -> dt.tzinfo:
@@ -267,8 +271,12 @@ def _convert(field: BaseField, value: Any) -> Any:
                 number = float(value.strip())
             except ValueError:
                 raise _Misfit() from None
+            if not math.isfinite(number):  # "1e309", "nan": no JSON number carries them
+                raise _Misfit()
             return int(number) if number.is_integer() else number
         if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _Misfit()
+        if isinstance(value, float) and not math.isfinite(value):
             raise _Misfit()
         return value
     if t == 3:

@@ -20,6 +20,7 @@ from .formatting import (
     unix_seconds,
 )
 from .lark_client import LarkCall
+from .paths import CALENDAR_ID, EVENT_ID
 from .registry import ToolSet
 
 TOOLS = ToolSet()
@@ -112,10 +113,14 @@ async def list_events(
     # Whole seconds that still cover the window (Lark takes Unix seconds).
     start, end = math.floor(start_time.timestamp()), math.ceil(end_time.timestamp())
     resume = occurrences.decode_token(page_token, start, end) if page_token else None
-    path = f"/open-apis/calendar/v4/calendars/{calendar_id}/events/instance_view"
+    calendar = CALENDAR_ID.segment("calendar_id", calendar_id)
 
     async def fetch(lo: int, hi: int) -> list[dict[str, Any]]:
-        data = await lark.get(path, params={"start_time": str(lo), "end_time": str(hi)})
+        data = await lark.get(
+            "/open-apis/calendar/v4/calendars/{calendar_id}/events/instance_view",
+            calendar,
+            params={"start_time": str(lo), "end_time": str(hi)},
+        )
         return list(data.get("items") or [])
 
     found = await occurrences.walk(
@@ -168,7 +173,8 @@ async def create_event(
 ) -> dict[str, Any]:
     _check_window(start_time, end_time)
     data = await lark.post(
-        f"/open-apis/calendar/v4/calendars/{calendar_id}/events",
+        "/open-apis/calendar/v4/calendars/{calendar_id}/events",
+        CALENDAR_ID.segment("calendar_id", calendar_id),
         params={"idempotency_key": lark.new_key()},
         json={
             "summary": summary,
@@ -190,7 +196,9 @@ async def create_event(
         try:
             # Adding an attendee who is already invited changes nothing: safe to retry.
             await lark.post(
-                f"/open-apis/calendar/v4/calendars/{calendar_id}/events/{event['event_id']}/attendees",
+                "/open-apis/calendar/v4/calendars/{calendar_id}/events/{event_id}/attendees",
+                CALENDAR_ID.segment("calendar_id", calendar_id),
+                EVENT_ID.segment("event_id", event["event_id"]),
                 params={"user_id_type": "open_id"},
                 json={"attendees": people, "need_notification": True},
                 idempotent=True,

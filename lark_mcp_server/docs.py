@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from .lark_client import LarkCall
+from .paths import BLOCK_ID, DOCUMENT_ID, FOLDER_TOKEN, WIKI_NODE_TOKEN, shown, split_url
 from .registry import ToolSet
 from .wiki import wiki_node
 
 TOOLS = ToolSet()
 
 MAX_CHILDREN = 50  # Lark's limit of blocks per "create children" request
-_TOKEN = re.compile(r"^[A-Za-z0-9]{8,64}$")
 
 DocumentArg = Annotated[
     str,
@@ -69,24 +68,25 @@ async def resolve_document(lark: LarkCall, document: str) -> tuple[str, str | No
     """A document argument (id, docx URL or wiki URL) as (docx document_id, title if known)."""
     value = document.strip()
     if "://" not in value and "/" not in value:
-        if not _TOKEN.match(value):
-            raise ToolError(f"document {value!r} is neither a document id nor a docx/wiki URL.")
+        if not re.fullmatch(DOCUMENT_ID.pattern, value):
+            raise ToolError(
+                f"document {shown(value)} is neither a document id "
+                f"({DOCUMENT_ID.shape}) nor a docx/wiki URL."
+            )
         return value, None
-    parts = [
-        p for p in urlsplit(value if "://" in value else "https://" + value).path.split("/") if p
-    ]
+    parts = [p for p in split_url("document", value).path.split("/") if p]
     for kind in ("docx", "docs", "wiki"):
         if kind in parts and parts.index(kind) + 1 < len(parts):
             token = parts[parts.index(kind) + 1]
             break
     else:
         raise ToolError(
-            f"document URL {value!r} is not a docx or wiki link "
+            f"document URL {shown(value)} is not a docx or wiki link "
             "(expected .../docx/<id> or .../wiki/<token>)."
         )
     if kind != "wiki":
-        return token, None
-    node = await wiki_node(lark, token)
+        return DOCUMENT_ID.check("document", token), None
+    node = await wiki_node(lark, WIKI_NODE_TOKEN.check("document", token))
     if node.get("obj_type") not in (None, "docx"):
         raise ToolError(
             f"The wiki page {token} is a {node.get('obj_type')}, not a docx document; only docx "
@@ -99,9 +99,16 @@ async def resolve_document(lark: LarkCall, document: str) -> tuple[str, str | No
 
 async def append_blocks(lark: LarkCall, document_id: str, blocks: list[dict[str, Any]]) -> int:
     """Append blocks at the end of the document body, 50 per request, each with its own key."""
+    # The document's root block has the document's id.
+    document, body = (
+        DOCUMENT_ID.segment("document", document_id),
+        BLOCK_ID.segment("document", document_id),
+    )
     for start in range(0, len(blocks), MAX_CHILDREN):
         await lark.post(
-            f"/open-apis/docx/v1/documents/{document_id}/blocks/{document_id}/children",
+            "/open-apis/docx/v1/documents/{document_id}/blocks/{block_id}/children",
+            document,
+            body,
             params={"document_revision_id": -1, "client_token": lark.new_key()},
             json={"children": blocks[start : start + MAX_CHILDREN], "index": -1},
             idempotent=True,
@@ -124,6 +131,8 @@ async def create_document(
     ] = None,
 ) -> dict[str, Any]:
     blocks = blocks_from_text(content) if content else []
+    folder = (folder_token or "").strip()
+    folder_token = FOLDER_TOKEN.check("folder_token", folder) if folder else None
     # docx create takes no idempotency key: lark_client will not repeat it after an ambiguous
     # failure, so a flaky network can fail this call but never create two documents.
     data = await lark.post(
@@ -144,7 +153,10 @@ async def create_document(
 )
 async def get_document(lark: LarkCall, document: DocumentArg) -> dict[str, Any]:
     document_id, title = await resolve_document(lark, document)
-    data = await lark.get(f"/open-apis/docx/v1/documents/{document_id}/raw_content")
+    data = await lark.get(
+        "/open-apis/docx/v1/documents/{document_id}/raw_content",
+        DOCUMENT_ID.segment("document", document_id),
+    )
     return {"document_id": document_id, "title": title, "content": data.get("content") or ""}
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from pydantic import Field
 
 from .formatting import PageToken, iso_from_unix, page, page_size_arg
 from .lark_client import LarkCall
+from .paths import FOLDER_TOKEN, split_url
 from .registry import ToolSet
 
 TOOLS = ToolSet()
@@ -19,10 +19,12 @@ def parse_folder(value: str | None) -> str | None:
     if not value or not value.strip():
         return None
     text = value.strip()
-    if "/" not in text:
-        return text
-    parts = [p for p in urlsplit(text if "://" in text else "https://" + text).path.split("/") if p]
-    return parts[-1] if parts else None
+    if "/" in text:
+        parts = [p for p in split_url("folder_token", text).path.split("/") if p]
+        if not parts:
+            return None
+        text = parts[-1]
+    return FOLDER_TOKEN.check("folder_token", text)
 
 
 @TOOLS.tool(

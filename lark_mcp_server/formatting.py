@@ -86,6 +86,27 @@ def unix_seconds(moment: dt.datetime) -> str:
     return str(int(moment.timestamp()))
 
 
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
+def iso_at(seconds: float, tz: dt.tzinfo | None = None, timespec: str = "seconds") -> str | None:
+    """Unix seconds as ISO 8601 at `tz` (UTC by default); None when that instant has no
+    year 1-9999 at that offset.
+
+    Computed in the target offset directly: `fromtimestamp` goes through UTC first, so
+    9999-12-31T23:00-12:00 (year 10000 in UTC) raised although it is showable.
+    """
+    tz = tz or dt.UTC
+    offset = tz.utcoffset(None)
+    try:
+        if offset is None:  # a zone with rules: let Python work out the offset
+            return dt.datetime.fromtimestamp(seconds, tz).isoformat(timespec=timespec)
+        local = _EPOCH + (dt.timedelta(seconds=seconds) + offset)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return local.replace(tzinfo=tz).isoformat(timespec=timespec)
+
+
 def iso_from_unix(value: Any, tz: dt.tzinfo | None = None, *, millis: bool = False) -> str | None:
     """Lark's Unix seconds (or milliseconds) as ISO 8601 in `tz` (UTC by default)."""
     if value in (None, "", 0, "0"):
@@ -95,8 +116,8 @@ def iso_from_unix(value: Any, tz: dt.tzinfo | None = None, *, millis: bool = Fal
     except (TypeError, ValueError):
         return None
     seconds = number / 1000 if millis else number
-    moment = dt.datetime.fromtimestamp(seconds, tz or dt.UTC)
-    return moment.isoformat(timespec="seconds")
+    shown = iso_at(seconds, tz)
+    return shown if shown is not None else str(value)
 
 
 def iso_in(value: Any, tz: dt.tzinfo | None) -> str | None:

@@ -18,6 +18,7 @@ from .formatting import (
     unix_seconds,
 )
 from .lark_client import LarkCall
+from .paths import CHAT_ID, MESSAGE_ID, OPEN_ID, IdShape, opaque, printable
 from .registry import ToolSet
 
 TOOLS = ToolSet()
@@ -64,6 +65,21 @@ def _text_content(text: str) -> str:
     return json.dumps({"text": text}, ensure_ascii=False)
 
 
+# What receive_id must look like for each receive_id_type (emails: checked for control chars).
+_RECEIVERS: dict[str, IdShape] = {
+    "chat_id": CHAT_ID,
+    "open_id": OPEN_ID,
+    "union_id": IdShape(
+        "union_id",
+        "a union_id",
+        r"on_[A-Za-z0-9_-]{1,125}",
+        "on_ then letters/digits",
+        "on_94a1ee5551019f18cd73d9f111898cf2",
+    ),
+    "user_id": opaque("user_id", "a user_id"),
+}
+
+
 @TOOLS.tool(
     title="Send message",
     description="Send a text message as the bot to a chat (the bot must be in it) or to a user.",
@@ -80,6 +96,11 @@ async def send_message(
         Field(description="What receive_id is."),
     ] = "chat_id",
 ) -> dict[str, Any]:
+    shape = _RECEIVERS.get(receive_id_type)
+    if shape is not None:
+        receive_id = shape.check("receive_id", receive_id)
+    else:
+        receive_id = printable("receive_id", receive_id.strip(), what="an email address")
     data = await lark.post(
         "/open-apis/im/v1/messages",
         params={"receive_id_type": receive_id_type},
@@ -107,7 +128,8 @@ async def reply_message(
     text: MessageText,
 ) -> dict[str, Any]:
     data = await lark.post(
-        f"/open-apis/im/v1/messages/{message_id}/reply",
+        "/open-apis/im/v1/messages/{message_id}/reply",
+        MESSAGE_ID.segment("message_id", message_id),
         json={"msg_type": "text", "content": _text_content(text), "uuid": lark.new_key()},
         idempotent=True,
     )
@@ -145,6 +167,7 @@ async def list_messages(
     page_token: PageToken = None,
 ) -> dict[str, Any]:
     tz = (start_time or end_time).tzinfo if (start_time or end_time) else None
+    chat_id = CHAT_ID.check("chat_id", chat_id)
     data = await lark.get(
         "/open-apis/im/v1/messages",
         params={
@@ -193,8 +216,11 @@ async def get_chat_members(
     page_size: page_size_arg(20, 100) = 20,
     page_token: PageToken = None,
 ) -> dict[str, Any]:
+    segment = CHAT_ID.segment("chat_id", chat_id)
+    chat_id = chat_id.strip()
     data = await lark.get(
-        f"/open-apis/im/v1/chats/{chat_id}/members",
+        "/open-apis/im/v1/chats/{chat_id}/members",
+        segment,
         params={"member_id_type": "open_id", "page_size": page_size, "page_token": page_token},
     )
     members = [

@@ -3,6 +3,8 @@
 One `LarkClient` per process holds one pooled `httpx2.AsyncClient` and the tenant token cache.
 Each tool call opens a `LarkCall`: it carries the call's deadline (45 s for everything, retries
 included), counts attempts and records which endpoints were hit, for the call's log line.
+A request names its path as a literal template plus `paths.Segment`s (see paths.py): no
+argument reaches a path any other way.
 
 Retries never duplicate a write. A request is retried after an ambiguous failure (5xx, a
 timeout after the request went out) only when it is idempotent: a read, or a write carrying an
@@ -19,11 +21,13 @@ import random
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx2
+
+from .paths import Segment, build
 
 TOKEN_PATH = "/open-apis/auth/v3/tenant_access_token/internal"
 INVALID_TOKEN_CODES = frozenset({99991663, 99991664, 99991671, 99991661, 99991668})
@@ -84,46 +88,49 @@ class LarkCall:
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
 
-    async def get(self, path: str, *, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        return await self.client.request(self, "GET", path, params=params)
+    async def get(
+        self, template: str, *segments: Segment, params: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """GET `template` with its `{placeholders}` filled by `segments` (see paths.py)."""
+        return await self.client.request(self, "GET", template, segments, params=params)
 
     async def post(
         self,
-        path: str,
-        *,
+        template: str,
+        *segments: Segment,
         json: Any = None,
         params: Mapping[str, Any] | None = None,
         idempotent: bool = False,
     ) -> dict[str, Any]:
         """POST; `idempotent=True` when the body/params carry a key or the call only reads."""
         return await self.client.request(
-            self, "POST", path, json=json, params=params, idempotent=idempotent
+            self, "POST", template, segments, json=json, params=params, idempotent=idempotent
         )
 
     async def put(
         self,
-        path: str,
-        *,
+        template: str,
+        *segments: Segment,
         json: Any = None,
         params: Mapping[str, Any] | None = None,
         idempotent: bool = False,
     ) -> dict[str, Any]:
         """PUT; `idempotent=True` when sending it twice leaves the same state."""
         return await self.client.request(
-            self, "PUT", path, json=json, params=params, idempotent=idempotent
+            self, "PUT", template, segments, json=json, params=params, idempotent=idempotent
         )
 
     async def patch(
         self,
-        path: str,
-        *,
+        template: str,
+        *segments: Segment,
         json: Any = None,
         params: Mapping[str, Any] | None = None,
         idempotent: bool = False,
     ) -> dict[str, Any]:
         """PATCH; `idempotent=True` when sending it twice leaves the same state."""
         return await self.client.request(
-            self, "PATCH", path, json=json, params=params, idempotent=idempotent
+            self, "PATCH", template, segments, json=json, params=params, idempotent=idempotent
         )
 
 
@@ -217,16 +224,22 @@ class LarkClient:
         self,
         call: LarkCall,
         method: str,
-        path: str,
+        template: str,
+        segments: Iterable[Segment] = (),
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         idempotent: bool | None = None,
     ) -> dict[str, Any]:
-        """Send an authenticated request; returns Lark's `data` object (or `{}`)."""
+        """Send an authenticated request; returns Lark's `data` object (or `{}`).
+
+        The path is `template` filled with `segments` by `paths.build`, the one place ids
+        enter a path. The call's log names the template, so it never carries an argument.
+        """
+        path = build(template, segments)
         if idempotent is None:
             idempotent = not _is_write(method)
-        call.endpoints.append(f"{method.upper()} {path}")
+        call.endpoints.append(f"{method.upper()} {template}")
         refreshed = False
         while True:
             token = await self._tenant_token(call)

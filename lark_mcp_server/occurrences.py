@@ -20,6 +20,8 @@ from typing import Any
 
 from mcp.server.mcpserver.exceptions import ToolError
 
+from .formatting import iso_at
+
 CHUNK_SECONDS = 39 * 86400
 """instance_view wants end - start under 40 days."""
 MAX_INSTANCES = 1000
@@ -151,4 +153,4 @@ async def walk(
 
 
 def _iso(seconds: int) -> str:
-    return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat(timespec="seconds")
+    return iso_at(seconds) or str(seconds)

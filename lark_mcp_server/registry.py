@@ -25,6 +25,7 @@ from .config import Settings
 from .credentials import AppCredentials
 from .formatting import to_result
 from .lark_client import LarkCall, LarkClient, LarkError
+from .paths import check_text
 
 log = logging.getLogger("lark_mcp_server.calls")
 
@@ -159,6 +160,7 @@ def _bind(spec: ToolSpec) -> Callable[..., Awaitable[CallToolResult]]:
         started = time.monotonic()
         status, extra = "ok", {}
         try:
+            check_text(kwargs)  # before any tool code: no argument may break the HTTP client
             result = await spec.fn(lark, **kwargs)
         except LarkError as exc:
             status = "lark_error"

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from .formatting import iso_from_unix, time_arg
 from .lark_client import LarkCall
+from .paths import OPEN_ID, TASK_GUID
 from .registry import ToolSet
 
 TOOLS = ToolSet()
@@ -58,7 +59,9 @@ async def create_task(
         Field(max_length=50, description="People responsible: open_ids (ou_...)."),
     ] = None,
 ) -> dict[str, Any]:
-    people = list(dict.fromkeys(a.strip() for a in assignees or [] if a.strip()))
+    people = list(
+        dict.fromkeys(OPEN_ID.check("assignees", a) for a in assignees or [] if a.strip())
+    )
     body: dict[str, Any] = {
         "summary": summary,
         "description": description,
@@ -93,6 +96,7 @@ async def update_task(
         bool | None, Field(description="true: mark done now; false: reopen.")
     ] = None,
 ) -> dict[str, Any]:
+    task = TASK_GUID.segment("task_guid", task_guid)
     changes: dict[str, Any] = {}
     if summary is not None:
         changes["summary"] = summary
@@ -106,7 +110,8 @@ async def update_task(
         raise ToolError("Nothing to change: give summary, description, due or completed.")
     # Setting the same values again leaves the same task: safe to retry.
     data = await lark.patch(
-        f"{TASKS}/{task_guid}",
+        TASKS + "/{task_guid}",
+        task,
         params={"user_id_type": "open_id"},
         json={"task": changes, "update_fields": list(changes)},
         idempotent=True,

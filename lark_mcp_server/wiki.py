@@ -8,6 +8,7 @@ from pydantic import Field
 
 from .formatting import PageToken, page, page_size_arg
 from .lark_client import LarkCall
+from .paths import WIKI_NODE_TOKEN, WIKI_SPACE_ID
 from .registry import ToolSet
 
 TOOLS = ToolSet()
@@ -61,8 +62,12 @@ async def list_wiki_nodes(
     page_size: page_size_arg(20, 50) = 20,
     page_token: PageToken = None,
 ) -> dict[str, Any]:
+    space = WIKI_SPACE_ID.segment("space_id", space_id)
+    parent = (parent_node_token or "").strip()
+    parent_node_token = WIKI_NODE_TOKEN.check("parent_node_token", parent) if parent else None
     data = await lark.get(
-        f"/open-apis/wiki/v2/spaces/{space_id}/nodes",
+        "/open-apis/wiki/v2/spaces/{space_id}/nodes",
+        space,
         params={
             "parent_node_token": parent_node_token,
             "page_size": page_size,
@@ -79,4 +84,4 @@ async def list_wiki_nodes(
         }
         for item in data.get("items") or []
     ]
-    return page({"space_id": space_id, "nodes": nodes}, data)
+    return page({"space_id": space_id.strip(), "nodes": nodes}, data)

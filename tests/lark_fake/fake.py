@@ -52,6 +52,7 @@ class RecordedRequest:
     status: int = 0  # HTTP status the fake answered with
     code: int | None = None  # Lark `code` in the answer, when it was JSON
     open_id: str | None = None  # the user whose user_access_token made the call; None: the bot
+    route: str | None = None  # the endpoint template it matched; None: no Lark endpoint
 
 
 @dataclass
@@ -311,7 +312,7 @@ class FakeLark:
         path = request.url.path
         if path == self.TOKEN_PATH:
             self.token_fetches += 1
-        rec = RecordedRequest(request.method, path, query, body, headers)
+        rec = RecordedRequest(request.method, path, query, body, headers, route=ep.path)
         self.requests.append(rec)
         response = await self._answer(
             request.method, path, query, headers, body, body_error, ep, request, rec

@@ -774,9 +774,10 @@ def _bases() -> dict[str, dict[str, Any]]:
 
 def _tasks(app_id: str) -> list[dict[str, Any]]:
     created = str(ts(2026, 11, 20) * 1000)
+    prefix = "5e3a7c10-6f2b-4c1d-9a8e-"  # task GUIDs are UUIDs, as Lark hands them out
     rows = [
-        ("task-seed-0001", "Prepare launch slides", "ou_alice", str(_day_ms(30))),
-        ("task-seed-0002", "Book the demo room", "ou_erin", ""),
+        (prefix + "000000000001", "Prepare launch slides", "ou_alice", str(_day_ms(30))),
+        (prefix + "000000000002", "Book the demo room", "ou_erin", ""),
     ]
     tasks = []
     for guid, summary, assignee, due in rows:

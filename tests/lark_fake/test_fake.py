@@ -324,3 +324,17 @@ def test_control_plane_drives_a_standalone_fake(fresh_lark: FakeLark) -> None:
         stats = client.get("/_fake/stats").json()
         assert stats["by_status"] == {"429": 1} and stats["token_fetches"] == 0
         assert client.get("/_fake/writes/message").json() == {"items": []}
+
+
+def test_requests_record_the_route_they_matched(fresh_lark: FakeLark, api: httpx2.Client) -> None:
+    # What the route test compares with the template the server meant; an encoded '/' in an id
+    # does not match the one-segment placeholder, and a path Lark does not serve matches nothing.
+    api.get("/open-apis/im/v1/chats/oc_general/members")
+    api.get("/open-apis/im/v1/chats/oc_general%2F..%2Fx/members")
+    api.post("/open-apis/im/v1/zz", json={})
+    routes = [(r.path, r.route) for r in fresh_lark.requests if r.path != TOKEN_PATH]
+    assert routes == [
+        ("/open-apis/im/v1/chats/oc_general/members", "/open-apis/im/v1/chats/{chat_id}/members"),
+        ("/open-apis/im/v1/chats/oc_general/../x/members", None),
+        ("/open-apis/im/v1/zz", None),
+    ]

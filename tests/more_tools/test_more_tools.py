@@ -140,7 +140,13 @@ async def test_create_and_update_task(tools: Tools, lark: FakeLark):
     before = len(lark.requests)
     assert "Nothing to change" in await tools.error("update_task", {"task_guid": guid})
     assert len(lark.requests) == before
-    assert "1470404" in await tools.error("update_task", {"task_guid": "nope", "summary": "x"})
+    unknown = "00000000-0000-4000-8000-000000000000"
+    assert "1470404" in await tools.error("update_task", {"task_guid": unknown, "summary": "x"})
+    # Not a GUID at all: refused before Lark, naming the argument and the shape.
+    before = len(lark.requests)
+    refused = await tools.error("update_task", {"task_guid": "nope", "summary": "x"})
+    assert "task_guid 'nope' is not a task GUID" in refused and "UUID" in refused
+    assert len(lark.requests) == before
     assert "UTC offset" in await tools.error(
         "create_task", {"summary": "x", "due": "2026-12-02 18:00"}
     )
