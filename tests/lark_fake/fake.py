@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from . import auth, bitable, calendar_api, contact, control, docs, im, task
+from . import auth, bitable, calendar_api, contact, control, docs, im, task, user_api
 from .errors import (
     INVALID_TOKEN,
     MISSING_TOKEN,
@@ -95,6 +95,9 @@ class FakeLark:
         self.tenant_key = "fake_tenant_1"
         self.base_url = ""
         self._tokens: dict[str, _Token] = {}
+        self.user_of: dict[str, str] = {}  # user access token -> open_id
+        self.refresh_tokens: dict[str, user_api.RefreshToken] = {}
+        self.user_token_ttl = 7200  # lifetime of user access tokens the refresh grant issues
         self.reset()
         self.app = self._build_app()
 
@@ -130,6 +133,7 @@ class FakeLark:
         self.tasks: list[dict[str, Any]] = seeded["tasks"]
         self.requests: list[RecordedRequest] = []
         self.token_fetches = 0
+        self.user_refreshes: list[str] = []  # refresh tokens presented, in order
         self._writes: dict[str, list[dict[str, Any]]] = {}
         self._idempotent: dict[tuple[str, str], dict[str, Any]] = {}
         self._faults: list[_Fault] = []
@@ -220,7 +224,7 @@ class FakeLark:
         now = time.time()
         for tok in self._tokens.values():
             remaining = int(tok.expires_at - now)
-            if not tok.revoked and remaining > 1800:
+            if not tok.revoked and remaining > 1800 and tok.value not in self.user_of:
                 return tok.value, remaining
         value = "t-" + secrets.token_hex(20)
         self._tokens[value] = _Token(value, now + self.token_ttl)
@@ -237,6 +241,7 @@ class FakeLark:
             *contact.endpoints(),
             *bitable.endpoints(),
             *task.endpoints(),
+            *user_api.endpoints(),
         ]
         by_path: dict[str, dict[str, Endpoint]] = {}
         for ep in endpoints:
@@ -349,7 +354,8 @@ class FakeLark:
             call = Call(method, path, query, dict(request.path_params), given, headers)
             data = await ep.handler(self, call)
         except LarkError as err:
-            return self._json(err.status, self._error_body(err, log_id), log_id)
+            body = err.raw if err.raw is not None else self._error_body(err, log_id)
+            return self._json(err.status, body, log_id)
         if post_commit_5xx is not None:
             return self._server_error(post_commit_5xx, log_id)
         if ep.raw:
