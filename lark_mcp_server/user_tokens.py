@@ -5,13 +5,15 @@ every refresh, and many runtime processes may serve the same person at once. So 
 single-flight twice over:
 
 - within a process, concurrent calls for one `open_id` share one refresh (one task);
-- across processes, the store's conditional write decides: a process first *claims* the
-  record (`replace(old, old)`, which only bumps its version) and only the claimant calls Lark.
-  A process that loses the claim keeps using the current access token while it is still valid
-  (a refresh starts 5 minutes before expiry), or waits for the claimant's new token; it never
-  sends the same refresh token to Lark a second time, so losing a race never logs anyone out.
-  A claimant that dies leaves a claimed but unrefreshed record: the next process to find it
-  about to expire, after waiting `WAIT_FOR_CLAIMANT`, claims it again.
+- across processes, the store decides: a process first takes a short lease (a
+  `refreshing#<open_id>` record created only when none is live) and only the lease holder
+  calls Lark; it re-reads the tokens first (another holder may just have renewed them), and
+  writes the result with the store's conditional write (`replace(old, new)`, which fails if
+  anything else wrote meanwhile, e.g. a new sign-in). A process without the lease keeps using
+  the current access token while it is still valid (a refresh starts 5 minutes before
+  expiry), or waits for the holder's new token; it never sends the same refresh token to Lark
+  a second time, so losing a race never logs anyone out. A holder that dies leaves a lease
+  that expires within seconds; the next process then takes it.
 
 A refresh Lark refuses (refresh token used, revoked or expired) marks the person
 `needs_reauth`; every later call tells them to sign in again, and the authorization server's
@@ -25,6 +27,7 @@ import asyncio
 import dataclasses
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -38,7 +41,7 @@ log = logging.getLogger("lark_mcp_server.user_tokens")
 OAUTH_TOKEN_PATH = "/open-apis/authen/v2/oauth/token"
 REFRESH_BEFORE = 300.0  # refresh when the access token has less than this many seconds left
 USABLE_FOR = 30.0  # an access token with more than this left still serves a call
-WAIT_FOR_CLAIMANT = 10.0  # how long a process that lost the claim waits for the new token
+LEASE_PREFIX = "refreshing#"  # store key of the cross-process refresh lease, per open_id
 _POLL = 0.1
 # Lark's answers to a refresh token it will not take again: invalid, expired, revoked, reused.
 _REFUSED_CODES = frozenset({20026, 20037, 20064, 20073, 20074})
@@ -63,6 +66,8 @@ class UserTokenSource:
         self._http = http
         self._credentials = credentials
         self._http_timeout = http_timeout
+        # Longer than one refresh request can take, so a live holder never loses its lease.
+        self._lease_seconds = max(15.0, http_timeout + 5.0)
         self._store: Any = None
         self._store_lock = asyncio.Lock()
         self._inflight: dict[str, asyncio.Task[Any]] = {}
@@ -123,64 +128,83 @@ class UserTokenSource:
 
     async def _renew(self, open_id: str, rejected: str | None) -> Any:
         store = await self.store()
+        lease_key = LEASE_PREFIX + open_id
         while True:
             tokens = await self._load(open_id)
             if _fresh(tokens, rejected):
                 return tokens
-            claimed = await _in_thread(store.replace, tokens, tokens)
-            if claimed is not None:
-                return await self._refresh(store, claimed, rejected)
-            # Another process claimed (or wrote) first: use what is there while it lasts, or
-            # wait for the claimant's new token.
-            give_up = time.monotonic() + WAIT_FOR_CLAIMANT
+            holder = uuid.uuid4().hex
+            until = int(time.time() + self._lease_seconds) + 1
+            lease = await _in_thread(
+                store.records.create, lease_key, {"holder": holder}, expires_at=until
+            )
+            if lease is not None:
+                try:
+                    # Renewed between our read and the lease? Then that is the token to use:
+                    # sending the old refresh token again would be refused (and log them out).
+                    tokens = await self._load(open_id)
+                    if _fresh(tokens, rejected):
+                        return tokens
+                    return await self._refresh(store, tokens, rejected)
+                finally:
+                    await self._release(store, lease_key, holder)
+            # Another process holds the lease: use the current token while it lasts, or wait
+            # for the new one; if the holder vanished, its lease expires and we try again.
+            give_up = time.monotonic() + self._lease_seconds + 1
             while time.monotonic() < give_up:
                 current = await self._load(open_id)
                 if _fresh(current, rejected) or _usable(current, rejected):
                     return current
                 await asyncio.sleep(_POLL)
             log.warning(
-                "user token refresh: the process that claimed the refresh did not finish; "
-                "claiming it again",
+                "user token refresh: the process holding the refresh lease did not finish",
                 extra={"open_id": open_id},
             )
 
-    async def _refresh(self, store: Any, claimed: Any, rejected: str | None) -> Any:
-        """Refresh at Lark as the claimant of `claimed`; store and return the new tokens."""
+    async def _release(self, store: Any, lease_key: str, holder: str) -> None:
+        """Drop our lease (not one another process took after ours expired)."""
+        try:
+            current = await _in_thread(store.records.get, lease_key)
+            if current is not None and current.data.get("holder") == holder:
+                await _in_thread(store.records.delete, lease_key)
+        except LarkError:
+            pass  # it expires on its own
+
+    async def _refresh(self, store: Any, old: Any, rejected: str | None) -> Any:
+        """Refresh `old` at Lark (we hold the lease); store and return the new tokens."""
         now = time.time()
-        expired_refresh = (
-            claimed.refresh_expires_at is not None and claimed.refresh_expires_at <= now
-        )
-        if not claimed.refresh_token or expired_refresh:
-            if _usable(claimed, rejected):
-                return claimed
-            await _in_thread(store.mark_needs_reauth, claimed)
+        expired_refresh = old.refresh_expires_at is not None and old.refresh_expires_at <= now
+        if not old.refresh_token or expired_refresh:
+            if _usable(old, rejected):
+                return old
+            await _in_thread(store.mark_needs_reauth, old)
             raise SignInRequired(
                 "Your Lark sign-in has expired and cannot be renewed (Lark gave no refresh "
                 f"token, or it expired). {RECONNECT}"
             )
-        answer = await self._call_lark(claimed.refresh_token)
+        answer = await self._call_lark(old.refresh_token)
         if answer is None:
-            return await self._refused(store, claimed)
+            return await self._refused(store, old)
         new = dataclasses.replace(
-            claimed,
+            old,
             access_token=answer["access_token"],
             access_expires_at=now + answer["expires_in"],
-            refresh_token=answer["refresh_token"] or claimed.refresh_token,
+            refresh_token=answer["refresh_token"] or old.refresh_token,
             refresh_expires_at=(
                 now + answer["refresh_expires_in"]
                 if answer["refresh_expires_in"]
-                else claimed.refresh_expires_at
+                else old.refresh_expires_at
             ),
-            scopes=answer["scopes"] or claimed.scopes,
+            scopes=answer["scopes"] or old.scopes,
             needs_reauth=False,
         )
-        stored = await _in_thread(store.replace, claimed, new)
+        stored = await _in_thread(store.replace, old, new)
         if stored is not None:
-            log.info("user token refreshed", extra={"open_id": claimed.open_id})
+            log.info("user token refreshed", extra={"open_id": old.open_id})
             return stored
-        # Someone wrote after our claim: a new sign-in (newer, use it), or a process that
-        # thought we had died. Ours are the tokens Lark issued last: make sure they are stored.
-        current = await self._read(claimed.open_id)
+        # Someone wrote since we read: a new sign-in (newer, use it), or a process that took
+        # the lease after ours expired. Ours are the tokens Lark issued last: store them.
+        current = await self._read(old.open_id)
         if current is not None and _fresh(current, rejected) and not current.needs_reauth:
             return current
         if current is not None:
@@ -190,19 +214,19 @@ class UserTokenSource:
             if repaired is not None:
                 return repaired
         log.warning(
-            "user token refresh: could not store the new token", extra={"open_id": claimed.open_id}
+            "user token refresh: could not store the new token", extra={"open_id": old.open_id}
         )
         return new
 
-    async def _refused(self, store: Any, claimed: Any) -> Any:
+    async def _refused(self, store: Any, old: Any) -> Any:
         """Lark refused the refresh token: mark the person, unless someone else renewed it."""
-        marked = await _in_thread(store.mark_needs_reauth, claimed)
+        marked = await _in_thread(store.mark_needs_reauth, old)
         if not marked:
-            current = await self._read(claimed.open_id)
+            current = await self._read(old.open_id)
             if current is not None and _fresh(current, None) and not current.needs_reauth:
                 return current
         log.warning(
-            "user token refresh refused by Lark; sign-in needed", extra={"open_id": claimed.open_id}
+            "user token refresh refused by Lark; sign-in needed", extra={"open_id": old.open_id}
         )
         raise SignInRequired(
             "Lark refused to renew your sign-in (its refresh token was already used, revoked "
@@ -282,12 +306,12 @@ class UserTokenSource:
         )
 
 
-async def _in_thread(fn: Callable[..., Any], *args: Any) -> Any:
+async def _in_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """A blocking store call off the event loop; a store failure becomes a tool error."""
     from lark_user_store import StoreError
 
     try:
-        return await asyncio.to_thread(fn, *args)
+        return await asyncio.to_thread(fn, *args, **kwargs)
     except StoreError as exc:
         raise LarkError(
             f"Your Lark sign-in could not be read or saved: {exc} Try again in a minute; if it "
