@@ -35,7 +35,7 @@ def main() -> None:
         print(f"  LARK_APP_SECRET={lark.app_secret}", flush=True)
         print(
             f"  control: {lark.base_url}/_fake/stats, /_fake/writes/<kind>, POST /_fake/reset,"
-            " /_fake/inject, /_fake/clear_faults, /_fake/revoke_tokens",
+            " /_fake/inject, /_fake/clear_faults, /_fake/revoke_tokens, /_fake/oauth",
             flush=True,
         )
         print("Ctrl+C to stop.", flush=True)

@@ -16,6 +16,7 @@ from starlette.routing import Route
 if TYPE_CHECKING:
     from .fake import FakeLark
 
+OAUTH_KEYS = {"signed_in", "no_access", "deny_consent"}
 INJECT_KEYS = {
     "path",
     "methods",
@@ -66,7 +67,25 @@ def routes(fake: FakeLark) -> list[Route]:
         fake.revoke_tokens()
         return JSONResponse({"ok": True})
 
+    async def oauth_knobs(request: Request) -> JSONResponse:
+        """Who is signed in to Feishu, who has no access to the app, whether consent is denied."""
+        body: dict[str, Any] = await request.json()
+        unknown = set(body) - OAUTH_KEYS
+        if unknown:
+            return JSONResponse(
+                {"error": f"unknown keys {sorted(unknown)}; allowed: {sorted(OAUTH_KEYS)}"},
+                status_code=400,
+            )
+        if "signed_in" in body:
+            fake.oauth.signed_in = str(body["signed_in"])
+        if "no_access" in body:
+            fake.oauth.no_access = set(body["no_access"])
+        if "deny_consent" in body:
+            fake.oauth.deny_consent = bool(body["deny_consent"])
+        return JSONResponse({"ok": True, "refreshes": fake.oauth.refreshes})
+
     return [
+        Route("/_fake/oauth", oauth_knobs, methods=["POST"]),
         Route("/_fake/stats", stats, methods=["GET"]),
         Route("/_fake/writes/{kind}", writes, methods=["GET"]),
         Route("/_fake/reset", reset, methods=["POST"]),

@@ -31,14 +31,12 @@ class LarkError(Exception):
         *,
         status: int = 400,
         extra: dict[str, Any] | None = None,
-        raw: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(f"{code}: {msg}")
         self.code = code
         self.msg = msg
         self.status = status
         self.extra = extra or {}
-        self.raw = raw  # a whole body to answer instead of the envelope (OAuth endpoints)
 
 
 def field_error(field: str, description: str) -> LarkError:

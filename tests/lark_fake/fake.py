@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from . import auth, bitable, calendar_api, contact, control, docs, im, task, user_api
+from . import auth, bitable, calendar_api, contact, control, docs, im, oauth, task, user_api
 from .errors import (
     INVALID_TOKEN,
     MISSING_TOKEN,
@@ -51,6 +51,7 @@ class RecordedRequest:
     headers: dict[str, str]
     status: int = 0  # HTTP status the fake answered with
     code: int | None = None  # Lark `code` in the answer, when it was JSON
+    open_id: str | None = None  # the user whose user_access_token made the call; None: the bot
 
 
 @dataclass
@@ -95,9 +96,7 @@ class FakeLark:
         self.tenant_key = "fake_tenant_1"
         self.base_url = ""
         self._tokens: dict[str, _Token] = {}
-        self.user_of: dict[str, str] = {}  # user access token -> open_id
-        self.refresh_tokens: dict[str, user_api.RefreshToken] = {}
-        self.user_token_ttl = 7200  # lifetime of user access tokens the refresh grant issues
+        self.oauth = oauth.FakeOAuth()  # user sign-in (tests/lark_fake/oauth.py)
         self.reset()
         self.app = self._build_app()
 
@@ -133,13 +132,18 @@ class FakeLark:
         self.tasks: list[dict[str, Any]] = seeded["tasks"]
         self.requests: list[RecordedRequest] = []
         self.token_fetches = 0
-        self.user_refreshes: list[str] = []  # refresh tokens presented, in order
         self._writes: dict[str, list[dict[str, Any]]] = {}
         self._idempotent: dict[tuple[str, str], dict[str, Any]] = {}
         self._faults: list[_Fault] = []
         self._denied: list[tuple[str, list[str]]] = []
         self._rng = random.Random(self.seed)
         self._counter = 0
+        # OAuth knobs back to "Alice consents"; tokens already issued stay as they are.
+        self.oauth.signed_in = "ou_alice"
+        self.oauth.no_access = set()
+        self.oauth.deny_consent = False
+        self.oauth.redirect_uris = None
+        self.oauth.grants = []
 
     def writes(self, kind: str) -> list[dict[str, Any]]:
         """Objects the clients created, by kind.
@@ -224,11 +228,24 @@ class FakeLark:
         now = time.time()
         for tok in self._tokens.values():
             remaining = int(tok.expires_at - now)
-            if not tok.revoked and remaining > 1800 and tok.value not in self.user_of:
+            if not tok.revoked and remaining > 1800:
                 return tok.value, remaining
         value = "t-" + secrets.token_hex(20)
         self._tokens[value] = _Token(value, now + self.token_ttl)
         return value, self.token_ttl
+
+    def record(self, request: Request, body: Any, status: int = 0) -> RecordedRequest:
+        """Log a request served outside the OpenAPI dispatcher (the OAuth pages)."""
+        rec = RecordedRequest(
+            request.method,
+            request.url.path,
+            dict(request.query_params),
+            body,
+            {k.lower(): v for k, v in request.headers.items()},
+            status=status,
+        )
+        self.requests.append(rec)
+        return rec
 
     # ------------------------------------------------------------ HTTP plumbing
 
@@ -241,12 +258,14 @@ class FakeLark:
             *contact.endpoints(),
             *bitable.endpoints(),
             *task.endpoints(),
+            *oauth.endpoints(),
             *user_api.endpoints(),
         ]
         by_path: dict[str, dict[str, Endpoint]] = {}
         for ep in endpoints:
             by_path.setdefault(ep.path, {})[ep.method] = ep
-        routes = [
+        routes = oauth.routes(self)  # the OAuth pages are not JSON-envelope OpenAPIs
+        routes += [
             Route(path, self._dispatcher(methods), methods=list(methods))
             for path, methods in by_path.items()
         ]
@@ -296,7 +315,7 @@ class FakeLark:
         rec = RecordedRequest(request.method, path, query, body, headers)
         self.requests.append(rec)
         response = await self._answer(
-            request.method, path, query, headers, body, body_error, ep, request
+            request.method, path, query, headers, body, body_error, ep, request, rec
         )
         rec.status = response.status_code
         if response.media_type == "application/json":
@@ -316,6 +335,7 @@ class FakeLark:
         body_error: str,
         ep: Endpoint,
         request: Request,
+        rec: RecordedRequest,
     ) -> Response:
         log_id = secrets.token_hex(16)
         post_commit_5xx: int | None = None
@@ -343,7 +363,7 @@ class FakeLark:
                     return self._server_error(status, log_id)
 
         if ep.authenticated:
-            denied = self._gate(path, headers)
+            denied, rec.open_id = self._gate(path, headers)
             if denied is not None:
                 return self._json(denied.status, self._error_body(denied, log_id), log_id)
         try:
@@ -351,19 +371,21 @@ class FakeLark:
                 raise field_error("body", body_error or "body must be a JSON object")
             # Lark reads a top-level JSON null as "not given" (Base `fields` keep theirs).
             given = {k: v for k, v in (body or {}).items() if v is not None}
-            call = Call(method, path, query, dict(request.path_params), given, headers)
+            call = Call(method, path, query, dict(request.path_params), given, headers, rec.open_id)
             data = await ep.handler(self, call)
         except LarkError as err:
-            body = err.raw if err.raw is not None else self._error_body(err, log_id)
-            return self._json(err.status, body, log_id)
+            return self._json(err.status, self._error_body(err, log_id), log_id)
         if post_commit_5xx is not None:
             return self._server_error(post_commit_5xx, log_id)
         if ep.raw:
             return self._json(200, data, log_id)
         return self._json(200, {"code": 0, "msg": "success", "data": data}, log_id)
 
-    def _gate(self, path: str, headers: dict[str, str]) -> LarkError | None:
-        """Token check then scope check, as Lark's gateway does before the API runs."""
+    def _gate(self, path: str, headers: dict[str, str]) -> tuple[LarkError | None, str | None]:
+        """Token check then scope check, as Lark's gateway does before the API runs.
+
+        Returns (the error to answer, or None; the open_id of a user token's owner, or None).
+        """
         auth_header = headers.get("authorization", "")
         scheme, _, token = auth_header.partition(" ")
         token = token.strip()
@@ -372,18 +394,24 @@ class FakeLark:
                 MISSING_TOKEN,
                 "Missing access token for authorization. "
                 "Please make a request with token attached.",
-            )
-        tok = self._tokens.get(token)
-        if tok is None or tok.revoked or tok.expires_at <= time.time():
-            return LarkError(
-                INVALID_TOKEN,
-                "Invalid access token for authorization. "
-                "Please make a request with token attached.",
-            )
+            ), None
+        open_id = None
+        if token.startswith("u-"):  # a user_access_token (tests/lark_fake/oauth.py)
+            open_id, refused = self.oauth.caller(token)
+            if refused is not None:
+                return refused, None
+        else:
+            tok = self._tokens.get(token)
+            if tok is None or tok.revoked or tok.expires_at <= time.time():
+                return LarkError(
+                    INVALID_TOKEN,
+                    "Invalid access token for authorization. "
+                    "Please make a request with token attached.",
+                ), None
         for prefix, scopes in self._denied:
             if path.startswith(prefix):
-                return self._scope_error(scopes)
-        return None
+                return self._scope_error(scopes), open_id
+        return None, open_id
 
     def _scope_error(self, scopes: list[str]) -> LarkError:
         listed = ", ".join(scopes)

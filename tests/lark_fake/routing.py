@@ -20,6 +20,7 @@ class Call:
     params: dict[str, str]
     body: dict[str, Any]
     headers: dict[str, str]
+    user: str | None = None  # open_id when a user_access_token made the call, else the bot
 
 
 Handler = Callable[["FakeLark", Call], Awaitable[dict[str, Any]]]

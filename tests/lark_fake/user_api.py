@@ -1,20 +1,14 @@
-"""The fake's signed-in people: user access tokens, the refresh grant, and user-only APIs.
+"""APIs Lark serves to user tokens only, answering as the person whose token they carry.
 
-A user access token (`u-...`) lives in the same token table as tenant tokens (so the gateway
-check in `fake.py` treats both alike) with the `open_id` it acts for. Refresh tokens are
-single-use and rotate, as Lark's: a second use answers HTTP 400 `invalid_grant` / 20064.
-
-User-only APIs answer as the person whose token they carry: the primary calendar
-(`POST /calendar/v4/calendars/primary`, created on first ask), document search (seeded
-documents whose title or text has the query) and "my tasks" (tasks the person is assigned).
-Called with a tenant token they answer 99991668, as Lark does for a wrong token type.
+The primary calendar (`POST /calendar/v4/calendars/primary`, created on first ask), document
+search (`POST /search/v2/doc_wiki/search`: seeded documents whose title or text has the
+query) and "my tasks" (`GET /task/v2/tasks`: tasks the person is assigned). Called with a
+tenant token they answer 99991668, as Lark does for the wrong kind of token. User tokens
+themselves come from the fake Feishu OAuth (`oauth.py`).
 """
 
 from __future__ import annotations
 
-import secrets
-import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import LarkError, field_error
@@ -24,101 +18,21 @@ from .routing import Call, Endpoint
 if TYPE_CHECKING:
     from .fake import FakeLark
 
-OAUTH_TOKEN_PATH = "/open-apis/authen/v2/oauth/token"
 USER_TOKEN_INVALID = 99991668  # "Invalid access token for authorization" (user token APIs)
-REFRESH_REVOKED = 20064  # "The refresh token has been revoked" (used once already)
-REFRESH_INVALID = 20026
-REFRESH_EXPIRED = 20037
 
 
-@dataclass
-class RefreshToken:
-    value: str
-    open_id: str
-    expires_at: float
-    scopes: tuple[str, ...]
-    used: bool = False
-
-
-def issue_user_tokens(
-    fake: FakeLark,
-    open_id: str,
-    *,
-    access_ttl: int = 7200,
-    refresh_ttl: int = 30 * 86400,
-    scopes: tuple[str, ...] = (),
-) -> dict[str, Any]:
-    """A fresh user access + refresh token pair for `open_id`, as Lark's token endpoint
-    answers it (also what tests seed the token store with)."""
-    from .fake import _Token
-
-    now = time.time()
-    access = "u-" + secrets.token_hex(20)
-    fake._tokens[access] = _Token(access, now + access_ttl)
-    fake.user_of[access] = open_id
-    refresh = "ur-" + secrets.token_hex(20)
-    fake.refresh_tokens[refresh] = RefreshToken(refresh, open_id, now + refresh_ttl, scopes)
-    return {
-        "code": 0,
-        "access_token": access,
-        "expires_in": access_ttl,
-        "refresh_token": refresh,
-        "refresh_token_expires_in": refresh_ttl,
-        "scope": " ".join(scopes),
-        "token_type": "Bearer",
-    }
-
-
-def caller(fake: FakeLark, call: Call) -> str:
-    """The open_id a user token acts for; a tenant token on a user-only API is refused."""
-    token = call.headers.get("authorization", "").partition(" ")[2].strip()
-    open_id = fake.user_of.get(token)
-    if open_id is None:
+def caller(call: Call) -> str:
+    """The open_id the call's user token acts for; a tenant token is refused."""
+    if call.user is None:
         raise LarkError(
             USER_TOKEN_INVALID,
             "Invalid access token for authorization. This API takes a user_access_token.",
-            status=400,
         )
-    return open_id
-
-
-async def oauth_token(fake: FakeLark, call: Call) -> dict[str, Any]:
-    """`grant_type=refresh_token`: single-use, rotating refresh tokens (RFC 6749 errors)."""
-    body = call.body
-    fake.user_refreshes.append(str(body.get("refresh_token") or ""))
-    if body.get("client_id") != fake.app_id or body.get("client_secret") != fake.app_secret:
-        return _oauth_error(fake, 20002, "invalid_client", "client_id or client_secret invalid")
-    if body.get("grant_type") != "refresh_token":
-        return _oauth_error(fake, 20003, "unsupported_grant_type", "only refresh_token here")
-    old = fake.refresh_tokens.get(str(body.get("refresh_token") or ""))
-    if old is None:
-        return _oauth_error(fake, REFRESH_INVALID, "invalid_grant", "The refresh token is invalid.")
-    if old.used:
-        return _oauth_error(
-            fake,
-            REFRESH_REVOKED,
-            "invalid_grant",
-            "The refresh token has been revoked. Please note that a refresh token can only be "
-            "used once.",
-        )
-    if old.expires_at <= time.time():
-        return _oauth_error(fake, REFRESH_EXPIRED, "invalid_grant", "The refresh token expired.")
-    old.used = True
-    return issue_user_tokens(fake, old.open_id, access_ttl=fake.user_token_ttl, scopes=old.scopes)
-
-
-def _oauth_error(fake: FakeLark, code: int, error: str, description: str) -> dict[str, Any]:
-    """The OAuth endpoint's errors are RFC 6749 bodies (plus Lark's code), not the envelope."""
-    raise LarkError(
-        code,
-        description,
-        status=400,
-        raw={"code": code, "error": error, "error_description": description},
-    )
+    return call.user
 
 
 async def primary_calendar(fake: FakeLark, call: Call) -> dict[str, Any]:
-    open_id = caller(fake, call)
+    open_id = caller(call)
     user = fake.user(open_id)
     calendar_id = user["primary_calendar_id"]
     calendar = next((c for c in fake.calendars if c["calendar_id"] == calendar_id), None)
@@ -140,7 +54,7 @@ async def primary_calendar(fake: FakeLark, call: Call) -> dict[str, Any]:
 
 
 async def search_doc_wiki(fake: FakeLark, call: Call) -> dict[str, Any]:
-    caller(fake, call)
+    caller(call)
     query = call.body.get("query")
     if not isinstance(query, str) or not query.strip():
         raise field_error("query", "query is required")
@@ -172,7 +86,7 @@ async def search_doc_wiki(fake: FakeLark, call: Call) -> dict[str, Any]:
 
 
 async def my_tasks(fake: FakeLark, call: Call) -> dict[str, Any]:
-    open_id = caller(fake, call)
+    open_id = caller(call)
     if call.query.get("type", "my_tasks") != "my_tasks":
         raise field_error("type", "only my_tasks is supported")
     completed = call.query.get("completed")
@@ -190,7 +104,6 @@ async def my_tasks(fake: FakeLark, call: Call) -> dict[str, Any]:
 
 def endpoints() -> list[Endpoint]:
     return [
-        Endpoint("POST", OAUTH_TOKEN_PATH, oauth_token, authenticated=False, raw=True),
         Endpoint("POST", "/open-apis/calendar/v4/calendars/primary", primary_calendar),
         Endpoint("POST", "/open-apis/search/v2/doc_wiki/search", search_doc_wiki),
         Endpoint("GET", "/open-apis/task/v2/tasks", my_tasks),

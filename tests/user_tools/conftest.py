@@ -15,7 +15,8 @@ import pytest
 
 from lark_user_store import UserTokens, open_store
 from tests.lark_fake import FakeLark
-from tests.lark_fake.user_api import issue_user_tokens
+from tests.lark_fake.oauth import TOKEN_PATH as OAUTH_TOKEN_PATH
+from tests.lark_fake.oauth import issue_user_tokens
 from tests.server.fixtures import anyio_backend as anyio_backend
 from tests.server.harness import ServerProcess, run_server, server_env
 
@@ -95,6 +96,17 @@ def bot_calls(lark: FakeLark) -> list[Any]:
         for r in lark.requests
         if r.path == FakeLark.TOKEN_PATH
         or r.headers.get("authorization", "").startswith("Bearer t-")
+    ]
+
+
+def refreshes(lark: FakeLark) -> list[str]:
+    """The refresh tokens presented to Lark's token endpoint, in order."""
+    return [
+        r.json.get("refresh_token")
+        for r in lark.requests
+        if r.path == OAUTH_TOKEN_PATH
+        and isinstance(r.json, dict)
+        and r.json.get("grant_type") == "refresh_token"
     ]
 
 

@@ -12,10 +12,9 @@ import pytest
 
 from lark_user_store import open_store
 from tests.lark_fake import FakeLark
-from tests.lark_fake.user_api import OAUTH_TOKEN_PATH
 from tests.server.harness import ServerProcess, call, error_text, payload, run_server
 
-from .conftest import Person, bot_calls, user_env
+from .conftest import OAUTH_TOKEN_PATH, Person, bot_calls, refreshes, user_env
 from .issuer import LocalIssuer
 from .test_as_user import as_user
 
@@ -49,7 +48,7 @@ def test_twenty_concurrent_calls_make_one_refresh_and_all_succeed(
     lark.inject(path=OAUTH_TOKEN_PATH, latency=0.3)  # every caller arrives while it runs
     results = burst([server], jwt, 20)
     assert all(payload(r)["chats"] for r in results)
-    assert lark.user_refreshes == [old.refresh_token]
+    assert refreshes(lark) == [old.refresh_token]
     new = open_store(store_url).get("ou_alice")
     assert new.access_token != old.access_token and new.access_expires_at > time.time() + 7000
     assert new.refresh_token != old.refresh_token and not new.needs_reauth
@@ -70,7 +69,7 @@ def test_two_processes_sharing_the_store_refresh_once(
     with run_server(user_env(lark, issuer, store_url)) as second:
         results = burst([server, second], jwt, 20)
     assert all(payload(r)["chats"] for r in results)
-    assert lark.user_refreshes == [old.refresh_token]
+    assert refreshes(lark) == [old.refresh_token]
     new = open_store(store_url).get("ou_bob")
     assert api_tokens(lark) == {f"Bearer {new.access_token}"}
     assert bot_calls(lark) == []
@@ -107,10 +106,10 @@ def test_a_token_lark_rejects_is_renewed_once(
     server: ServerProcess, lark: FakeLark, person: Person, store_url: str
 ):
     jwt, old = person("ou_dave")
-    lark.revoke_tokens()  # Lark stops accepting it before its expiry
+    lark.oauth.access[old.access_token].revoked = True  # Lark stops accepting it early
     assert payload(call(server, "list_chats", {}, headers=as_user(jwt)))["chats"]
     new = open_store(store_url).get("ou_dave")
-    assert lark.user_refreshes == [old.refresh_token]
+    assert refreshes(lark) == [old.refresh_token]
     assert [
         r.headers["authorization"] for r in lark.requests if r.path == "/open-apis/im/v1/chats"
     ] == [

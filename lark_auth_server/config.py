@@ -1,0 +1,193 @@
+"""Settings of the authorization server, from the environment (identity-contract.md).
+
+Locally every value is a variable. In AWS the two secrets are read from Secrets Manager at
+cold start: `LARK_SECRET_ARN` ({"app_id", "app_secret"}, the runtime's own Lark secret) and
+`AUTH_CLIENTS_SECRET_ARN` (the `AUTH_CLIENTS` JSON list), so neither sits in the template.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from lark_user_store.sigv4 import (
+    AwsApiError,
+    CredentialsError,
+    call_json_api,
+    endpoint_for,
+    find_credentials,
+)
+
+from .lark import accounts_origin
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names it and says what it should be."""
+
+
+@dataclass(frozen=True)
+class Client:
+    """A registered OAuth client (Quick Suite, or a test client)."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    redirect_uris: tuple[str, ...]
+    scopes: tuple[str, ...] = ()  # scopes of ours it may be granted (none by default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    lark_domain: str
+    app_id: str
+    app_secret: str = field(repr=False)
+    clients: dict[str, Client]
+    store_url: str
+    signing_key: str  # a PEM path or kms:<arn>
+    lark_scopes: tuple[str, ...] = ("offline_access",)
+    accounts_domain: str = ""
+    previous_keys: str = ""
+    issuer: str | None = None  # None: https://<the request's domainName> (Lambda)
+    audience: str | None = None  # default `aud` when the client asks for no resource
+
+    @property
+    def accounts(self) -> str:
+        return self.accounts_domain or accounts_origin(self.lark_domain)
+
+
+def parse_clients(text: str, source: str = "AUTH_CLIENTS") -> dict[str, Client]:
+    try:
+        items = json.loads(text)
+        if not isinstance(items, list):
+            raise ValueError("not a list")
+        clients = {}
+        for item in items:
+            uris = item["redirect_uris"]
+            if not isinstance(uris, list) or not all(isinstance(u, str) for u in uris):
+                raise ValueError("redirect_uris must be a list of URLs")
+            client = Client(
+                str(item["client_id"]),
+                str(item["client_secret"]),
+                tuple(uris),
+                tuple(str(item.get("scope", "")).split()),
+            )
+            clients[client.client_id] = client
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(
+            f"{source} must be a JSON list of "
+            '{"client_id", "client_secret", "redirect_uris": [...]} objects '
+            f"({type(exc).__name__}: {exc})."
+        ) from None
+    if not clients:
+        raise ConfigError(f"{source} lists no client: no one could sign in.")
+    return clients
+
+
+def _scopes(text: str) -> tuple[str, ...]:
+    scopes = [s for s in text.split() if s]
+    if "offline_access" not in scopes:
+        scopes.append("offline_access")  # without it Lark sends no refresh token
+    return tuple(scopes)
+
+
+def _issuer(url: str) -> str:
+    """OAuth needs TLS, except on the loopback interface (local runs, RFC 8252 7.3)."""
+    parts = urlsplit(url.rstrip("/"))
+    loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+        raise ConfigError(
+            f"AUTH_ISSUER={url} must be an https:// URL (http:// only on 127.0.0.1 or localhost)."
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError(f"AUTH_ISSUER={url} must not have a query or fragment.")
+    return url.rstrip("/")
+
+
+def _need(env: Mapping[str, str], name: str, what: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"{name} is not set: {what}.")
+    return value
+
+
+def from_env(env: Mapping[str, str] | None = None) -> Settings:
+    """Local settings: everything from variables (see docs/user-auth.md)."""
+    env = os.environ if env is None else env
+    store_url = env.get("USER_TOKEN_STORE", "").strip() or "sqlite:///.lark-auth/tokens.db"
+    default_key = "signing-key.pem"
+    if store_url.startswith("sqlite:///"):
+        default_key = str(Path(store_url.removeprefix("sqlite:///")).parent / "signing-key.pem")
+    return Settings(
+        lark_domain=env.get("LARK_DOMAIN", "").strip() or "https://open.feishu.cn",
+        accounts_domain=env.get("LARK_ACCOUNTS_DOMAIN", "").strip(),
+        app_id=_need(env, "LARK_APP_ID", "the Lark app's App ID (developer console)"),
+        app_secret=_need(env, "LARK_APP_SECRET", "the Lark app's App Secret"),
+        lark_scopes=_scopes(env.get("LARK_USER_SCOPES", "")),
+        clients=parse_clients(
+            _need(env, "AUTH_CLIENTS", "a JSON list of the OAuth clients allowed to sign in")
+        ),
+        store_url=store_url,
+        signing_key=env.get("AUTH_SIGNING_KEY", "").strip() or default_key,
+        previous_keys=env.get("AUTH_PREVIOUS_SIGNING_KEYS", ""),
+        issuer=_issuer(
+            _need(
+                env,
+                "AUTH_ISSUER",
+                "the URL clients reach this server at, e.g. http://127.0.0.1:8001",
+            )
+        ),
+        audience=env.get("AUTH_AUDIENCE", "").strip() or None,
+    )
+
+
+def read_secret(arn: str, env: Mapping[str, str]) -> str:
+    """`GetSecretValue(SecretId=arn)['SecretString']` through the stdlib SigV4 client."""
+    parts = arn.split(":")
+    if len(parts) < 7 or parts[2] != "secretsmanager":
+        raise ConfigError(f"{arn!r} is not a Secrets Manager secret ARN.")
+    try:
+        answer = call_json_api(
+            endpoint=endpoint_for("SECRETS_MANAGER", "secretsmanager", parts[3], env),
+            region=parts[3],
+            service="secretsmanager",
+            target="secretsmanager.GetSecretValue",
+            payload={"SecretId": arn},
+            creds=find_credentials(env),
+            content_type="application/x-amz-json-1.1",
+        )
+    except (AwsApiError, CredentialsError, OSError) as exc:
+        raise ConfigError(
+            f"Cannot read the secret {arn} ({exc}); the role needs secretsmanager:GetSecretValue."
+        ) from None
+    return str(answer.get("SecretString") or "")
+
+
+def from_aws_env(env: Mapping[str, str] | None = None) -> Settings:
+    """Lambda settings: the two secrets come from Secrets Manager (see the module docstring)."""
+    env = os.environ if env is None else env
+    lark: dict[str, Any] = {}
+    try:
+        lark = json.loads(read_secret(_need(env, "LARK_SECRET_ARN", "the Lark app secret"), env))
+        app_id, app_secret = str(lark["app_id"]), str(lark["app_secret"])
+    except (ValueError, KeyError, TypeError):
+        raise ConfigError(
+            'The Lark secret must be JSON {"app_id": "...", "app_secret": "..."}.'
+        ) from None
+    clients_arn = _need(env, "AUTH_CLIENTS_SECRET_ARN", "the secret holding the OAuth clients")
+    return Settings(
+        lark_domain=env.get("LARK_DOMAIN", "").strip() or "https://open.feishu.cn",
+        accounts_domain=env.get("LARK_ACCOUNTS_DOMAIN", "").strip(),
+        app_id=app_id,
+        app_secret=app_secret,
+        lark_scopes=_scopes(env.get("LARK_USER_SCOPES", "")),
+        clients=parse_clients(read_secret(clients_arn, env), "The AUTH_CLIENTS secret"),
+        store_url=_need(env, "USER_TOKEN_STORE", "dynamodb://<table-name>"),
+        signing_key=_need(env, "AUTH_SIGNING_KEY", "kms:<key arn>"),
+        previous_keys=env.get("AUTH_PREVIOUS_SIGNING_KEYS", ""),
+        issuer=_issuer(env["AUTH_ISSUER"].strip()) if env.get("AUTH_ISSUER", "").strip() else None,
+        audience=env.get("AUTH_AUDIENCE", "").strip() or None,
+    )

@@ -1,0 +1,162 @@
+"""Loopback pieces for the sign-in tests: the authorization server as a real process, a
+browser that follows redirects, and a real OAuth client (Authlib's requests client).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+from authlib.common.security import generate_token
+from authlib.integrations.requests_client import OAuth2Session
+
+from tests.deploy_checks.local_stack import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+QUICKSUITE_REDIRECT = "https://eu-west-1.quicksight.aws.amazon.com/sn/oauthcallback"
+MCP_RESOURCE = "https://gateway.example/mcp"
+CLIENTS = [
+    {
+        "client_id": "quicksuite",
+        "client_secret": "quicksuite-secret-0123456789",
+        "redirect_uris": [QUICKSUITE_REDIRECT],
+    },
+    {
+        "client_id": "other-app",
+        "client_secret": "other-secret-0123456789",
+        "redirect_uris": ["https://other.example/callback"],
+    },
+]
+LARK_SCOPES = "calendar:calendar:readonly docs:doc:readonly"
+
+
+@dataclass
+class AuthServerProcess:
+    base: str
+    store_url: str
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@contextlib.contextmanager
+def start_auth_server(
+    lark_url: str, app_id: str, app_secret: str, workdir: Path, **extra_env: str
+) -> Iterator[AuthServerProcess]:
+    """`python -m lark_auth_server` on a free loopback port, set up as docs/user-auth.md says."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    store_url = f"sqlite:///{workdir}/tokens.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LARK_", "AWS_", "AUTH_"))}
+    env.update(
+        {
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "AUTH_ISSUER": base,
+            "LARK_DOMAIN": lark_url,
+            "LARK_APP_ID": app_id,
+            "LARK_APP_SECRET": app_secret,
+            "LARK_USER_SCOPES": LARK_SCOPES,
+            "AUTH_CLIENTS": json.dumps(CLIENTS),
+            "USER_TOKEN_STORE": store_url,
+            **extra_env,
+        }
+    )
+    log_path = workdir / "auth-server.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "lark_auth_server"], cwd=REPO, env=env, stdout=log, stderr=log
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"lark_auth_server exited: {log_path.read_text()}")
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError("lark_auth_server did not answer /health within 30 s")
+            time.sleep(0.1)
+        yield AuthServerProcess(base, store_url, log_path)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def browse(url: str, stop_at: str, max_hops: int = 10) -> requests.Response | str:
+    """Follow redirects as a browser would; the URL once it points at `stop_at` (the client's
+    redirect URI, which the browser would load next), else the page it ended on."""
+    for _ in range(max_hops):
+        if url.startswith(stop_at):
+            return url
+        response = requests.get(url, allow_redirects=False, timeout=10)
+        if response.status_code not in (301, 302, 303, 307):
+            return response
+        url = response.headers["Location"]
+    raise AssertionError(f"more than {max_hops} redirects")
+
+
+def query_of(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+@dataclass
+class SignIn:
+    """One OAuth client run up to the redirect back: what a test needs to finish or break it."""
+
+    client: OAuth2Session
+    verifier: str
+    state: str
+    landed: requests.Response | str  # the redirect URI with code/error, or a page
+
+    @property
+    def code(self) -> str:
+        assert isinstance(self.landed, str), getattr(self.landed, "text", self.landed)
+        return query_of(self.landed)["code"]
+
+    def fetch(self, token_url: str, **overrides: str) -> dict:
+        params = {"code_verifier": self.verifier, **overrides}
+        return self.client.fetch_token(
+            token_url,
+            authorization_response=self.landed if isinstance(self.landed, str) else None,
+            state=self.state,
+            **params,
+        )
+
+
+def start_sign_in(
+    issuer: str,
+    client_id: str = "quicksuite",
+    redirect_uri: str = QUICKSUITE_REDIRECT,
+    **extra: str,
+) -> SignIn:
+    """What Quick Suite does: PKCE S256, a state, the MCP URL as `resource`; then the browser."""
+    conf = next(c for c in CLIENTS if c["client_id"] == client_id)
+    client = OAuth2Session(
+        client_id,
+        conf["client_secret"],
+        redirect_uri=redirect_uri,
+        code_challenge_method="S256",
+        token_endpoint_auth_method="client_secret_basic",
+    )
+    verifier = generate_token(64)
+    params = {"resource": MCP_RESOURCE, **extra}
+    url, state = client.create_authorization_url(
+        f"{issuer}/authorize", code_verifier=verifier, **params
+    )
+    return SignIn(client, verifier, state, browse(url, stop_at=redirect_uri))
