@@ -3,6 +3,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+AUTH_WHEELS := build/wheelhouse/lark_auth_server
+AUTH_WHEELS_STAMP := $(if $(wildcard lark_auth_server/requirements.txt),$(AUTH_WHEELS)/requirements.txt)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # The CDK CLI runs `python3 app.py` (cdk.json): put the venv first so that is our interpreter.
@@ -12,12 +14,17 @@ PORT ?= 8000
 
 .PHONY: setup synth diff deploy destroy test lint format local verify clean fake-lark
 
-setup: $(VENV)/.installed node_modules/.installed ## venv + pinned CDK CLI (idempotent, instant when done)
+setup: $(VENV)/.installed node_modules/.installed $(AUTH_WHEELS_STAMP) ## venv + pinned CDK CLI + Lambda wheels (idempotent, instant when done)
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt lark_mcp_server/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
+
+# The authorization server Lambda's wheels for linux/arm64 (docs/user-auth.md): fetched here, once,
+# so that synth bundles offline and without Docker. Re-fetched when its requirements change.
+$(AUTH_WHEELS)/requirements.txt: lark_auth_server/requirements.txt | $(VENV)/.installed
+	$(PY) -m mcp_constructs.python_bundle download $< $(AUTH_WHEELS)
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -29,8 +36,13 @@ synth: setup ## write the templates to cdk.out/ (no AWS account, no Docker neede
 diff: setup ## what a deploy would change in the account (asset-hash-only changes folded into one line)
 	set -o pipefail; $(CDK) diff 2>&1 | $(PY) scripts/readable_diff.py
 
-deploy: setup ## deploy every stack (needs AWS credentials and `cdk bootstrap` once)
+deploy: setup doctor ## deploy every stack (needs AWS credentials and `cdk bootstrap` once)
 	$(CDK) deploy --all --require-approval never
+
+.PHONY: doctor
+# `make doctor [REGION=eu-west-1]`; docs/troubleshooting.md lists every message and its fix.
+doctor: setup ## preflight: AWS credentials, CDK bootstrap, Docker for linux/arm64, AgentCore in the region
+	$(PY) -m mcp_constructs.doctor $(if $(REGION),--region $(REGION))
 
 destroy: setup
 	$(CDK) destroy --all
@@ -50,8 +62,8 @@ local: setup ## run the MCP server on http://$(HOST):$(PORT)/mcp
 	HOST=$(HOST) PORT=$(PORT) $(PY) -m lark_mcp_server
 
 .PHONY: quicksuite
-quicksuite: setup ## Quick Suite MCP form fields of the deployed stacks [TEAM=name] [SHOW_SECRET=1] [JSON=1]
-	$(PY) -m mcp_constructs.quicksuite $(if $(TEAM),--team $(TEAM)) $(if $(SHOW_SECRET),--show-secret) $(if $(JSON),--json)
+quicksuite: setup ## Quick Suite MCP form fields of the deployed stacks [TEAM=name | USER_AUTH=1] [SHOW_SECRET=1] [JSON=1]
+	$(PY) -m mcp_constructs.quicksuite $(if $(TEAM),--team $(TEAM)) $(if $(USER_AUTH),--user-auth) $(if $(SHOW_SECRET),--show-secret) $(if $(JSON),--json)
 
 .PHONY: bench
 bench: setup ## ours vs bare mcp vs lark-mcp on loopback; table + bench/results.json (~3 min)

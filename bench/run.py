@@ -299,7 +299,7 @@ def _fmt(value: Any, spec: str = "") -> str:
 
 
 def table(results: dict[str, Any], names: list[str]) -> str:
-    """The figures as a Markdown table (what the README shows)."""
+    """The figures as a Markdown table (what docs/benchmark.md shows)."""
 
     def row(label: str, cell: Any) -> str:
         return "| " + " | ".join([label, *(cell(n) for n in names)]) + " |"
@@ -378,8 +378,8 @@ def target_table(checks: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def readme_section(report: dict[str, Any]) -> str:
-    """The README's `## Benchmark` section for a finished run (`--readme` prints it)."""
+def docs_page(report: dict[str, Any]) -> str:
+    """docs/benchmark.md for a finished run (`--docs` prints it; a test keeps the two equal)."""
     m = report["machine"]
     when = dt.datetime.fromisoformat(report["date"]).strftime("%Y-%m-%d %H:%M UTC")
     load = report["load_average_before_after"]
@@ -396,7 +396,7 @@ def readme_section(report: dict[str, Any]) -> str:
         "one trivial tool, `bench/bare_server.py`) and against the official Node server "
         "`@larksuiteoapi/lark-mcp@0.5.1` (`preset.default`, streamable mode), all three on "
         "loopback against the same HTTP fake of Lark (`tests/lark_fake`). Method, and how each "
-        "server is driven, in [bench/README.md](bench/README.md); every figure is also in "
+        "server is driven, in [bench/README.md](../bench/README.md); every figure is also in "
         "`bench/results.json`."
     )
     machine_line = (
@@ -426,7 +426,7 @@ def readme_section(report: dict[str, Any]) -> str:
     )
     targets_md = target_table(report["targets"]).replace("<=", "≤").replace(">=", "≥")
     parts = [
-        "## Benchmark",
+        "# Benchmark",
         para(intro),
         f"```\n{report['command']}\n```",
         para(machine_line),
@@ -459,9 +459,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "for the files as they are now (default: HEAD, i.e. what is committed)",
     )
     parser.add_argument(
+        "--docs",
         "--readme",
+        dest="docs",
         action="store_true",
-        help="measure nothing: print the README section for the results in --out",
+        help="measure nothing: print docs/benchmark.md for the results in --out",
     )
     parser.add_argument(
         "--user-auth",
@@ -501,8 +503,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.readme:
-        print(readme_section(json.loads(args.out.read_text())), end="")
+    if args.docs:
+        print(docs_page(json.loads(args.out.read_text())), end="")
         return 0
     started = dt.datetime.now(dt.UTC)
     load_before = load_average()

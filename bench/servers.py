@@ -166,7 +166,7 @@ def ours_at(ref: str) -> tuple[ServerSpec, Path, str]:
             timeout=60,
         ).stdout
         subprocess.run(["tar", "-x", "-C", str(where)], input=archive, check=True, timeout=60)
-        # As the image does (lark_mcp_server/Dockerfile): bytecode compiled once at build, so a
+        # As the image does (the root Dockerfile): bytecode compiled once at build, so a
         # cold start does not compile the package from source.
         for package in packages:
             compile_bytecode(where / package, unchecked=True)

@@ -62,6 +62,10 @@ class Settings:
 def parse_clients(text: str, source: str = "AUTH_CLIENTS") -> dict[str, Client]:
     try:
         items = json.loads(text)
+        if isinstance(items, dict):
+            # One client as an object: what Secrets Manager generates in AWS (a generated
+            # secret is always a JSON object; the CDK stack makes the quicksuite client so).
+            items = [items]
         if not isinstance(items, list):
             raise ValueError("not a list")
         clients = {}

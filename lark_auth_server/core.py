@@ -141,9 +141,11 @@ class AuthServer:
 
     def metadata(self, request: HttpRequest) -> HttpResponse:
         iss = request.issuer
+        scopes = sorted({s for c in self.settings.clients.values() for s in c.scopes})
         return _json(
             200,
             {
+                **({"scopes_supported": scopes} if scopes else {}),
                 "issuer": iss,
                 "authorization_endpoint": f"{iss}/authorize",
                 "token_endpoint": f"{iss}/token",
@@ -155,9 +157,6 @@ class AuthServer:
                     "client_secret_basic",
                     "client_secret_post",
                 ],
-                "scopes_supported": sorted(
-                    {s for c in self.settings.clients.values() for s in c.scopes}
-                ),
                 "subject_types_supported": ["public"],
                 "id_token_signing_alg_values_supported": ["RS256"],
             },

@@ -37,7 +37,7 @@ from .keys import Signer
 
 log = logging.getLogger("lark_auth_server")
 # Authlib logs issued tokens at DEBUG ("Issue token %r"): never let that reach a log.
-logging.getLogger("authlib").setLevel(logging.INFO)
+logging.getLogger("authlib").setLevel(logging.WARNING)
 
 CODE_TTL = 300  # our authorization codes: 5 minutes
 LOGIN_TTL = 600  # a sign-in in progress at Feishu: 10 minutes

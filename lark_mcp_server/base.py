@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field, WithJsonSchema
 
-from .base_query import BASE_FORMS, FILTER_FORM, map_filter, map_sort, parse_base, parse_filter
+from .base_query import BASE_FORMS, FILTER_SCHEMA, map_filter, map_sort, parse_base, parse_filter
 from .base_values import (
     TIME_EXAMPLE,
     BaseField,
@@ -167,8 +167,11 @@ async def search_base_records(
     table_id: TableArg = None,
     filter: Annotated[
         Any,
-        WithJsonSchema({"type": "object"}),
-        Field(description=f"Optional, e.g. {FILTER_FORM}. Dates (or YYYY-MM-DD) compare by day."),
+        WithJsonSchema(FILTER_SCHEMA),
+        Field(
+            description="Optional. Dates compare by day (ISO 8601, YYYY-MM-DD, today); "
+            "people/options take a list."
+        ),
     ] = None,
     sort: Annotated[
         list[str] | None,

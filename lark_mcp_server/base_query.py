@@ -1,8 +1,11 @@
 """Which records a Base call wants: the filter form, sort, and where a base argument points.
 
-`search_base_records` documents a small filter form (`{"and"|"or": [{field, op, value}]}`);
-`parse_filter` checks its shape before anything is sent, `map_filter` then turns it into Lark's
-filter object by the table's field types. Pure functions: no Lark calls, no MCP.
+`search_base_records` takes a small typed filter, `FILTER_SCHEMA` in tools/list
+(`{"conjunction": "and"|"or", "conditions": [{field, op, value}]}`); `parse_filter` checks its
+shape before anything is sent (so a bad filter is a tool error naming what is wrong, never a
+validation dump), `map_filter` then turns it into Lark's filter object by the table's field
+types. Earlier callers' `{"and"|"or": [...]}` and a bare condition are still accepted. Pure
+functions: no Lark calls, no MCP.
 """
 
 from __future__ import annotations
@@ -41,11 +44,39 @@ OPS = {
     "<=": "isLessEqual",
 }
 FILTER_FORM = (
-    '{"and": [{"field": "Status", "op": "is", "value": "Open"}, {"field": "Due", "op": "<", '
-    f'"value": "{TIME_EXAMPLE}"}}]}} ("or" instead of "and" to match any; ops: '
-    + ", ".join(OPS)
-    + "; empty/not_empty take no value)"
+    '{"conjunction": "and", "conditions": [{"field": "Status", "op": "is", "value": "Open"}, '
+    f'{{"field": "Due", "op": "<", "value": "{TIME_EXAMPLE}"}}]}} (conjunction "or" to match '
+    "any; ops: " + ", ".join(OPS) + "; empty/not_empty take no value)"
 )
+MAX_CONDITIONS = 50
+"""Lark's search takes at most 50 conditions."""
+FILTER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "conjunction": {"type": "string", "enum": ["and", "or"], "default": "and"},
+        "conditions": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": MAX_CONDITIONS,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": {"type": "string", "minLength": 1},
+                    "op": {"type": "string", "enum": list(OPS)},
+                    "value": {
+                        "type": ["string", "number", "boolean", "array"],
+                        "items": {"type": ["string", "number"]},
+                    },
+                },
+                "required": ["field", "op"],
+                "additionalProperties": False,
+            },
+        },
+    },
+    "required": ["conditions"],
+    "additionalProperties": False,
+}
+"""The filter as tools/list shows it: typed, so models fill it in right; kept compact."""
 _DATE_WORDS = {"today": "Today", "tomorrow": "Tomorrow", "yesterday": "Yesterday"}
 _DATE_OPS = ("is", "<", ">", "empty", "not_empty")
 _ORDERED_OPS = (">", ">=", "<", "<=")
@@ -65,8 +96,9 @@ def _bad_filter(problem: str) -> BaseInputError:
 def parse_filter(spec: Any) -> tuple[str, list[Condition]] | None:
     """Check the filter's shape (no field types needed): (conjunction, conditions).
 
-    Accepts `{"and": [...]}`, `{"or": [...]}`, or one bare condition; anything else is
-    rejected with the form shown.
+    Takes `FILTER_SCHEMA`'s `{"conjunction", "conditions"}`, and, from earlier callers,
+    `{"and": [...]}`, `{"or": [...]}` or one bare condition; anything else is rejected with the
+    form shown.
     """
     if spec is None:
         return None
@@ -80,20 +112,32 @@ def parse_filter(spec: Any) -> tuple[str, list[Condition]] | None:
     if not spec:
         return None
     if "field" in spec:
-        spec = {"and": [spec]}
-    if len(spec) != 1 or next(iter(spec)) not in ("and", "or"):
-        raise _bad_filter(f"has keys {sorted(spec)}; it takes exactly one of 'and' or 'or'")
-    conjunction, items = next(iter(spec.items()))
+        spec = {"conditions": [spec]}
+    if "conditions" in spec:
+        extra = sorted(set(spec) - {"conjunction", "conditions"})
+        if extra:
+            raise _bad_filter(f"has unknown keys {extra}; it takes conjunction and conditions")
+        conjunction, items, name = spec.get("conjunction", "and"), spec["conditions"], "conditions"
+        if conjunction not in ("and", "or"):
+            raise _bad_filter(f"has conjunction {conjunction!r}; it is 'and' or 'or'")
+    elif len(spec) == 1 and next(iter(spec)) in ("and", "or"):
+        conjunction, items = next(iter(spec.items()))
+        name = conjunction
+    else:
+        raise _bad_filter(
+            f"has keys {sorted(spec)}; it takes 'conditions' (a list) and 'conjunction' "
+            "('and' or 'or')"
+        )
     if not isinstance(items, list) or not items:
-        raise _bad_filter(f"'{conjunction}' must be a non-empty list of conditions")
-    if len(items) > 50:
-        raise _bad_filter(f"has {len(items)} conditions; Lark takes at most 50")
+        raise _bad_filter(f"'{name}' must be a non-empty list of conditions")
+    if len(items) > MAX_CONDITIONS:
+        raise _bad_filter(f"has {len(items)} conditions; Lark takes at most {MAX_CONDITIONS}")
     conditions = []
     for i, item in enumerate(items):
         where = f"condition {i + 1}"
         if not isinstance(item, dict):
             raise _bad_filter(f"{where} is not an object")
-        if "and" in item or "or" in item:
+        if "and" in item or "or" in item or "conditions" in item:
             raise _bad_filter(f"{where} is a nested group; nesting is not supported")
         extra = sorted(set(item) - {"field", "op", "value"})
         if extra:

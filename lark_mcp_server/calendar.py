@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Annotated, Any
 
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
+from . import occurrences
 from .formatting import (
     PageToken,
     iso_from_unix,
@@ -114,7 +116,10 @@ async def list_calendars(
 
 @TOOLS.tool(
     title="List events",
-    description="List a calendar's events in a time window, times in the window's offset.",
+    description=(
+        "Every occurrence of a calendar's events in a time window, recurring events expanded; "
+        "if it stops early it says so and gives a page_token for the rest."
+    ),
     read_only=True,
 )
 async def list_events(
@@ -122,25 +127,55 @@ async def list_events(
     start_time: Start,
     end_time: End,
     calendar_id: OptionalCalendarId = None,
-    page_size: page_size_arg(50, 1000) = 50,
-    page_token: PageToken = None,
+    page_size: Annotated[
+        int,
+        Field(ge=1, le=1000, description="Most occurrences per answer (1-1000, default 200)."),
+    ] = 200,
+    page_token: Annotated[
+        str | None,
+        Field(description="page_token of the previous answer for this same window, to go on."),
+    ] = None,
 ) -> dict[str, Any]:
     _check_window(start_time, end_time)
     calendar_id = await _calendar(lark, calendar_id)
-    data = await lark.get(
-        f"/open-apis/calendar/v4/calendars/{calendar_id}/events",
-        params={
-            "start_time": unix_seconds(start_time),
-            "end_time": unix_seconds(end_time),
-            "page_size": max(page_size, 50),
-            "page_token": page_token,
-        },
+    # Whole seconds that still cover the window (Lark takes Unix seconds).
+    start, end = math.floor(start_time.timestamp()), math.ceil(end_time.timestamp())
+    resume = occurrences.decode_token(page_token, start, end) if page_token else None
+    path = f"/open-apis/calendar/v4/calendars/{calendar_id}/events/instance_view"
+
+    async def fetch(lo: int, hi: int) -> list[dict[str, Any]]:
+        data = await lark.get(path, params={"start_time": str(lo), "end_time": str(hi)})
+        return list(data.get("items") or [])
+
+    found = await occurrences.walk(
+        fetch, start, end, page_size=page_size, resume=resume, time_left=lark.remaining
     )
     tz = start_time.tzinfo
     events = [
-        _event(item, tz) for item in data.get("items") or [] if item.get("status") != "cancelled"
+        _event(item, tz) | _series(item)
+        for item in found.items
+        if item.get("status") != "cancelled"
     ]
-    return page({"calendar_id": calendar_id, "events": events}, data)
+    result: dict[str, Any] = {"calendar_id": calendar_id, "events": events}
+    result["has_more"] = found.resume is not None
+    if found.resume is not None:
+        token = occurrences.encode_token(found.resume)
+        resume_at = iso_from_unix(found.resume, tz)
+        result["page_token"] = token
+        result["note"] = (
+            f"Stopped early: these are the occurrences starting before {resume_at}. For the "
+            "rest, call list_events again with the same calendar_id, start_time and end_time "
+            f"and page_token {token!r}."
+        )
+    if found.warnings:
+        result["warnings"] = found.warnings
+    return result
+
+
+def _series(item: dict[str, Any]) -> dict[str, Any]:
+    """For an occurrence of a recurring event: the series' event_id."""
+    series = item.get("recurring_event_id")
+    return {"recurring_event_id": series} if series else {}
 
 
 @TOOLS.tool(

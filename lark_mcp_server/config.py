@@ -14,6 +14,28 @@ class ConfigError(Exception):
     """A configuration mistake that must stop the server at startup, with what to fix."""
 
 
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma list of browser origins (`scheme://host[:port]`, `:*` for any port)."""
+    values = tuple(v.strip().rstrip("/") for v in env.get(name, "").split(",") if v.strip())
+    for value in values:
+        scheme, sep, rest = value.partition("://")
+        if scheme not in ("http", "https") or not sep or not rest or "/" in rest:
+            raise ConfigError(
+                f"{name} entry {value!r} is not an origin such as https://app.example.com "
+                "or http://localhost:6274 (scheme://host[:port], no path)"
+            )
+    return values
+
+
+def _hosts(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma list of Host header values (`host[:port]`, `:*` for any port)."""
+    values = tuple(v.strip() for v in env.get(name, "").split(",") if v.strip())
+    for value in values:
+        if "/" in value or " " in value:
+            raise ConfigError(f"{name} entry {value!r} is not a host[:port] such as localhost:8000")
+    return values
+
+
 def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
@@ -59,6 +81,10 @@ class Settings:
     """`LARK_USER_AUTH_CLIENTS`: OAuth client ids whose JWTs are accepted (comma list)."""
     user_token_store: str | None = None
     """`USER_TOKEN_STORE`: where the people's Lark tokens live (`sqlite:///...`, `dynamodb://...`)."""
+    allowed_origins: tuple[str, ...] = ()
+    """`ALLOWED_ORIGINS`: browser origins allowed to call /mcp besides the server's own."""
+    allowed_hosts: tuple[str, ...] = ()
+    """`ALLOWED_HOSTS`: extra Host values accepted on a loopback bind (e.g. a local proxy)."""
 
     @property
     def user_auth(self) -> bool:
@@ -102,6 +128,8 @@ class Settings:
             user_auth_issuer=issuer,
             user_auth_clients=clients,
             user_token_store=store,
+            allowed_origins=_origins(env, "ALLOWED_ORIGINS"),
+            allowed_hosts=_hosts(env, "ALLOWED_HOSTS"),
         )
 
 

@@ -12,14 +12,13 @@ from contextlib import asynccontextmanager
 from types import ModuleType
 
 from mcp.server.mcpserver import MCPServer
-from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp
 
 from . import __version__
 from .config import ConfigError, Settings
-from .http_guard import HttpGuard
+from .http_guard import HttpGuard, is_loopback, transport_security
 from .registry import AppState, ToolSpec
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -96,7 +95,12 @@ def build_server(settings: Settings | None = None) -> MCPServer[AppState]:
 
 
 def build_app(settings: Settings | None = None) -> ASGIApp:
-    """The ASGI app: stateless Streamable HTTP on /mcp, any Host accepted, bodies capped."""
+    """The ASGI app: stateless Streamable HTTP on /mcp, bodies capped, DNS rebinding refused.
+
+    On a loopback bind Host and Origin must name the bound address (the SDK checks); on any
+    other bind (the container) any Host passes, as the runtime proxies with its own, and a
+    browser Origin must be in `ALLOWED_ORIGINS` (HttpGuard checks).
+    """
     settings = settings or Settings.from_env()
     server = build_server(settings)
     app = server.streamable_http_app(
@@ -105,8 +109,16 @@ def build_app(settings: Settings | None = None) -> ASGIApp:
         json_response=True,
         host=settings.host,
         max_request_body_size=MAX_BODY_BYTES,
-        # The AgentCore runtime proxies with its own Host header: DNS-rebinding protection
-        # (meant for servers on a developer's loopback) would answer 421 to every call.
-        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+        transport_security=transport_security(
+            settings.host,
+            settings.port,
+            extra_hosts=settings.allowed_hosts,
+            extra_origins=settings.allowed_origins,
+        ),
     )
-    return HttpGuard(app, path="/mcp", max_body=MAX_BODY_BYTES)
+    return HttpGuard(
+        app,
+        path="/mcp",
+        max_body=MAX_BODY_BYTES,
+        allowed_origins=None if is_loopback(settings.host) else settings.allowed_origins,
+    )

@@ -10,13 +10,15 @@ IAM role (SigV4), e.g. an AgentCore runtime through its public invocation URL.
 from __future__ import annotations
 
 import re
+import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from aws_cdk import Fn, Stack, Token
+from aws_cdk import Stack, Token
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct, IDependable
 
 from mcp_constructs.nag import acknowledge_resolved
@@ -24,6 +26,16 @@ from mcp_constructs.service_role import agentcore_service_role
 
 if TYPE_CHECKING:
     from mcp_constructs.m2m_auth import M2MAuth
+
+#: MCP protocol versions the gateway accepts from clients (`ProtocolConfiguration.Mcp.
+#: SupportedVersions`). A gateway only answers requests of a listed version, and the list can be
+#: shrunk but not extended after creation, so it is pinned here, not left to the service default.
+#: AgentCore Gateway documents exactly these four ("Use an AgentCore gateway",
+#: docs.aws.amazon.com/bedrock-agentcore/latest/devguide/gateway-using.html); the server's MCP
+#: SDK (mcp 2.3) speaks all of them (2025-* with `initialize`, 2026-07-28 stateless).
+#: tests/infra/test_mcp_versions.py checks this list, the smoke test's version
+#: (deploy_checks/runtime/mcp_smoke.py DEFAULT_PROTOCOL_VERSION) and the server agree.
+MCP_SUPPORTED_VERSIONS: tuple[str, ...] = ("2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28")
 
 _GATEWAY_NAME = re.compile(r"^(?:[0-9a-z]-?){1,48}$")
 _TARGET_NAME = re.compile(r"^(?:[0-9a-zA-Z]-?){1,100}$")
@@ -34,6 +46,9 @@ class InvokableRuntime(Protocol):
 
     @property
     def runtime_arn(self) -> str: ...
+
+    @property
+    def runtime_id(self) -> str: ...
 
     @property
     def node(self) -> object: ...
@@ -49,12 +64,17 @@ class JwtAuthorizer:
         discovery_url: the issuer's `/.well-known/openid-configuration` URL.
         allowed_clients: client ids whose tokens are accepted (`client_id` claim). Required:
             an empty list would let any client of the issuer in.
-        allowed_scopes: scopes a token must carry (`scope` claim). Required, for the same reason.
+        allowed_scopes: scopes a token must carry (`scope` claim). Required, for the same reason,
+            unless `any_scope`.
+        any_scope: accept tokens whatever their scope (no `AllowedScopes`). Default False. Only
+            for an issuer that mints tokens for this gateway alone (our own authorization
+            server), where the allowed client ids already say who may call.
     """
 
     discovery_url: str
     allowed_clients: tuple[str, ...]
     allowed_scopes: tuple[str, ...]
+    any_scope: bool = False
 
     @classmethod
     def from_m2m_auth(cls, auth: M2MAuth, scopes: Sequence[str] | None = None) -> JwtAuthorizer:
@@ -77,6 +97,7 @@ class McpGateway(Construct):
         description: gateway description. Default none.
         exception_level: `DEBUG` returns detailed error messages to callers. Default none
             (generic errors), which leaks nothing about the targets.
+        mcp_versions: MCP protocol versions clients may use. Default MCP_SUPPORTED_VERSIONS.
     """
 
     def __init__(
@@ -88,14 +109,19 @@ class McpGateway(Construct):
         gateway_name: str,
         description: str | None = None,
         exception_level: str | None = None,
+        mcp_versions: Sequence[str] = MCP_SUPPORTED_VERSIONS,
     ) -> None:
         super().__init__(scope, id)
+        if not mcp_versions:
+            raise ValueError(f"{self.node.path}: mcp_versions needs at least one MCP version")
         if not Token.is_unresolved(gateway_name) and not _GATEWAY_NAME.match(gateway_name):
             raise ValueError(
                 f"{self.node.path}: gateway name {gateway_name!r} must be 1-48 lowercase "
                 "letters, digits or single hyphens"
             )
-        if not authorizer.allowed_clients or not authorizer.allowed_scopes:
+        if not authorizer.allowed_clients or not (
+            authorizer.allowed_scopes or authorizer.any_scope
+        ):
             raise ValueError(
                 f"{self.node.path}: the JWT authorizer needs at least one allowed client and "
                 "one allowed scope, otherwise any token of the issuer would be accepted"
@@ -129,12 +155,17 @@ class McpGateway(Construct):
             description=description,
             role_arn=self.role.role_arn,
             protocol_type="MCP",
+            protocol_configuration=agentcore.CfnGateway.GatewayProtocolConfigurationProperty(
+                mcp=agentcore.CfnGateway.MCPGatewayConfigurationProperty(
+                    supported_versions=list(mcp_versions)
+                )
+            ),
             authorizer_type="CUSTOM_JWT",
             authorizer_configuration=agentcore.CfnGateway.AuthorizerConfigurationProperty(
                 custom_jwt_authorizer=agentcore.CfnGateway.CustomJWTAuthorizerConfigurationProperty(
                     discovery_url=authorizer.discovery_url,
                     allowed_clients=list(authorizer.allowed_clients),
-                    allowed_scopes=list(authorizer.allowed_scopes),
+                    allowed_scopes=list(authorizer.allowed_scopes) or None,
                 )
             ),
             exception_level=exception_level,
@@ -145,6 +176,40 @@ class McpGateway(Construct):
         self.gateway_url: str = self.resource.attr_gateway_url
         self.targets: list[McpServerTarget] = []
 
+    def add_request_interceptor(
+        self, function: lambda_.IFunction, *, pass_request_headers: bool = False
+    ) -> iam.Grant:
+        """Run `function` on every request before the targets (the gateway's one REQUEST
+        interceptor); the gateway role may invoke that function alone. `pass_request_headers`
+        hands it the caller's headers, tokens included: only for code that needs them."""
+        if self.resource.interceptor_configurations is not None:
+            raise ValueError(f"{self.node.path}: a gateway has at most one REQUEST interceptor")
+        grant = function.grant_invoke(self.role)
+        acknowledge_resolved(
+            self.role.node.find_child("DefaultPolicy").node.default_child,
+            "AwsSolutions-IAM5",
+            "Resource",
+            f"{function.function_arn}:*",
+            "grantInvoke also covers the interceptor function's own versions and aliases "
+            "(<function ARN>:*); no other function.",
+        )
+        self.resource.interceptor_configurations = [
+            agentcore.CfnGateway.GatewayInterceptorConfigurationProperty(
+                interception_points=["REQUEST"],
+                interceptor=agentcore.CfnGateway.InterceptorConfigurationProperty(
+                    lambda_=agentcore.CfnGateway.LambdaInterceptorConfigurationProperty(
+                        arn=function.function_arn
+                    )
+                ),
+                input_configuration=agentcore.CfnGateway.InterceptorInputConfigurationProperty(
+                    pass_request_headers=pass_request_headers
+                ),
+            )
+        ]
+        # The service checks it may invoke the interceptor when the gateway is created.
+        self.resource.node.add_dependency(grant)
+        return grant
+
     def add_mcp_server_target(
         self,
         id: str,
@@ -153,12 +218,14 @@ class McpGateway(Construct):
         target_name: str,
         description: str | None = None,
         qualifier: str = "DEFAULT",
+        allowed_request_headers: Sequence[str] = (),
     ) -> McpServerTarget:
         """Expose the tools of an AgentCore runtime through this gateway.
 
         The gateway calls the runtime's invocation URL signed with its own role, which this
         grants InvokeAgentRuntime on that runtime alone. Agents see the tools as
-        `<target_name>___<tool>`.
+        `<target_name>___<tool>`. `allowed_request_headers`: request headers the gateway may
+        forward to the runtime (its `MetadataConfiguration`); default none.
         """
         target = McpServerTarget(
             self,
@@ -168,6 +235,7 @@ class McpGateway(Construct):
             target_name=target_name,
             description=description,
             qualifier=qualifier,
+            allowed_request_headers=allowed_request_headers,
         )
         self.targets.append(target)
         return target
@@ -186,16 +254,26 @@ class McpServerTarget(Construct):
         target_name: str,
         description: str | None = None,
         qualifier: str = "DEFAULT",
+        allowed_request_headers: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, id)
+        _check_forwarded_headers(allowed_request_headers, self.node.path)
         if not Token.is_unresolved(target_name) and not _TARGET_NAME.match(target_name):
             raise ValueError(
                 f"{self.node.path}: target name {target_name!r} must be 1-100 letters, digits or "
                 "single hyphens (agents see tools as <target>___<tool>)"
             )
-        region = Stack.of(self).region
+        stack = Stack.of(self)
+        region = stack.region
         self.target_name = target_name
-        self.endpoint = runtime_invocation_url(runtime.runtime_arn, region, qualifier)
+        self.endpoint = runtime_invocation_url(
+            runtime.runtime_arn,
+            region,
+            qualifier,
+            runtime_id=runtime.runtime_id,
+            partition=stack.partition,
+            account=stack.account,
+        )
         self.invoke_grant: iam.Grant = runtime.grant_invoke(gateway.role)
 
         self.resource = agentcore.CfnGatewayTarget(
@@ -211,6 +289,11 @@ class McpServerTarget(Construct):
                     )
                 )
             ),
+            metadata_configuration=agentcore.CfnGatewayTarget.MetadataConfigurationProperty(
+                allowed_request_headers=list(allowed_request_headers)
+            )
+            if allowed_request_headers
+            else None,
             credential_provider_configurations=[
                 agentcore.CfnGatewayTarget.CredentialProviderConfigurationProperty(
                     credential_provider_type="GATEWAY_IAM_ROLE",
@@ -244,14 +327,53 @@ class McpServerTarget(Construct):
         return [self.resource, self.invoke_grant]
 
 
-def runtime_invocation_url(runtime_arn: str, region: str, qualifier: str = "DEFAULT") -> str:
+def _check_forwarded_headers(names: Sequence[str], path: str) -> None:
+    """A target forwards at most 10 headers; of `X-Amzn-*` only the runtime's custom ones."""
+    if len(names) > 10:
+        raise ValueError(f"{path}: a gateway target forwards at most 10 request headers")
+    for name in names:
+        lowered = name.lower()
+        if lowered.startswith("x-amzn-") and not lowered.startswith(_CUSTOM_HEADER_PREFIX):
+            raise ValueError(
+                f"{path}: header {name!r} cannot be forwarded: of the X-Amzn-* headers only "
+                "X-Amzn-Bedrock-AgentCore-Runtime-Custom-* may be"
+            )
+
+
+_CUSTOM_HEADER_PREFIX = "x-amzn-bedrock-agentcore-runtime-custom-"
+
+
+def runtime_invocation_url(
+    runtime_arn: str,
+    region: str,
+    qualifier: str = "DEFAULT",
+    *,
+    runtime_id: str | None = None,
+    partition: str | None = None,
+    account: str | None = None,
+) -> str:
     """`https://bedrock-agentcore.<region>.amazonaws.com/runtimes/<URL-encoded ARN>/invocations`.
 
-    The ARN is usually a deploy-time token, so it is percent-encoded in CloudFormation:
-    split on ':' and '/' and joined with %3A and %2F (the only reserved characters an
-    AgentCore runtime ARN contains).
+    A literal ARN is percent-encoded here. A deploy-time ARN is not split in CloudFormation:
+    when the runtime lives in another stack its ARN arrives as `Fn::GetStackOutput`, which
+    `Fn::Split` does not accept (cfn-lint's `split.json`; tests/infra/intrinsics.py checks every
+    template for this). Instead the encoded ARN is joined from parts CloudFormation accepts in a
+    `Fn::Join` list: `arn%3A<partition>%3Abedrock-agentcore%3A<region>%3A<account>%3Aruntime%2F`
+    + the runtime id (letters, digits, `-` and `_`: nothing to encode). This takes the runtime to
+    be in the gateway's account and region, as a GATEWAY_IAM_ROLE target's SigV4 region is the
+    gateway's own.
     """
-    encoded = Fn.join("%2F", Fn.split("/", Fn.join("%3A", Fn.split(":", runtime_arn))))
+    if not Token.is_unresolved(runtime_arn):
+        encoded = urllib.parse.quote(runtime_arn, safe="")
+    else:
+        if runtime_id is None or partition is None or account is None:
+            raise ValueError(
+                "runtime_invocation_url: a deploy-time runtime ARN needs runtime_id, partition "
+                "and account to build the encoded ARN without Fn::Split"
+            )
+        encoded = (
+            f"arn%3A{partition}%3Abedrock-agentcore%3A{region}%3A{account}%3Aruntime%2F{runtime_id}"
+        )
     return (
         f"https://bedrock-agentcore.{region}.amazonaws.com/runtimes/{encoded}"
         f"/invocations?qualifier={qualifier}"

@@ -8,9 +8,17 @@ Metric names, namespace and dimensions are the ones AgentCore publishes, as aws-
 - gateway: namespace `AWS/Bedrock-AgentCore`, dimensions `Operation=InvokeGateway`,
   `Protocol=MCP`, `Resource=<gateway ARN>`; metrics `Invocations`, `Throttles`, `SystemErrors`
   (5xx), `UserErrors` (4xx except 429), `Latency`, `Duration`, `TargetExecutionTime`.
-- runtime: dimensions `Operation=InvokeAgentRuntime`, `Name=<runtime name>::DEFAULT`,
-  `Resource=<runtime ARN>`; metrics `Invocations`, `SessionCount`, `Throttles`, `SystemErrors`,
-  `UserErrors`, `Latency`.
+- runtime: dimensions RUNTIME_DIMENSIONS (`Operation=InvokeAgentRuntime`,
+  `Name=<runtime name>::DEFAULT`, `Resource=<runtime ARN>`; see the constant for the sources);
+  metrics `Invocations`, `SessionCount`, `Throttles`, `SystemErrors`, `UserErrors`, `Latency`.
+
+A watched metric that never arrives must not look like "all is well": error alarms treat missing
+data as OK (no traffic is no error), so two alarms watch the watching itself. `<Server>
+RuntimeSilent` fires when the runtime recorded no invocation for a day (missing data is
+breaching): nobody reached it, or its metrics arrive under other dimensions than the ones every
+runtime graph and alarm here uses. `<Server>RuntimeMetricsMissing` (servers with tool logs)
+fires when the server logged tool calls but AgentCore published no invocation for it: the
+runtime's graphs and alarms are blind.
 
 The MCP server's own view comes from its JSON log lines (one per tool call: `tool`, `status`
 `ok`/`lark_error`/`tool_error`/`crash`, `attempts`, `duration_ms`) through metric filters on
@@ -58,20 +66,38 @@ def gateway_metric(gateway_arn: str, metric_name: str, statistic: str) -> cloudw
     )
 
 
+#: The dimension set AgentCore publishes a runtime's metrics under (its DEFAULT endpoint).
+#: Sources: AgentCore's runtime-observability page ("AgentCore generated runtime observability
+#: data", docs.aws.amazon.com/bedrock-agentcore/latest/devguide/observability-runtime-metrics.html)
+#: lists the metrics (Invocations, Throttles, SystemErrors, UserErrors, Latency, SessionCount...)
+#: but names no dimensions; aws-cdk-lib 2.275.0's own `RuntimeBase.metric`
+#: (aws-bedrockagentcore/lib/runtime/runtime-base.js) addresses them with exactly these three:
+#: `{Operation: "InvokeAgentRuntime", Name: `${agentRuntimeName}::DEFAULT`, Resource:
+#: agentRuntimeArn}` (its `metricAggregated` uses `AggregateOperation` alone, account-wide).
+#: This is not the gateway's set (`Operation`, `Protocol`, `Resource`). Since no AWS page pins
+#: it, the RuntimeSilent / RuntimeMetricsMissing alarms make a mismatch visible.
+RUNTIME_DIMENSIONS: tuple[str, ...] = ("Operation", "Name", "Resource")
+
+
 def runtime_metric(
-    runtime_arn: str, runtime_name: str, metric_name: str, statistic: str
+    runtime_arn: str,
+    runtime_name: str,
+    metric_name: str,
+    statistic: str,
+    period: Duration = PERIOD,
 ) -> cloudwatch.Metric:
-    """One AgentCore runtime metric for the runtime's DEFAULT endpoint."""
+    """One AgentCore runtime metric for the runtime's DEFAULT endpoint (RUNTIME_DIMENSIONS)."""
+    values = {
+        "Operation": RUNTIME_OPERATION,
+        "Name": f"{runtime_name}::{RUNTIME_ENDPOINT}",
+        "Resource": runtime_arn,
+    }
     return cloudwatch.Metric(
         namespace=AGENTCORE_NAMESPACE,
         metric_name=metric_name,
-        dimensions_map={
-            "Operation": RUNTIME_OPERATION,
-            "Name": f"{runtime_name}::{RUNTIME_ENDPOINT}",
-            "Resource": runtime_arn,
-        },
+        dimensions_map={name: values[name] for name in RUNTIME_DIMENSIONS},
         statistic=statistic,
-        period=PERIOD,
+        period=period,
     )
 
 
@@ -99,12 +125,17 @@ class AlarmThresholds:
     """Tool calls that ended in a Lark error, a tool error or a crash."""
     gateway_p99_duration_ms: int = 50_000
     """Quick Suite gives an MCP call 60 s; p99 near that means calls are about to time out."""
+    runtime_silent_hours: int | None = 24
+    """No runtime invocation recorded for this long (1-24) fires `<Server>RuntimeSilent`;
+    None leaves the alarm out (e.g. for a server used only now and then)."""
 
 
 class McpMonitoring(Construct):
     """Dashboard + alarms for one gateway and the runtimes behind it; optional e-mail alerts.
 
-    Alarms treat missing data as OK (no traffic is not a failure). With `alarm_email`, every
+    Error alarms treat missing data as OK (no traffic is not a failure); the RuntimeSilent and
+    RuntimeMetricsMissing alarms notice a runtime whose metrics stay away (module docstring).
+    With `alarm_email`, every
     alarm notifies an SNS topic (KMS-encrypted with a key CloudWatch may use, TLS-only) that
     e-mails that address; the recipient confirms the subscription once.
     """
@@ -132,6 +163,12 @@ class McpMonitoring(Construct):
                 "pass -c alarmEmail=ops@example.com or leave it out."
             )
         self._thresholds = thresholds or AlarmThresholds()
+        silent = self._thresholds.runtime_silent_hours
+        if silent is not None and not 1 <= silent <= 24:
+            raise ValueError(
+                f"AlarmThresholds.runtime_silent_hours={silent} must be 1-24 (a CloudWatch alarm "
+                "looks back at most a day) or None to leave the RuntimeSilent alarm out."
+            )
         self._prefix = Stack.of(self).stack_name
         self.alarms: list[cloudwatch.Alarm] = []
         self.topic = self._alarm_topic(alarm_email) if alarm_email else None
@@ -233,6 +270,26 @@ class McpMonitoring(Construct):
             1,
             f"Runtime '{label}' throttled invocations (TPS or session quota).",
         )
+        hours = self._thresholds.runtime_silent_hours
+        if hours is not None:
+            self._alarm(
+                f"{pascal(label)}RuntimeSilent",
+                runtime_metric(
+                    runtime.attr_agent_runtime_arn,
+                    runtime.agent_runtime_name,
+                    "Invocations",
+                    "Sum",
+                    period=Duration.hours(hours),
+                ),
+                1,
+                f"AgentCore recorded no invocation of runtime '{label}' in {hours} h. Either "
+                "nobody called it (expected on quiet days), or its metrics arrive under other "
+                "dimensions than this dashboard's (Operation, Name, Resource): then every "
+                "runtime graph and alarm here is blind. Compare with `aws cloudwatch list-metrics "
+                "--namespace AWS/Bedrock-AgentCore --metric-name Invocations`.",
+                comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                missing=cloudwatch.TreatMissingData.BREACHING,
+            )
         return [
             cloudwatch.GraphWidget(
                 title=f"Runtime {label}: invocations and new sessions",
@@ -312,6 +369,38 @@ class McpMonitoring(Construct):
             f"Tool calls on '{label}' fail (Lark errors, tool errors or crashes); "
             "the runtime log says which tool and why.",
         )
+        # The server's own log says it served tool calls; AgentCore's runtime metrics under
+        # RUNTIME_DIMENSIONS should then count invocations too. FILL: a metric that never
+        # arrives counts as 0 instead of leaving the alarm without data.
+        window = Duration.minutes(15)
+        blind = cloudwatch.MathExpression(
+            expression="IF(FILL(calls, 0) > 0 AND FILL(invocations, 0) == 0, 1, 0)",
+            using_metrics={
+                "calls": cloudwatch.Metric(
+                    namespace=namespace, metric_name="ToolCalls", statistic="Sum", period=window
+                ),
+                "invocations": runtime_metric(
+                    server.runtime.attr_agent_runtime_arn,
+                    server.runtime.agent_runtime_name,
+                    "Invocations",
+                    "Sum",
+                    period=window,
+                ),
+            },
+            label=f"{label}: tool calls logged, no runtime invocation recorded",
+            period=window,
+        )
+        self._alarm(
+            f"{pascal(label)}RuntimeMetricsMissing",
+            blind,
+            1,
+            f"'{label}' logged tool calls but AgentCore recorded no invocation of its runtime "
+            "under the dimensions this dashboard watches (Operation, Name, Resource): the "
+            "runtime graphs and alarms are blind. Find the dimensions AgentCore uses with `aws "
+            "cloudwatch list-metrics --namespace AWS/Bedrock-AgentCore --metric-name "
+            "Invocations` and update RUNTIME_DIMENSIONS in mcp_constructs/monitoring.py.",
+            evaluation_periods=2,
+        )
         by_tool = cloudwatch.MathExpression(
             expression=(
                 f"SEARCH('{{{namespace},Tool}} MetricName=\"ToolErrors\"', 'Sum', "
@@ -339,11 +428,15 @@ class McpMonitoring(Construct):
     def _alarm(
         self,
         construct_id: str,
-        metric: cloudwatch.Metric,
+        metric: cloudwatch.IMetric,
         threshold: float,
         description: str,
         *,
         evaluation_periods: int = 1,
+        comparison: cloudwatch.ComparisonOperator = (
+            cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+        ),
+        missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
     ) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(
             self,
@@ -353,8 +446,8 @@ class McpMonitoring(Construct):
             metric=metric,
             threshold=threshold,
             evaluation_periods=evaluation_periods,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            comparison_operator=comparison,
+            treat_missing_data=missing,
         )
         self.alarms.append(alarm)
         return alarm

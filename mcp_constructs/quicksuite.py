@@ -4,7 +4,8 @@ Quick Suite -> Integrations -> Add -> Model Context Protocol asks, in this order
 Description, MCP server endpoint; then, under Service authentication (service-to-service OAuth,
 the client-credentials grant), Client ID, Client secret and Token URL. This command prints those
 fields in that order for the default client or for one team's client (``--team NAME``), plus the
-scope Cognito grants that client (the form does not ask for it; the token carries it anyway).
+scope Cognito grants that client (the form does not ask for it; the token carries it anyway) and
+the client's rate limit at the gateway (requests per minute; context ``rateLimit``).
 
 The client secret is read from Cognito only with ``--show-secret``; otherwise the command prints
 the AWS CLI command that reads it, so the secret stays out of terminals and logs by default.
@@ -12,6 +13,12 @@ the AWS CLI command that reads it, so the secret stays out of terminals and logs
     python -m mcp_constructs.quicksuite                  # default client (every tool)
     python -m mcp_constructs.quicksuite --team support   # a team's client
     python -m mcp_constructs.quicksuite --team support --show-secret --json
+    python -m mcp_constructs.quicksuite --user-auth      # "Lark as me" (context userAuth: true)
+
+``--user-auth`` prints the *User authentication* form of the sign-in integration instead (MCP
+endpoint of the user gateway, Client ID ``quicksuite``, Client secret, Token URL, Authorization
+URL), read from the ``<prefix>-UserGateway`` stack; its secret lives in Secrets Manager and is
+printed only with ``--show-secret`` (docs/user-auth.md).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
+from mcp_constructs.rate_limit import RATE_LIMITS_OUTPUT
 from mcp_constructs.teams import TEAM_CLIENTS_OUTPUT, secret_command
 
 #: Stacks are named ``<stackPrefix>-Cognito`` and ``<stackPrefix>-Gateway`` (stacks/config.py);
@@ -52,6 +60,15 @@ _NOT_YET = {
 _FAILED = {"CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED"}
 
 AUTH_TYPE = "Service authentication (service-to-service OAuth)"
+#: The sign-in integration (context userAuth): one stack carries every field of its form.
+USER_STACK_PART = "UserGateway"
+USER_AUTH_TYPE = "User authentication (OAuth authorization code)"
+OUT_USER_GATEWAY_URL = "UserMcpEndpointUrl"
+OUT_USER_CLIENT_ID = "UserClientId"
+OUT_USER_TOKEN_URL = "UserTokenUrl"
+OUT_USER_AUTHORIZATION_URL = "UserAuthorizationUrl"
+OUT_USER_SECRET_ARN = "UserClientSecretArn"
+OUT_LARK_REDIRECT_URL = "LarkRedirectUrl"
 DEFAULT_NAME = "Lark"
 
 
@@ -113,6 +130,16 @@ def team_clients(outputs: Mapping[str, str]) -> dict[str, dict[str, str]]:
     return json.loads(raw) if raw else {}
 
 
+def rate_limit(outputs: Mapping[str, str], team: str | None) -> int | None:
+    """Requests per minute the gateway allows this client (``RateLimits`` output), if known."""
+    try:
+        limits = json.loads(outputs.get(RATE_LIMITS_OUTPUT) or "{}")
+    except ValueError:
+        return None
+    value = limits.get("default") if team is None else (limits.get("teams") or {}).get(team)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def integration_fields(
     outputs: Mapping[str, str],
     *,
@@ -140,6 +167,12 @@ def integration_fields(
         name = f"{DEFAULT_NAME} ({team})"
         tools = "read-only tools" if access == "read" else "every tool"
         description = f"Lark/Feishu tools for team {team} ({tools})"
+    per_minute = rate_limit(outputs, team)
+    limit = (
+        []
+        if per_minute is None
+        else [Field("Rate limit", f"{per_minute} requests per minute at the gateway", "rate_limit")]
+    )
     return [
         Field("Name", name, "name"),
         Field("Description", description, "description"),
@@ -153,7 +186,65 @@ def integration_fields(
         ),
         Field("Token URL", _require(outputs, OUT_TOKEN_URL, stacks), "token_url"),
         Field("Scope", scope, "scope"),
+        *limit,
     ]
+
+
+def user_auth_fields(
+    outputs: Mapping[str, str],
+    *,
+    stacks: Sequence[str],
+    region: str | None = None,
+    secret: str | None = None,
+) -> list[Field]:
+    """The *User authentication* form of the sign-in integration, in the form's order."""
+    arn = _require(outputs, OUT_USER_SECRET_ARN, stacks)
+    region_arg = f" --region {region}" if region else ""
+    command = (
+        f"aws secretsmanager get-secret-value --secret-id {arn}{region_arg} "
+        "--query SecretString --output text  # the client_secret field"
+    )
+    fields = [
+        Field("Name", f"{DEFAULT_NAME} (me)", "name"),
+        Field("Description", "Lark/Feishu tools acting as the signed-in person", "description"),
+        Field("MCP server endpoint", _require(outputs, OUT_USER_GATEWAY_URL, stacks), "endpoint"),
+        Field("Authentication", USER_AUTH_TYPE, "authentication"),
+        Field("Client ID", _require(outputs, OUT_USER_CLIENT_ID, stacks), "client_id"),
+        Field(
+            "Client secret",
+            secret if secret is not None else command,
+            "client_secret" if secret is not None else "client_secret_command",
+        ),
+        Field("Token URL", _require(outputs, OUT_USER_TOKEN_URL, stacks), "token_url"),
+        Field(
+            "Authorization URL",
+            _require(outputs, OUT_USER_AUTHORIZATION_URL, stacks),
+            "authorization_url",
+        ),
+    ]
+    if outputs.get(OUT_LARK_REDIRECT_URL):
+        fields.append(
+            Field("Lark app redirect URL", outputs[OUT_LARK_REDIRECT_URL], "lark_redirect_url")
+        )
+    return fields
+
+
+def read_user_client_secret(secrets: Any, secret_arn: str) -> str:
+    """The quicksuite client's secret from Secrets Manager (``{"client_secret": ...}``)."""
+    try:
+        raw = secrets.get_secret_value(SecretId=secret_arn)["SecretString"]
+    except ClientError as exc:
+        message = exc.response.get("Error", {}).get("Message", str(exc))
+        raise QuickSuiteError(f"could not read secret {secret_arn}: {message}") from None
+    try:
+        secret = json.loads(raw)["client_secret"]
+    except (ValueError, KeyError, TypeError):
+        secret = None
+    if not isinstance(secret, str) or not secret:
+        raise QuickSuiteError(
+            f"secret {secret_arn} holds no client_secret; redeploy the UserAuth stack"
+        )
+    return secret
 
 
 def read_secret(cognito: Any, user_pool_id: str, client_id: str) -> str:
@@ -194,10 +285,19 @@ def run(
     stacks: Sequence[str],
     cfn: Any,
     cognito: Any,
+    user_auth: bool = False,
+    secrets: Any = None,
 ) -> str:
     """Everything but argument parsing and client creation (tests pass stubbed clients)."""
     outputs = stack_outputs(cfn, stacks)
     region = cfn.meta.region_name
+    if user_auth:
+        secret = None
+        if show_secret:
+            secret = read_user_client_secret(secrets, outputs[OUT_USER_SECRET_ARN])
+        fields = user_auth_fields(outputs, stacks=stacks, region=region, secret=secret)
+        text = render(fields, as_json=as_json)
+        return text.replace("(make quicksuite SHOW", "(make quicksuite USER_AUTH=1 SHOW")
     fields = integration_fields(outputs, team=team, stacks=stacks, region=region)
     if show_secret:
         client_id = next(f.value for f in fields if f.key == "client_id")
@@ -217,6 +317,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="read the client secret from Cognito and print it",
     )
+    parser.add_argument(
+        "--user-auth",
+        action="store_true",
+        help="the sign-in integration (user gateway, context userAuth) instead of the bot's",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument("--region", help="AWS region of the stacks (default: AWS_REGION/profile)")
     parser.add_argument(
@@ -226,7 +331,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def stack_names(prefix: str | None, cdk_json: Path = Path("cdk.json")) -> list[str]:
+def stack_names(
+    prefix: str | None, cdk_json: Path = Path("cdk.json"), parts: Sequence[str] = STACK_PARTS
+) -> list[str]:
     """``<prefix>-Cognito``, ``<prefix>-Gateway``; the prefix defaults to cdk.json's context."""
     if not prefix:
         try:
@@ -234,7 +341,7 @@ def stack_names(prefix: str | None, cdk_json: Path = Path("cdk.json")) -> list[s
             prefix = context.get("stackPrefix")
         except (OSError, ValueError):
             prefix = None
-    return [f"{prefix or DEFAULT_STACK_PREFIX}-{part}" for part in STACK_PARTS]
+    return [f"{prefix or DEFAULT_STACK_PREFIX}-{part}" for part in parts]
 
 
 def make_session(region: str | None) -> boto3.session.Session:
@@ -246,7 +353,11 @@ def make_session(region: str | None) -> boto3.session.Session:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the process exit code."""
     args = _parser().parse_args(argv)
-    stacks = stack_names(args.stack_prefix)
+    if args.user_auth and args.team:
+        print("quicksuite: --team and --user-auth exclude each other", file=sys.stderr)
+        return 2
+    parts = (USER_STACK_PART,) if args.user_auth else STACK_PARTS
+    stacks = stack_names(args.stack_prefix, parts=parts)
     try:
         session = make_session(args.region)
         if not session.region_name:
@@ -259,6 +370,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 stacks=stacks,
                 cfn=session.client("cloudformation"),
                 cognito=session.client("cognito-idp"),
+                user_auth=args.user_auth,
+                secrets=session.client("secretsmanager"),
             )
         )
     except QuickSuiteError as exc:

@@ -2,9 +2,10 @@
 
 The image is a CDK asset (built and pushed by `cdk deploy`, only staged by `cdk synth`, so
 synth needs no Docker). Its hash, and so the runtime's ContainerUri, moves only when what goes
-into the image moves: the build context is the server directory alone, with the usual local
-clutter excluded. The runtime speaks MCP over the public AgentCore endpoint with no inbound
-authorizer of its own: callers are authorized by IAM (SigV4), which is how a gateway reaches it.
+into the image moves: the build context is `directory` narrowed by its `.dockerignore` (Docker
+ignore rules, `!` re-includes: an allowlist works) plus the usual local clutter excluded. The
+runtime speaks MCP over the public AgentCore endpoint with no inbound authorizer of its own:
+callers are authorized by IAM (SigV4), which is how a gateway reaches it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from aws_cdk import ArnFormat, Stack, Token
+from aws_cdk import ArnFormat, IgnoreMode, Stack, Token
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
@@ -52,7 +53,8 @@ class McpServerRuntime(Construct):
     """An AgentCore Runtime (protocol MCP, network PUBLIC) running an image built from `directory`.
 
     Args:
-        directory: build context holding a `Dockerfile`; only this directory is sent to Docker.
+        directory: build context holding a `Dockerfile` (and usually a `.dockerignore`, applied
+            with Docker's rules); only this directory is sent to Docker.
         runtime_name: AgentCore runtime name (`[a-zA-Z][a-zA-Z0-9_]{0,47}`); renaming replaces
             the runtime.
         environment: environment variables for the server. Default none. Never put a secret
@@ -113,6 +115,7 @@ class McpServerRuntime(Construct):
             directory=directory,
             platform=platform or ecr_assets.Platform.LINUX_ARM64,
             exclude=list(image_excludes),
+            ignore_mode=IgnoreMode.DOCKER,
         )
 
         self.role = agentcore_service_role(
@@ -149,6 +152,27 @@ class McpServerRuntime(Construct):
         self.runtime_arn: str = self.resource.attr_agent_runtime_arn
         self.runtime_id: str = self.resource.attr_agent_runtime_id
         self.runtime_version: str = self.resource.attr_agent_runtime_version
+
+    def add_environment(self, name: str, value: str) -> None:
+        """Set one more environment variable of the server (never a secret value)."""
+        if not _ENV_NAME.match(name):
+            raise ValueError(f"{self.node.path}: invalid environment variable name {name!r}")
+        current = dict(self.resource.environment_variables or {})
+        if name in current:
+            raise ValueError(f"{self.node.path}: environment variable {name} is already set")
+        self.resource.environment_variables = {**current, name: value}
+
+    def allow_request_headers(self, *names: str) -> None:
+        """Let these request headers reach the server (the runtime passes no others); at most
+        20, each `X-Amzn-Bedrock-AgentCore-Runtime-Custom-*` or another non-reserved name."""
+        config = self.resource.request_header_configuration
+        current = list(config.request_header_allowlist or []) if config else []
+        merged = current + [name for name in names if name not in current]
+        if len(merged) > 20:
+            raise ValueError(f"{self.node.path}: a runtime passes at most 20 request headers")
+        self.resource.request_header_configuration = (
+            agentcore.CfnRuntime.RequestHeaderConfigurationProperty(request_header_allowlist=merged)
+        )
 
     @property
     def image_asset_hash(self) -> str:

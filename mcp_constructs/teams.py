@@ -9,6 +9,9 @@ and its access level picks the OAuth scope the gateway's Cedar policies look for
 * ``write`` -> ``<resource server>/invoke`` (the app's ``scope``): every tool, like the default
   client.
 
+An optional ``rateLimit`` (requests per minute, 0 to 10,000,000) gives the team's client its
+own limit at the gateway instead of the app's ``rateLimit`` (mcp_constructs/rate_limit.py).
+
 ``parse_teams`` is plain Python (stacks/config.py calls it before any construct exists), so a
 mistake stops synth with a message naming the entry and the fix; ``add_team_clients`` then adds
 the clients through the pool's own ``add_client`` (same settings as the default client).
@@ -24,6 +27,8 @@ from typing import Any, Literal, Protocol
 
 from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_cognito as cognito
+
+from mcp_constructs.rate_limit import RateLimitError, parse_rate
 
 Access = Literal["read", "write"]
 
@@ -44,10 +49,12 @@ class TeamsConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Team:
-    """One team's client: its name (DNS-ish, unique) and access level."""
+    """One team's client: its name (DNS-ish, unique), access level and optional rate limit."""
 
     name: str
     access: Access
+    #: Requests per minute at the gateway; None: the app's default (context ``rateLimit``).
+    rate_limit: int | None = None
 
     def scope_name(self, invoke_scope_name: str = "invoke") -> str:
         """The resource-server scope this team's client gets (``read``, or the invoke scope)."""
@@ -89,11 +96,11 @@ def parse_teams(raw: Any) -> tuple[Team, ...]:
                 f'{where} must be an object like {{"name": "support", "access": "read"}}, '
                 f"got {entry!r}"
             )
-        unknown = sorted(set(entry) - {"name", "access"})
+        unknown = sorted(set(entry) - {"name", "access", "rateLimit"})
         if unknown:
             raise TeamsConfigError(
                 f"{where} has unknown key(s) {', '.join(unknown)}; only "
-                '"name" and "access" are allowed'
+                '"name", "access" and "rateLimit" are allowed'
             )
         name = entry.get("name")
         if not isinstance(name, str) or not _NAME_RE.match(name):
@@ -116,7 +123,15 @@ def parse_teams(raw: Any) -> tuple[Team, ...]:
                 f'{where} ("{name}"): access {access!r} must be "read" (read-only tools) '
                 'or "write" (every tool)'
             )
-        team = Team(name=name, access=access)
+        rate_limit = None
+        if entry.get("rateLimit") is not None:
+            try:
+                rate_limit = parse_rate(
+                    entry["rateLimit"], f'{where} ("{name}"): rateLimit', minimum=0
+                )
+            except RateLimitError as err:
+                raise TeamsConfigError(str(err)) from None
+        team = Team(name=name, access=access, rate_limit=rate_limit)
         if team.id_suffix in seen_ids:
             raise TeamsConfigError(
                 f'{where}: team "{name}" and team "{seen_ids[team.id_suffix]}" differ only in '

@@ -101,17 +101,25 @@ def cedar_permit(*, gateway_arn: str, actions: Sequence[str], scope: str) -> str
     return text
 
 
-def policy_name(level: str, target_name: str) -> str:
-    """``<level>_<target>`` as a policy name (``^[A-Za-z][A-Za-z0-9_]*$``, at most 48).
+def policy_name(level: str, target_name: str, prefix: str = "") -> str:
+    """``[<prefix>_]<level>_<target>`` as a policy name (``^[A-Za-z][A-Za-z0-9_]*$``, <= 48).
 
-    Names are immutable and unique within the engine: one per access level and target.
+    Names are immutable; ``prefix`` (the deployment's stack name, see
+    :func:`name_prefix_for`) keeps two deployments in one account from asking for the same
+    name. Too long a name keeps its first 39 characters plus a hash of the whole.
     """
     cleaned = re.sub(r"[^A-Za-z0-9_]", "_", target_name)
-    name = f"{level}_{cleaned}"
+    name = f"{prefix}_{level}_{cleaned}" if prefix else f"{level}_{cleaned}"
     if len(name) > 48:
-        digest = hashlib.sha256(target_name.encode()).hexdigest()[:8]
+        digest = hashlib.sha256(name.encode()).hexdigest()[:8]
         name = f"{name[:39]}_{digest}"
     return name
+
+
+def name_prefix_for(stack_name: str) -> str:
+    """A stack name in the characters policy and engine names allow, starting with a letter."""
+    cleaned = re.sub(r"[^A-Za-z0-9_]", "_", stack_name)
+    return cleaned if cleaned[:1].isalpha() else f"e_{cleaned}"
 
 
 def cedar_policies(
@@ -145,10 +153,10 @@ def cedar_policies(
 
 def engine_name_for(stack_name: str) -> str:
     """A policy-engine name (``^[A-Za-z][A-Za-z0-9_]*$``, <= 48) derived from the stack name."""
-    cleaned = re.sub(r"[^A-Za-z0-9_]", "_", stack_name)
-    if not cleaned[:1].isalpha():
-        cleaned = f"e_{cleaned}"
-    return f"{cleaned[:40]}_tools"
+    cleaned = name_prefix_for(stack_name)
+    if len(cleaned) > 40:
+        cleaned = f"{cleaned[:31]}_{hashlib.sha256(cleaned.encode()).hexdigest()[:8]}"
+    return f"{cleaned}_tools"
 
 
 class GatewayToolPolicy(Construct):
@@ -188,6 +196,8 @@ class GatewayToolPolicy(Construct):
             raise ValueError(f"{self.node.path}: the gateway needs a literal name")
         stack = Stack.of(self)
         self.gateway = gateway
+        #: Starts every policy name: unique per deployment (stack), as names are per account.
+        self.name_prefix = name_prefix_for(stack.stack_name)
         self.invoke_scope = invoke_scope
         self.read_scope = read_scope
         self.mode = mode
@@ -262,7 +272,7 @@ class GatewayToolPolicy(Construct):
             policy = agentcore.CfnPolicy(
                 self,
                 f"{prefix}{level.capitalize()}Policy",
-                name=policy_name(level, target_name),
+                name=policy_name(level, target_name, self.name_prefix),
                 policy_engine_id=self.engine.attr_policy_engine_id,
                 description=descriptions[level],
                 definition=agentcore.CfnPolicy.PolicyDefinitionProperty(

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mcp_constructs.rate_limit import DEFAULT_REQUESTS_PER_MINUTE, RateLimitError, parse_rate
 from mcp_constructs.teams import READ_SCOPE_NAME, Team, TeamsConfigError, parse_teams
 
 LARK_DOMAINS: Mapping[str, str] = {
@@ -38,9 +39,12 @@ DEFAULTS: Mapping[str, Any] = {
     "larkTools": None,
     "larkReadOnly": None,
     "logLevel": "INFO",
-    # Teams and Quick Suite (README): one app client per team, tool permissions at the gateway.
+    # Teams and Quick Suite (docs/teams-and-quicksuite.md): one app client per team, tool
+    # permissions at the gateway.
     "teams": [],
     "policyMode": "ENFORCE",
+    # Gateway requests per minute per app client without a team `rateLimit` of its own.
+    "rateLimit": DEFAULT_REQUESTS_PER_MINUTE,
 }
 
 # At most 40 characters, so `<prefix>_server` (runtime) and `<prefix>-gateway` fit AgentCore's
@@ -65,7 +69,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class AppConfig:
-    """The app's settings after parsing; see DEFAULTS and the README's Configuration table."""
+    """The app's settings after parsing; see DEFAULTS and docs/configuration.md."""
 
     stack_prefix: str = "LarkMcp"
     account: str | None = None
@@ -81,6 +85,7 @@ class AppConfig:
     log_level: str = "INFO"
     teams: tuple[Team, ...] = ()
     policy_mode: str = "ENFORCE"
+    rate_limit: int = DEFAULT_REQUESTS_PER_MINUTE
     # Derived names, filled by __post_init__.
     stack_names: Mapping[str, str] = field(init=False)
 
@@ -183,7 +188,19 @@ def load_config(get: Callable[[str], Any], environ: Mapping[str, str] | None = N
         log_level=_log_level(value("logLevel")),
         teams=_teams(value("teams"), scope, _extra_clients(value("extraClients"))),
         policy_mode=_policy_mode(value("policyMode")),
+        rate_limit=_rate_limit(value("rateLimit")),
     )
+
+
+def _rate_limit(raw: Any) -> int:
+    """`rateLimit`: at least 1, because the deploy's smoke test calls with the default client."""
+    try:
+        return parse_rate(raw, "context 'rateLimit'", minimum=1)
+    except RateLimitError as err:
+        raise ConfigError(
+            f"{err}; it applies to the default client, which the deploy's smoke test uses. "
+            "Example: -c rateLimit=300"
+        ) from None
 
 
 def _text(raw: Any, key: str) -> str:

@@ -11,6 +11,7 @@ from mcp_constructs import JwtAuthorizer, M2MAuth, McpGateway, McpServerRuntime
 from mcp_constructs.deploy_checks import GatewaySmokeTest, GatewayToolSync
 from mcp_constructs.deploy_checks.constructs import fingerprint
 from mcp_constructs.manifest import expected_tool_names, load_manifest, select_tools
+from mcp_constructs.rate_limit import add_team_rate_limits
 from mcp_constructs.teams import READ_SCOPE_NAME, read_scope_needed
 from mcp_constructs.tool_policy import GatewayToolPolicy
 from stacks.cognito_stack import _output_suffix
@@ -98,6 +99,17 @@ class GatewayStack(Stack):
             after=[self.tool_sync.resource],
         )
         self.smoke_test.resource.node.add_dependency(*policies)
+        # Requests per minute per app client (docs/teams-and-quicksuite.md): context `rateLimit`
+        # for every client, a team's own `rateLimit` for its client; output `RateLimits`.
+        self.rate_limits = add_team_rate_limits(
+            self,
+            gateway_id=self.gateway.gateway_id,
+            default_per_minute=config.rate_limit,
+            team_clients={
+                t.name: (auth.clients[t.name].user_pool_client_id, t.rate_limit)
+                for t in config.teams
+            },
+        )
 
         # Everything the Quick Suite MCP integration form asks for, in one place.
         CfnOutput(self, "McpEndpointUrl", value=self.gateway.gateway_url)

@@ -5,17 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from mcp_constructs import McpServerRuntime
-from mcp_constructs.nag import acknowledge
+from mcp_constructs.adopted_secret import AdoptedSecret
 from stacks.config import AppConfig
 
-#: The server's build context: the image is built from this directory alone.
-SERVER_DIR = Path(__file__).resolve().parent.parent / "lark_mcp_server"
-_PLACEHOLDER = '{"app_id": "", "app_secret": ""}'
+#: The server image's build context: the repository root, with the root `Dockerfile`. The root
+#: `.dockerignore` narrows it to an allowlist (lark_mcp_server/ ...), which the CDK asset applies
+#: too, so the image hash moves only with the image's own files.
+BUILD_DIR = Path(__file__).resolve().parent.parent
 
 
 class RuntimeStack(Stack):
@@ -27,7 +28,7 @@ class RuntimeStack(Stack):
         id: str,
         *,
         config: AppConfig,
-        server_dir: Path = SERVER_DIR,
+        build_dir: Path = BUILD_DIR,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, id, **kwargs)
@@ -38,34 +39,23 @@ class RuntimeStack(Stack):
             secret_name = config.lark_secret_name
         else:
             secret_name = config.default_secret_name
-            # Created empty: the template carries a placeholder, never a credential. The
-            # operator fills it once (see the FillLarkSecretCommand output).
-            self.lark_secret = secretsmanager.Secret(
+            # Adopted if it exists (a redeploy after `make destroy`, which keeps it), else
+            # created with a placeholder: never a credential in the template. The operator fills
+            # it once (see the FillLarkSecretCommand output).
+            self.adopted_secret = AdoptedSecret(
                 self,
-                "LarkSecret",
+                "LarkAppSecret",
                 secret_name=secret_name,
                 description="Lark/Feishu app credentials for the Lark MCP server: "
                 '{"app_id": "...", "app_secret": "..."}',
-                generate_secret_string=secretsmanager.SecretStringGenerator(
-                    secret_string_template=_PLACEHOLDER,
-                    generate_string_key="placeholder",
-                    password_length=16,
-                    exclude_punctuation=True,
-                ),
-                removal_policy=RemovalPolicy.RETAIN,
             )
-            acknowledge(
-                self.lark_secret,
-                "AwsSolutions-SMG4",
-                "The Lark app secret is issued and rotated in the Lark developer "
-                "console; AWS cannot rotate it. Rotate there, then put the new value here.",
-            )
+            self.lark_secret = self.adopted_secret.secret
 
         environment = config.runtime_environment()
         self.runtime = McpServerRuntime(
             self,
             "Server",
-            directory=str(server_dir),
+            directory=str(build_dir),
             runtime_name=config.runtime_name,
             environment=environment,
             secret=self.lark_secret,

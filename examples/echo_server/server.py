@@ -2,7 +2,7 @@
 
 AgentCore Runtime (protocol MCP) forwards to `0.0.0.0:8000/mcp`, stateless, so this is all a
 containerised MCP server needs. It exists to prove (and show) that the CDK constructs host a
-second server beside the Lark one: see `## Adding another MCP server` in the README.
+second server beside the Lark one: see docs/extra-servers.md.
 """
 
 import os

@@ -7,7 +7,9 @@
 
 Both rerun exactly when their ``Triggers`` property changes (hashes, never a timestamp), so
 ``cdk diff`` stays quiet when nothing changed. Their Lambda code (``runtime/``) is plain Python
-with no third-party packages: synth needs no Docker bundling.
+with no third-party packages: synth needs no Docker bundling. The asset also carries the
+botocore models of the services they call, found through ``AWS_DATA_PATH``
+(``botocore_models.py``), so they work whatever boto3 the Lambda runtime ships.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from aws_cdk import Acknowledgment, CfnResource, CustomResource, Duration, Stack, Validations
@@ -27,9 +28,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
+from .botocore_models import LAMBDA_DATA_PATH, staged_asset
 from .runtime.mcp_smoke import DEFAULT_PROTOCOL_VERSION
 
-RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
 # Newest Python Lambda runtime aws-cdk-lib knows (cdk-nag AwsSolutions-L1 asks for the newest).
 PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_14
 DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
@@ -50,8 +51,9 @@ def fingerprint(scope: Construct, value: Any) -> str:
 
 
 def _handler_code() -> lambda_.Code:
-    # Caches differ between checkouts; leaving them out keeps the asset hash reproducible.
-    return lambda_.Code.from_asset(str(RUNTIME_DIR), exclude=["__pycache__", "*.pyc"])
+    # The handler modules plus the pinned botocore's models, staged in a temporary directory:
+    # only content is hashed, so the asset hash is reproducible across checkouts.
+    return lambda_.Code.from_asset(str(staged_asset()))
 
 
 class _CheckProvider(Construct):
@@ -109,6 +111,8 @@ class _CheckProvider(Construct):
                 memory_size=256,
                 log_group=self.log_group,
                 description=f"{description} ({step})",
+                # botocore reads these models before its own: the runtime's boto3 may lag.
+                environment={"AWS_DATA_PATH": LAMBDA_DATA_PATH},
             )
         # The Provider polls is_complete until it answers IsComplete; our handlers give up with
         # their own message at max_wait, before the framework's bare "Operation timed out".

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from bench import measure, procs
-from bench.run import readme_section, table, targets
+from bench.run import docs_page, table, targets
 from bench.servers import BARE, ServerSpec
 
 pytestmark = pytest.mark.timeout(60)
@@ -121,7 +121,7 @@ def test_targets_compare_ours_with_the_others() -> None:
     ]
 
 
-def test_readme_section_renders_the_run_it_is_given() -> None:
+def test_docs_page_renders_the_run_it_is_given() -> None:
     results = {"bare": {"tool": "echo", "cold_start_ms": {"median": 700.0, "runs": [700.0]}}}
     report = {
         "date": "2026-11-24T00:00:00+00:00",
@@ -137,8 +137,8 @@ def test_readme_section_renders_the_run_it_is_given() -> None:
         "cpu_ratios": {"cold_start_cpu_ours_over_bare": None}
         | {"cold_start_cpu_ours_over_lark_mcp": None, "cpu_per_call_lark_mcp_over_ours": None},
     }
-    section = readme_section(report)
-    assert section.startswith("## Benchmark\n")
+    section = docs_page(report)
+    assert section.startswith("# Benchmark\n")
     assert "```\nmake bench\n```" in section
     assert "busy with other work" in " ".join(section.split())  # 3.5 > 2 cores
     assert "| cold start ≤ 1.15x bare | - | n/a |" in section

@@ -8,7 +8,10 @@
   ``tools/list``: fetch the discovery document and JWKS, verify the signature, issuer, expiry,
   allowed client and scope, then forward the JSON-RPC to the MCP server and prefix each tool
   name with ``<target>___``, answering as SSE and a few tools per page (``nextCursor``).
-  Faults can be switched on to see what the smoke test says about them.
+  Faults can be switched on to see what the smoke test says about them. ``rate_limits``
+  throttles like an ``AWS::BedrockAgentCore::GatewayRateLimit`` keyed by the token's
+  ``client_id`` claim (exact id, else ``*``; one bucket per client per minute), answering with
+  the documented JSON-RPC error ``-32003``.
 - `serve_in_thread` / `start_server_process`: uvicorn on a pre-bound free loopback port, and a
   subprocess for ``python -m lark_mcp_server``.
 """
@@ -209,6 +212,11 @@ class GatewayStandIn:
         self.read_scope = read_scope
         self.read_only_tools = read_only_tools
         self.faults = Faults()
+        # Requests per minute by client id, "*" for any other client (empty: no rate limit),
+        # and the HTTP status of a throttled answer.
+        self.rate_limits: dict[str, int] = {}
+        self.rate_limit_status = 429
+        self._windows: dict[str, tuple[int, int]] = {}
         self._keys: KeySet | None = None
         self._issuer = ""
         self.app = Starlette(routes=[Route("/mcp", self._mcp, methods=["POST"])])
@@ -257,6 +265,9 @@ class GatewayStandIn:
                     status_code=401,
                     headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
                 )
+            throttled = self._throttle(request, body.get("id"))
+            if throttled is not None:
+                return throttled
             if self.faults.status:
                 return Response(
                     "upstream target is unavailable, try again later",
@@ -283,6 +294,36 @@ class GatewayStandIn:
         message = {"jsonrpc": "2.0", "id": body.get("id"), "result": result}
         return Response(
             f"event: message\ndata: {json.dumps(message)}\n\n", media_type="text/event-stream"
+        )
+
+    def _throttle(self, request: Request, request_id: Any) -> Response | None:
+        """AgentCore's rate-limit answer ("Rate limit enforcement") once a client's bucket for
+        this minute is used up; None while it is not (or no limit applies to the client)."""
+        token = request.headers.get("authorization", "").partition(" ")[2]
+        assert self._keys is not None  # loaded by _authorize, which accepted this token
+        client_id = str(jwt.decode(token, self._keys, algorithms=["RS256"]).claims["client_id"])
+        rate = self.rate_limits.get(client_id, self.rate_limits.get("*"))
+        if rate is None:
+            return None
+        now = time.time()
+        window, count = self._windows.get(client_id, (int(now // 60), 0))
+        if window != int(now // 60):
+            window, count = int(now // 60), 0
+        self._windows[client_id] = (window, count + 1)
+        if count < rate:
+            return None
+        error = {
+            "code": -32003,
+            "message": "Rate limit exceeded",
+            "data": {
+                "limitKey": f"rl-standin/{client_id}",
+                "metric": "requests",
+                "retryAfter": float(60 * (window + 1) - int(now)),
+            },
+        }
+        return JSONResponse(
+            {"jsonrpc": "2.0", "id": request_id, "error": error},
+            status_code=self.rate_limit_status,
         )
 
     async def _backend_tools(self, client: httpx2.AsyncClient) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks
 
 from mcp_constructs.deploy_checks import GatewaySmokeTest, GatewayToolSync
+from mcp_constructs.deploy_checks.runtime.mcp_smoke import DEFAULT_PROTOCOL_VERSION
 from tests.deploy_checks.bare_gateway import bare_gateway, mcp_target
 
 TOOLS = ["send_message", "list_chats", "get_document"]
@@ -139,7 +140,7 @@ def test_smoke_test_resource_carries_no_secret(template: dict[str, Any]) -> None
             "Scope": "lark-mcp/invoke",
             "TargetName": "lark",
             "ExpectedTools": TOOLS,
-            "ProtocolVersion": "2025-03-26",
+            "ProtocolVersion": DEFAULT_PROTOCOL_VERSION,
             "Triggers": {
                 "image": image_hash(template),
                 "targets": Match.any_value(),

@@ -23,6 +23,8 @@ STACKS = ("Cognito", "Runtime", "Gateway")
 #: What a checkout needs to synthesize (everything else is left out of repo copies).
 APP_FILES = (
     "app.py",
+    "Dockerfile",
+    ".dockerignore",
     "cdk.json",
     "Makefile",
     "package.json",
@@ -31,7 +33,7 @@ APP_FILES = (
     "requirements-dev.txt",
     "pyproject.toml",
 )
-APP_DIRS = ("stacks", "mcp_constructs", "lark_mcp_server")
+APP_DIRS = ("stacks", "mcp_constructs", "lark_mcp_server", "lark_user_store")
 
 
 def cdk_context() -> dict:

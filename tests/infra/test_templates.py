@@ -101,23 +101,19 @@ def test_runtime_speaks_mcp_on_the_public_network_without_an_authorizer(template
 
 def test_runtime_environment_points_at_the_secret_not_its_value(templates):
     template = templates["Runtime"]
-    secret_id, secret = _only(template, "AWS::SecretsManager::Secret")
+    # The secret is adopted-or-created by a custom resource (tests/infra/test_adopted_secret.py).
+    secret_id, secret = _only(template, "Custom::LarkSecret")
     template.has_resource_properties(
         "AWS::BedrockAgentCore::Runtime",
         {
             "EnvironmentVariables": {
-                "LARK_SECRET_ARN": {"Ref": secret_id},
+                "LARK_SECRET_ARN": {"Fn::GetAtt": [secret_id, "Arn"]},
                 "LARK_DOMAIN": "https://open.feishu.cn",
                 "LOG_LEVEL": "INFO",
             }
         },
     )
-    props = secret["Properties"]
-    assert "SecretString" not in props
-    assert json.loads(props["GenerateSecretString"]["SecretStringTemplate"]) == {
-        "app_id": "",
-        "app_secret": "",
-    }
+    assert "SecretString" not in json.dumps(secret)
     assert secret["DeletionPolicy"] == "Retain"
 
 
@@ -205,7 +201,7 @@ def _role_policy(template, role_arn: dict) -> tuple[str, dict]:
 
 def test_execution_role_has_only_what_the_runtime_needs(templates):
     template = templates["Runtime"]
-    secret_id, _ = _only(template, "AWS::SecretsManager::Secret")
+    secret_id, _ = _only(template, "Custom::LarkSecret")
     _, runtime = _only(template, "AWS::BedrockAgentCore::Runtime")
     _, policy = _role_policy(template, runtime["Properties"]["RoleArn"])
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
@@ -242,7 +238,9 @@ def test_execution_role_has_only_what_the_runtime_needs(templates):
     assert "repository/" in pull and "container-assets" in pull
     assert by_action["ecr:GetAuthorizationToken"]["Resource"] == "*"
     # The Lark secret alone.
-    assert by_action["secretsmanager:GetSecretValue"]["Resource"] == {"Ref": secret_id}
+    assert by_action["secretsmanager:GetSecretValue"]["Resource"] == {
+        "Fn::GetAtt": [secret_id, "Arn"]
+    }
     # Its own log groups.
     own_logs = json.dumps(by_action["logs:CreateLogGroup"]["Resource"])
     assert ":log-group:/aws/bedrock-agentcore/runtimes/LarkMcp_server-*" in own_logs
@@ -359,14 +357,22 @@ def test_gateway_role_may_invoke_this_runtime_and_its_endpoints_only(synth, temp
 
 
 def test_target_calls_the_runtime_url_with_the_gateway_role(synth, templates):
-    ref = _runtime_arn_ref(synth, templates)
-    encoded = {
-        "Fn::Join": [
-            "%2F",
-            {"Fn::Split": ["/", {"Fn::Join": ["%3A", {"Fn::Split": [":", ref["arn"]]}]}]},
-        ]
-    }
+    _runtime_arn_ref(synth, templates)
+    runtime_id, _ = _only(templates["Runtime"], "AWS::BedrockAgentCore::Runtime")
+    id_ref = Capture()
     gateway_id, _ = _only(templates["Gateway"], "AWS::BedrockAgentCore::Gateway")
+    # The URL-encoded runtime ARN is joined from parts (no Fn::Split over the weak reference,
+    # which CloudFormation refuses: issue 10 item 1).
+    encoded = [
+        ".amazonaws.com/runtimes/arn%3A",
+        {"Ref": "AWS::Partition"},
+        "%3Abedrock-agentcore%3A",
+        {"Ref": "AWS::Region"},
+        "%3A",
+        {"Ref": "AWS::AccountId"},
+        "%3Aruntime%2F",
+        id_ref,
+    ]
     templates["Gateway"].has_resource_properties(
         "AWS::BedrockAgentCore::GatewayTarget",
         {
@@ -381,8 +387,7 @@ def test_target_calls_the_runtime_url_with_the_gateway_role(synth, templates):
                                 [
                                     "https://bedrock-agentcore.",
                                     {"Ref": "AWS::Region"},
-                                    ".amazonaws.com/runtimes/",
-                                    encoded,
+                                    *encoded,
                                     "/invocations?qualifier=DEFAULT",
                                 ],
                             ]
@@ -403,6 +408,9 @@ def test_target_calls_the_runtime_url_with_the_gateway_role(synth, templates):
             ],
         },
     )
+    assert _stack_output_value(synth, "Runtime", id_ref.as_object()) == {
+        "Fn::GetAtt": [runtime_id, "AgentRuntimeId"]
+    }
 
 
 def test_target_waits_for_the_invoke_policy_and_the_runtime_stack(synth, templates):

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from dateutil.rrule import rrulestr
+
 from .errors import LarkError, field_error, user_id_type
-from .paging import paginate
+from .paging import page_size, paginate
 from .routing import Call, Endpoint
 from .seed import CST, _attendee
 
@@ -17,6 +19,13 @@ INVALID_PARAMS = 190002  # "invalid parameters in request"
 CALENDAR_NOT_FOUND = 191000  # "calendar not found" (HTTP 404)
 NO_CALENDAR_ACCESS = 191002  # "no calendar access_role" (HTTP 403)
 EVENT_NOT_FOUND = 193001  # "event not found" (HTTP 404)
+
+# instance_view: "start_time 与 end_time 之间的时间区间需要小于 40 天", at most 1000 instances.
+INSTANCE_VIEW_MAX_SECONDS = 40 * 86400
+INSTANCE_VIEW_MAX_ITEMS = 1000
+# events list with start_time/end_time: one page of at most page_size (default 500, 50..1000),
+# the rest cut off; page_token, sync_token and anchor_time cannot be combined with it.
+EVENTS_PAGE_DEFAULT, EVENTS_PAGE_MIN, EVENTS_PAGE_MAX = 500, 50, 1000
 
 
 def _calendar(fake: FakeLark, calendar_id: str, *, write: bool = False) -> dict[str, Any]:
@@ -67,6 +76,65 @@ def _span(event: dict[str, Any]) -> tuple[int, int]:
     return int(event["start_time"]["timestamp"]), int(event["end_time"]["timestamp"])
 
 
+def _occurrences(event: dict[str, Any], lo: int, hi: int) -> list[tuple[int, int]]:
+    """(start, end) of the event's occurrences overlapping [lo, hi): one unless it recurs."""
+    begin, end = _span(event)
+    if not event.get("recurrence"):
+        return [(begin, end)] if end > lo and begin < hi else []
+    length = end - begin
+    rule = rrulestr(event["recurrence"], dtstart=datetime.fromtimestamp(begin, CST))
+    after = datetime.fromtimestamp(lo - length, CST)
+    before = datetime.fromtimestamp(hi, CST)
+    spans = []
+    for moment in rule.between(after, before, inc=True):
+        start = int(moment.timestamp())
+        if start + length > lo and start < hi:
+            spans.append((start, start + length))
+    return spans
+
+
+def _uid(event_id: str) -> str:
+    return event_id.rsplit("_", 1)[0]
+
+
+def _instances(fake: FakeLark, calendar_id: str, lo: int, hi: int) -> list[dict[str, Any]]:
+    """What instance_view answers: recurring events expanded into `{uid}_{start}` instances,
+    exceptions (moved or cancelled occurrences) in their place, sorted by start."""
+    own = [e for e in fake.events if e["organizer_calendar_id"] == calendar_id]
+    exceptions = {e["event_id"] for e in own if e.get("is_exception")}
+    out = []
+    for event in own:
+        if event["status"] == "cancelled":
+            continue
+        for start, end in _occurrences(event, lo, hi):
+            recurring = bool(event.get("recurrence"))
+            instance_id = f"{_uid(event['event_id'])}_{start}" if recurring else event["event_id"]
+            if recurring and instance_id in exceptions:
+                continue  # this occurrence was moved or cancelled: the exception stands for it
+            item = {k: v for k, v in event.items() if k not in ("recurrence", "reminders")}
+            item["event_id"] = instance_id
+            item["start_time"] = {**event["start_time"], "timestamp": str(start)}
+            item["end_time"] = {**event["end_time"], "timestamp": str(end)}
+            if recurring:
+                item["recurring_event_id"] = event["event_id"]
+            out.append(item)
+    out.sort(key=lambda e: (_span(e)[0], e["event_id"]))
+    return out
+
+
+async def instance_view(fake: FakeLark, call: Call) -> dict[str, Any]:
+    cal = _calendar(fake, call.params["calendar_id"])
+    user_id_type(call.query)
+    start, end = _seconds(call.query, "start_time"), _seconds(call.query, "end_time")
+    if start is None or end is None:
+        raise field_error("start_time" if start is None else "end_time", "required")
+    if start >= end:
+        raise _bad("start_time must be before end_time")
+    if end - start >= INSTANCE_VIEW_MAX_SECONDS:
+        raise _bad("the time range between start_time and end_time must be less than 40 days")
+    return {"items": _instances(fake, cal["calendar_id"], start, end)[:INSTANCE_VIEW_MAX_ITEMS]}
+
+
 async def list_events(fake: FakeLark, call: Call) -> dict[str, Any]:
     cal = _calendar(fake, call.params["calendar_id"])
     user_id_type(call.query)
@@ -76,15 +144,25 @@ async def list_events(fake: FakeLark, call: Call) -> dict[str, Any]:
     if start is not None and end is not None and start >= end:
         raise _bad("start_time must be before end_time")
     anchor = _seconds(call.query, "anchor_time")
+    if start is not None:
+        clash = [k for k in ("page_token", "sync_token", "anchor_time") if call.query.get(k)]
+        if clash:
+            raise _bad(f"start_time/end_time cannot be used with {', '.join(clash)}")
     events = [
         e
         for e in fake.events
         if e["organizer_calendar_id"] == cal["calendar_id"]
         and e["status"] != "cancelled"
-        and (start is None or (_span(e)[1] > start and _span(e)[0] < end))  # type: ignore[operator]
-        and (anchor is None or _span(e)[1] > anchor)
+        and (start is None or _occurrences(e, start, end))  # type: ignore[arg-type]
+        and (anchor is None or _span(e)[1] > anchor or e.get("recurrence"))
     ]
     events.sort(key=lambda e: (_span(e)[0], e["event_id"]))
+    if start is not None:
+        # One page only, cut at page_size, and nothing says so: has_more is false.
+        size = page_size(call.query, default=EVENTS_PAGE_DEFAULT, maximum=EVENTS_PAGE_MAX)
+        if size < EVENTS_PAGE_MIN:
+            raise field_error("page_size", f"page_size must be at least {EVENTS_PAGE_MIN}")
+        return {"has_more": False, "page_token": "", "items": events[:size]}
     page, has_more, token = paginate(
         events, call.query, scope=f"events:{cal['calendar_id']}", maximum=1000
     )
@@ -271,15 +349,16 @@ async def freebusy(fake: FakeLark, call: Call) -> dict[str, Any]:
     if user is None:
         raise _bad(f"user_id {user_id!r} is not a known {id_type}")
     spans = list(fake.busy.get(user["open_id"], []))
-    for event in fake.events:
-        if event["status"] == "cancelled" or event.get("free_busy_status") == "free":
-            continue
-        attending = any(
-            a.get("user_id") == user["open_id"] for a in fake.attendees.get(event["event_id"], [])
-        )
-        own = event["organizer_calendar_id"] == user["primary_calendar_id"]
-        if attending or own:
-            spans.append(_span(event))
+    for cal in {e["organizer_calendar_id"] for e in fake.events}:
+        for event in _instances(fake, cal, lo, hi):  # recurring events count every occurrence
+            if event.get("free_busy_status") == "free":
+                continue
+            series = event.get("recurring_event_id") or event["event_id"]
+            attending = any(
+                a.get("user_id") == user["open_id"] for a in fake.attendees.get(series, [])
+            )
+            if attending or cal == user["primary_calendar_id"]:
+                spans.append(_span(event))
     merged: list[list[int]] = []
     for s, e in sorted(x for x in spans if x[1] > lo and x[0] < hi):
         if merged and s <= merged[-1][1]:
@@ -304,6 +383,7 @@ def endpoints() -> list[Endpoint]:
         Endpoint("GET", cal, list_calendars),
         Endpoint("GET", f"{cal}/{{calendar_id}}", get_calendar),
         Endpoint("GET", ev, list_events),
+        Endpoint("GET", f"{ev}/instance_view", instance_view),
         Endpoint("POST", ev, create_event),
         Endpoint("GET", f"{ev}/{{event_id}}", get_event),
         Endpoint("POST", f"{ev}/{{event_id}}/attendees", create_attendees),

@@ -499,6 +499,32 @@ EVENTS = [
 ]
 
 
+LAUNCH_CAL = CALENDARS[2][0]
+RECURRING = [
+    # event_id ({uid}_0 for a series), calendar, summary, first start (CST), minutes, RRULE
+    (
+        "evt_launch_sync_0",
+        LAUNCH_CAL,
+        "Launch sync",
+        (2026, 11, 2, 11, 0),
+        30,
+        "FREQ=WEEKLY;BYDAY=MO",
+    ),
+    (
+        "evt_launch_checkin_0",
+        LAUNCH_CAL,
+        "Launch check-in",
+        (2026, 11, 23, 9, 30),
+        15,
+        "FREQ=DAILY;UNTIL=20261231T235959Z",
+    ),
+]
+LAUNCH_SYNC_MOVED = ts(2026, 11, 30, 11, 0, CST)
+"""The 30 Nov Launch sync moved to 1 Dec 14:00: an exception `{uid}_{original start}`."""
+LAUNCH_SYNC_CANCELLED = ts(2026, 12, 7, 11, 0, CST)
+"""The 7 Dec Launch sync is cancelled: an exception with status cancelled."""
+
+
 def _events(tenant_key: str) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
     events, attendees = [], {}
     created = str(ts(2026, 11, 1))
@@ -533,7 +559,52 @@ def _events(tenant_key: str) -> tuple[list[dict[str, Any]], dict[str, list[dict[
             }
         )
         attendees[event_id] = [_attendee(event_id, f"ou_{p}", i == 0) for i, p in enumerate(people)]
+    for event_id, cal, summary, start, minutes, rule in RECURRING:
+        begin = ts(*start, tz=CST)
+        events.append(
+            _series_event(event_id, cal, summary, begin, begin + minutes * 60, created, rule)
+        )
+        attendees[event_id] = [_attendee(event_id, "ou_alice", True)]
+    master = events[-2]
+    moved = ts(2026, 12, 1, 14, 0, CST)
+    for original, begin, status in (
+        (LAUNCH_SYNC_MOVED, moved, "confirmed"),
+        (LAUNCH_SYNC_CANCELLED, LAUNCH_SYNC_CANCELLED, "cancelled"),
+    ):
+        exception = _series_event(
+            f"evt_launch_sync_{original}", LAUNCH_CAL, "Launch sync", begin, begin + 1800, created
+        )
+        exception.update(is_exception=True, recurring_event_id=master["event_id"], status=status)
+        events.append(exception)
     return events, attendees
+
+
+def _series_event(
+    event_id: str, cal: str, summary: str, begin: int, end: int, created: str, rule: str = ""
+) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "organizer_calendar_id": cal,
+        "summary": summary,
+        "description": f"{summary} (seeded)",
+        "need_notification": True,
+        "start_time": {"timestamp": str(begin), "timezone": "Asia/Shanghai"},
+        "end_time": {"timestamp": str(end), "timezone": "Asia/Shanghai"},
+        "vchat": {"vc_type": "vc"},
+        "visibility": "default",
+        "attendee_ability": "can_see_others",
+        "free_busy_status": "busy",
+        "location": {"name": "Launch room"},
+        "color": -1,
+        "reminders": [],
+        "recurrence": rule,
+        "status": "confirmed",
+        "is_exception": False,
+        "recurring_event_id": "",
+        "create_time": created,
+        "app_link": f"https://applink.feishu.cn/client/calendar/event/detail?eventId={event_id}",
+        "event_organizer": {"user_id": "ou_alice", "display_name": "Alice"},
+    }
 
 
 def _attendee(event_id: str, open_id: str, organizer: bool = False) -> dict[str, Any]:

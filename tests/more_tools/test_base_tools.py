@@ -7,7 +7,7 @@ import datetime as dt
 import httpx2
 import pytest
 
-from lark_mcp_server.base_query import FILTER_FORM
+from lark_mcp_server.base_query import FILTER_FORM, FILTER_SCHEMA
 from tests.lark_fake import FakeLark
 
 from .conftest import Tools
@@ -123,10 +123,11 @@ async def test_filter_and_sort_map_onto_lark(tools: Tools, lark: FakeLark):
         {
             "base": TASKS_URL,
             "filter": {
-                "and": [
+                "conjunction": "and",
+                "conditions": [
                     {"field": "Status", "op": "is", "value": "To do"},
                     {"field": "Due", "op": "<", "value": "2026-12-01T00:00:00+08:00"},
-                ]
+                ],
             },
         },
     )
@@ -149,7 +150,7 @@ async def test_filter_and_sort_map_onto_lark(tools: Tools, lark: FakeLark):
         "search_base_records",
         {
             "base": TASKS_URL,
-            "filter": {
+            "filter": {  # the earlier {"or": [...]} form still works
                 "or": [
                     {"field": "Owner", "op": "contains", "value": "ou_erin"},
                     {"field": "Tags", "op": "contains", "value": ["docs"]},
@@ -184,7 +185,8 @@ async def test_filter_and_sort_map_onto_lark(tools: Tools, lark: FakeLark):
     ("bad", "problem"),
     [
         ({"and": [{"field": "Status", "op": "equals", "value": "Done"}]}, "op 'equals'"),
-        ({"where": {"Status": "Done"}}, "takes exactly one of 'and' or 'or'"),
+        ({"where": {"Status": "Done"}}, "it takes 'conditions' (a list)"),
+        ({"conjunction": "any", "conditions": [{"field": "Status", "op": "empty"}]}, "'any'"),
         ([{"field": "Status", "op": "is", "value": "Done"}], "must be an object"),
         ({"and": [{"and": []}]}, "nested group"),
     ],
@@ -360,3 +362,11 @@ def test_lark_refuses_these_operators_on_dates(fresh_lark: FakeLark, operator: s
             },
         ).json()
     assert answer["code"] == 1254018 and "date" in answer["msg"]
+
+
+async def test_tools_list_shows_the_typed_filter(tools: Tools):
+    listed = await tools.client.list_tools()
+    search = next(t for t in listed.tools if t.name == "search_base_records")
+    shown = dict(search.input_schema["properties"]["filter"])
+    assert shown.pop("description")
+    assert shown == FILTER_SCHEMA

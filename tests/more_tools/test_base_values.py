@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
+import jsonschema
 import pytest
 
-from lark_mcp_server.base_query import FILTER_FORM, map_filter, map_sort, parse_base, parse_filter
+from lark_mcp_server.base_query import (
+    FILTER_FORM,
+    FILTER_SCHEMA,
+    OPS,
+    map_filter,
+    map_sort,
+    parse_base,
+    parse_filter,
+)
 from lark_mcp_server.base_values import BaseField, BaseInputError, from_lark, parse_offset, to_lark
 
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -206,6 +216,24 @@ def test_filter_maps_to_lark_conditions():
     }
 
 
+def test_the_typed_form_and_the_earlier_forms_parse_alike():
+    condition = {"field": "Status", "op": "is", "value": "Open"}
+    typed = parse_filter({"conjunction": "or", "conditions": [condition]})
+    assert typed == parse_filter({"or": [condition]})
+    assert parse_filter({"conditions": [condition]}) == parse_filter({"and": [condition]})
+
+
+def test_the_schema_lists_exactly_the_ops_and_admits_the_documented_form():
+    jsonschema.Draft7Validator.check_schema(FILTER_SCHEMA)
+    condition = FILTER_SCHEMA["properties"]["conditions"]["items"]
+    assert condition["properties"]["op"]["enum"] == list(OPS)
+    example = json.loads(FILTER_FORM[: FILTER_FORM.index(" (conjunction")])
+    jsonschema.validate(example, FILTER_SCHEMA)
+    assert parse_filter(example)[0] == "and"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"conditions": [{"field": "S", "op": "equals"}]}, FILTER_SCHEMA)
+
+
 def test_a_bare_condition_is_an_and_of_one():
     assert parse_filter({"field": "Status", "op": "is", "value": "Open"})[0] == "and"
     assert parse_filter(None) is None and parse_filter({}) is None
@@ -215,8 +243,13 @@ def test_a_bare_condition_is_an_and_of_one():
     ("spec", "problem"),
     [
         ([{"field": "Status", "op": "is", "value": "Open"}], "must be an object, not list"),
-        ({"all": []}, "takes exactly one of 'and' or 'or'"),
-        ({"and": [], "or": []}, "takes exactly one of 'and' or 'or'"),
+        ({"all": []}, "it takes 'conditions' (a list)"),
+        ({"and": [], "or": []}, "it takes 'conditions' (a list)"),
+        ({"conditions": []}, "'conditions' must be a non-empty list"),
+        ({"conjunction": "xor", "conditions": [{"field": "S", "op": "empty"}]}, "'xor'"),
+        ({"conditions": [{"field": "S", "op": "empty"}], "where": 1}, "unknown keys ['where']"),
+        ({"conditions": [{"conditions": []}]}, "nested group"),
+        ({"conditions": [{"field": "S", "op": "empty"}] * 51}, "at most 50"),
         ({"and": []}, "'and' must be a non-empty list"),
         ({"and": [{"field": "Status", "op": "equals", "value": "x"}]}, "op 'equals'"),
         ({"and": [{"field": "Status", "op": "is"}]}, "needs a 'value'"),

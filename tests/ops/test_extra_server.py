@@ -114,7 +114,7 @@ def test_the_gateway_policy_engine_lets_the_invoke_scope_call_the_new_tools(
         r["Properties"]["Name"]: (k, r)
         for k, r in gateway.find_resources("AWS::BedrockAgentCore::Policy").items()
     }
-    logical_id, jira = policies["invoke_jira"]
+    logical_id, jira = policies["LarkMcp_Gateway_invoke_jira"]
     statement = json.dumps(jira["Properties"]["Definition"]["Cedar"]["Statement"])
     assert 'AgentCore::Action::\\"jira___echo\\"' in statement
     assert "lark___" not in statement

@@ -298,3 +298,85 @@ def test_bad_input_is_refused_with_a_reason() -> None:
         McpMonitoring(stack, "Twice", gateway=gateway, servers=[servers[0], servers[0]])
     with pytest.raises(ValueError, match="not an e-mail address"):
         McpMonitoring(stack, "Mail", gateway=gateway, servers=servers, alarm_email="ops")
+
+
+# -- a runtime whose metrics never arrive is noticed (issue 10 item 7) --------------------------
+
+
+def test_runtime_dimensions_are_the_ones_aws_cdk_lib_addresses() -> None:
+    """Our runtime metric and aws-cdk-lib 2.275's own `RuntimeBase.metric` name the same series."""
+    from aws_cdk import aws_bedrockagentcore as agentcore_l2
+
+    from mcp_constructs.monitoring import RUNTIME_DIMENSIONS, runtime_metric
+
+    stack = cdk.Stack(cdk.App(), "Dims", env=ENV)
+    arn = "arn:aws:bedrock-agentcore:eu-west-1:111111111111:runtime/Ops_lark-abc1234567"
+    theirs = agentcore_l2.Runtime.from_agent_runtime_attributes(
+        stack,
+        "Imported",
+        agent_runtime_arn=arn,
+        agent_runtime_id="Ops_lark-abc1234567",
+        agent_runtime_name="Ops_lark",
+        role_arn="arn:aws:iam::111111111111:role/x",
+    ).metric_invocations()
+    ours = runtime_metric(arn, "Ops_lark", "Invocations", "Sum")
+    assert ours.namespace == theirs.namespace == NAMESPACE
+    assert ours.dimensions == theirs.dimensions
+    assert tuple(sorted(ours.dimensions)) == tuple(sorted(RUNTIME_DIMENSIONS))
+
+
+def test_a_silent_runtime_fires_an_alarm(template: Template) -> None:
+    """Missing data is breaching here: no invocation for a day, or metrics that never arrive."""
+    alarms = _alarms(template)
+    for server, runtime_name in [("Lark", "Ops_lark"), ("Jira", "Ops_jira")]:
+        props = alarms[f"Ops-Monitoring-{server}RuntimeSilent"]
+        assert props["MetricName"] == "Invocations" and props["Namespace"] == NAMESPACE
+        assert _dimensions(props)["Name"] == f"{runtime_name}::DEFAULT"
+        assert props["Period"] == 86400 and props["EvaluationPeriods"] == 1
+        assert props["ComparisonOperator"] == "LessThanThreshold" and props["Threshold"] == 1
+        assert props["TreatMissingData"] == "breaching"
+        assert "blind" in props["AlarmDescription"]
+
+
+def test_logged_tool_calls_without_runtime_invocations_fire_an_alarm(template: Template) -> None:
+    """The server's own tool-call log against AgentCore's runtime metric: a wrong dimension set
+    (the dashboards would stay empty) shows up as an alarm instead of as silence."""
+    alarms = _alarms(template)
+    assert "Ops-Monitoring-JiraRuntimeMetricsMissing" not in alarms  # jira writes no tool logs
+    props = alarms["Ops-Monitoring-LarkRuntimeMetricsMissing"]
+    by_id = {m["Id"]: m for m in props["Metrics"]}
+    (expression,) = [m for m in props["Metrics"] if "Expression" in m]
+    assert expression["Expression"] == "IF(FILL(calls, 0) > 0 AND FILL(invocations, 0) == 0, 1, 0)"
+    calls = by_id["calls"]["MetricStat"]["Metric"]
+    assert calls["MetricName"] == "ToolCalls"
+    assert calls["Namespace"] == "McpServers/Ops-Monitoring/lark"
+    invocations = by_id["invocations"]["MetricStat"]["Metric"]
+    assert invocations["MetricName"] == "Invocations"
+    assert {d["Name"] for d in invocations["Dimensions"]} == {"Operation", "Name", "Resource"}
+    assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert props["Threshold"] == 1 and props["EvaluationPeriods"] == 2
+    assert props["TreatMissingData"] == "notBreaching"
+
+
+def test_silent_alarm_window_is_checked() -> None:
+    from mcp_constructs.monitoring import AlarmThresholds
+
+    app = cdk.App()
+    gateway, servers = _chain(app, "Window")
+    stack = cdk.Stack(app, "WindowMonitoring", env=ENV)
+    with pytest.raises(ValueError, match="1-24"):
+        McpMonitoring(
+            stack,
+            "TooLong",
+            gateway=gateway,
+            servers=servers,
+            thresholds=AlarmThresholds(runtime_silent_hours=48),
+        )
+    quiet = McpMonitoring(
+        stack,
+        "NoSilent",
+        gateway=gateway,
+        servers=servers,
+        thresholds=AlarmThresholds(runtime_silent_hours=None),
+    )
+    assert not [a for a in quiet.alarms if "RuntimeSilent" in a.node.id]

@@ -18,3 +18,10 @@ def server(lark_fake: FakeLark) -> Iterator[ServerProcess]:
     # DEBUG, so the log-hygiene test sees everything the server can print.
     with run_server(server_env(lark_fake.base_url, LOG_LEVEL="DEBUG")) as process:
         yield process
+
+
+@pytest.fixture(scope="session")
+def container_server(lark_fake: FakeLark) -> Iterator[ServerProcess]:
+    """Bound to 0.0.0.0 as in the container: the runtime's Host is accepted, whatever it is."""
+    with run_server(server_env(lark_fake.base_url), host="0.0.0.0") as process:
+        yield process

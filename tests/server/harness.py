@@ -84,10 +84,16 @@ def server_env(base_url: str | None, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def run_server(env: Mapping[str, str], *, wait: bool = True) -> Iterator[ServerProcess]:
-    """Start `python -m lark_mcp_server` on a free loopback port; stop it on exit."""
+def run_server(
+    env: Mapping[str, str], *, wait: bool = True, host: str = "127.0.0.1"
+) -> Iterator[ServerProcess]:
+    """Start `python -m lark_mcp_server` on a free port; stop it on exit.
+
+    `host` is the bind address: loopback (DNS-rebinding protection on) by default, `0.0.0.0`
+    for the container's behaviour (any Host). Either way it is reached over 127.0.0.1.
+    """
     port = free_port()
-    full_env = {**env, "HOST": "127.0.0.1", "PORT": str(port)}
+    full_env = {**env, "HOST": host, "PORT": str(port)}
     with tempfile.NamedTemporaryFile(prefix="lark-mcp-", suffix=".log", delete=False) as log:
         log_path = Path(log.name)
     with open(log_path, "wb") as sink:

@@ -39,9 +39,9 @@ def test_health_answers_small_json_without_lark(server: ServerProcess, lark: Fak
     assert lark.requests == []
 
 
-def test_bare_tools_list_with_foreign_host_and_session_headers(server: ServerProcess):
+def test_bare_tools_list_with_foreign_host_and_session_headers(container_server: ServerProcess):
     response = rpc(
-        server,
+        container_server,
         "tools/list",
         headers={
             "Host": "bedrock-agentcore.us-east-1.amazonaws.com",
@@ -85,8 +85,8 @@ def test_tool_declarations_fit_quick_suite_and_agents(server: ServerProcess):
     assert len(raw) / len(tools) < 800, f"tools/list averages {len(raw) / len(tools):.0f} B/tool"
 
 
-def test_bare_tools_call_without_initialize(server: ServerProcess, lark: FakeLark):
-    result = call(server, "list_chats", {}, headers={"Host": "example.com:9000"})
+def test_bare_tools_call_without_initialize(container_server: ServerProcess, lark: FakeLark):
+    result = call(container_server, "list_chats", {}, headers={"Host": "example.com:9000"})
     names = [c["name"] for c in payload(result)["chats"]]
     assert names == [c["name"] for c in lark.chats[: len(names)]]
     assert "structuredContent" in result

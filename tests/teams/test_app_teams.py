@@ -129,8 +129,8 @@ def test_policy_engine_enforces_at_the_gateway(gateway):
 def test_policies_wait_for_the_tool_sync_and_the_smoke_test_waits_for_them(gateway):
     policies = gateway.find_resources("AWS::BedrockAgentCore::Policy")
     assert sorted(p["Properties"]["Name"] for p in policies.values()) == [
-        "invoke_lark",
-        "read_lark",
+        "LarkMcp_Gateway_invoke_lark",
+        "LarkMcp_Gateway_read_lark",
     ]
     (sync_id,) = gateway.find_resources("Custom::GatewayToolSync")
     (smoke,) = gateway.find_resources("Custom::GatewaySmokeTest").values()
@@ -141,7 +141,10 @@ def test_policies_wait_for_the_tool_sync_and_the_smoke_test_waits_for_them(gatew
 
 def test_read_policy_names_exactly_the_served_read_only_tools(gateway):
     served = set(expected_tool_names())
-    read, invoke = _cedar(gateway, "read_lark"), _cedar(gateway, "invoke_lark")
+    read, invoke = (
+        _cedar(gateway, "LarkMcp_Gateway_read_lark"),
+        _cedar(gateway, "LarkMcp_Gateway_invoke_lark"),
+    )
     for tool in load_manifest():
         action = f'AgentCore::Action::"lark___{tool.name}"'
         assert (action in read) is (tool.read_only and tool.name in served), tool.name

@@ -190,7 +190,11 @@ def test_each_target_gets_its_policies_validated_after_it(template):
     policies = template.find_resources("AWS::BedrockAgentCore::Policy").values()
     by_name = {p["Properties"]["Name"]: p for p in policies}
     # echo-server has no read-only tool: no read policy, so read callers never see it.
-    assert sorted(by_name) == ["invoke_echo_server", "invoke_lark", "read_lark"]
+    assert sorted(by_name) == [
+        "TeamsTest_invoke_echo_server",
+        "TeamsTest_invoke_lark",
+        "TeamsTest_read_lark",
+    ]
     for name, policy in by_name.items():
         assert policy["Properties"]["ValidationMode"] == "FAIL_ON_ANY_FINDINGS"
         target = "echo-server" if "echo" in name else "lark"
@@ -198,8 +202,8 @@ def test_each_target_gets_its_policies_validated_after_it(template):
 
 
 def test_read_policy_lists_exactly_the_read_only_tools(template):
-    read = _statement(template, "read_lark")
-    invoke = _statement(template, "invoke_lark")
+    read = _statement(template, "TeamsTest_read_lark")
+    invoke = _statement(template, "TeamsTest_invoke_lark")
     for tool in MANIFEST:
         assert (f'AgentCore::Action::"lark___{tool.name}"' in read) is tool.read_only
         assert f'AgentCore::Action::"lark___{tool.name}"' in invoke

@@ -50,7 +50,12 @@ COGNITO_OUTPUTS = {
     "TokenUrl": TOKEN_URL,
     "TeamClientsSummary": json.dumps(TEAMS),
 }
-GATEWAY_OUTPUTS = {"McpEndpointUrl": GATEWAY_URL, "TokenUrl": TOKEN_URL}
+RATE_LIMITS = {"default": 300, "teams": {"support": 60, "ops": 300}}
+GATEWAY_OUTPUTS = {
+    "McpEndpointUrl": GATEWAY_URL,
+    "TokenUrl": TOKEN_URL,
+    "RateLimits": json.dumps(RATE_LIMITS),
+}
 
 
 @pytest.fixture
@@ -62,12 +67,12 @@ def clients():
         cognito_stub.assert_no_pending_responses()
 
 
-def _deployed(cfn_stub, cognito_outputs=COGNITO_OUTPUTS):
+def _deployed(cfn_stub, cognito_outputs=COGNITO_OUTPUTS, gateway_outputs=GATEWAY_OUTPUTS):
     cfn_stub.add_response(
         "describe_stacks", _stack(COGNITO_STACK, cognito_outputs), {"StackName": COGNITO_STACK}
     )
     cfn_stub.add_response(
-        "describe_stacks", _stack(GATEWAY_STACK, GATEWAY_OUTPUTS), {"StackName": GATEWAY_STACK}
+        "describe_stacks", _stack(GATEWAY_STACK, gateway_outputs), {"StackName": GATEWAY_STACK}
     )
 
 
@@ -91,6 +96,7 @@ def test_default_client_fields_in_form_order_without_the_secret(clients):
         "Client secret",
         "Token URL",
         "Scope",
+        "Rate limit",
     ]
     assert f"MCP server endpoint: {GATEWAY_URL}" in text
     assert "Authentication:      Service authentication" in text
@@ -102,6 +108,7 @@ def test_default_client_fields_in_form_order_without_the_secret(clients):
     ) in text
     assert f"Token URL:           {TOKEN_URL}" in text
     assert "Scope:               lark-mcp/invoke" in text
+    assert "Rate limit:          300 requests per minute at the gateway" in text
     assert "--show-secret" in note  # tells the person how to get the secret itself
 
 
@@ -128,13 +135,28 @@ def test_team_client_with_secret_as_json(clients):
         "client_secret",
         "token_url",
         "scope",
+        "rate_limit",
     ]
     assert fields["name"] == "Lark (support)"
     assert "read-only tools" in fields["description"]
     assert fields["client_id"] == "supportclient0123456789ab"
     assert fields["client_secret"] == "s3cr3t-0123456789abcdefghijkl"
     assert fields["scope"] == "lark-mcp/read"
+    assert fields["rate_limit"] == "60 requests per minute at the gateway"  # its own limit
     assert fields["endpoint"] == GATEWAY_URL
+
+
+def test_a_team_without_its_own_limit_shows_the_default(clients):
+    _deployed(clients[1])
+    fields = json.loads(_run(clients, team="ops", as_json=True))
+    assert fields["rate_limit"] == "300 requests per minute at the gateway"
+
+
+def test_stacks_deployed_before_rate_limits_print_no_limit(clients):
+    outputs = {k: v for k, v in GATEWAY_OUTPUTS.items() if k != "RateLimits"}
+    _deployed(clients[1], gateway_outputs=outputs)
+    fields = json.loads(_run(clients, as_json=True))
+    assert "rate_limit" not in fields and fields["scope"] == "lark-mcp/invoke"
 
 
 def test_secret_is_not_read_without_show_secret(clients):

@@ -128,6 +128,8 @@ def test_records_create_take_and_expire(store: TokenStore):
     assert records.get("code#2") is None
     assert records.take("code#2") is None
     assert records.create("code#2", {"x": 2}, expires_at=live) is not None  # expired = absent
+    kept = records.put("code#2", {"x": 3})  # no expiry any more: kept until deleted
+    assert kept.version == 2 and records.get("code#2") == kept
 
 
 def test_concurrent_takes_hand_a_code_out_once(store: TokenStore):

@@ -31,9 +31,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-# AgentCore Gateway accepts the versions listed in its `supportedVersions`; 2025-03-26 is the
-# one every MCP gateway configuration supports (and the version assumed when none is sent).
-DEFAULT_PROTOCOL_VERSION = "2025-03-26"
+# The newest version a bare tools/list may use (2026-07-28 needs its `_meta` envelope); one of
+# the gateway's pinned `supportedVersions` (mcp_constructs/gateway.py MCP_SUPPORTED_VERSIONS,
+# tests/infra/test_mcp_versions.py checks they agree and the server answers it).
+DEFAULT_PROTOCOL_VERSION = "2025-11-25"
 # The gateway's own semantic-search tool is not one of ours; never count it as "extra".
 GATEWAY_BUILTIN_PREFIX = "x_amz_bedrock_agentcore_"
 TARGET_SEPARATOR = "___"
@@ -366,6 +367,9 @@ def list_tools(
             what="gateway",
             redact=redact,
         )
+        throttled = rate_limited(answer.status, answer.body)
+        if throttled:
+            raise SmokeFailure(redact(throttled), step="tools/list", retryable=True)
         if answer.status != 200:
             hint = ""
             if answer.status in (401, 403) and token:
@@ -415,6 +419,34 @@ def list_tools(
         f"gateway still returned a nextCursor after {MAX_PAGES} pages of tools/list",
         step="tools/list",
         retryable=False,
+    )
+
+
+# AgentCore Gateway's answer to a request over a rate limit (developer guide, "Rate limit
+# enforcement"): JSON-RPC error -32003 "Rate limit exceeded", data {limitKey, metric,
+# retryAfter (seconds)}; observed with HTTP 429, and no Retry-After header.
+RATE_LIMITED_CODE = -32003
+
+
+def rate_limited(status: int, body: bytes) -> str | None:
+    """A readable sentence when ``body`` is the gateway's rate-limit answer, else None."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        payload = next(iter(_sse_messages(body.decode("utf-8", errors="replace"))), None)
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if not isinstance(error, dict) or error.get("code") != RATE_LIMITED_CODE:
+        return None
+    data = error.get("data") if isinstance(error.get("data"), dict) else {}
+    details = [f"HTTP {status}"]
+    details += [f"{k} {data[k]}" for k in ("limitKey", "metric") if data.get(k)]
+    retry = data.get("retryAfter")
+    wait = f"retry after {retry:g} s" if isinstance(retry, int | float) else "retry later"
+    return (
+        f"gateway rate limit exceeded ({', '.join(details)}): this app client sent more requests"
+        f" per minute than its rateLimit allows; {wait}. If it keeps happening, find the looping"
+        " caller, or raise the team's (or the app's) rateLimit in cdk.json and deploy"
+        " (docs/teams-and-quicksuite.md)"
     )
 
 

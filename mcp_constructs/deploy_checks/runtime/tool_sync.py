@@ -8,7 +8,8 @@ Driven by the CDK Provider framework: ``on_event`` starts the synchronisation, `
 polls ``GetGatewayTarget`` until every target is ``READY`` again and fails the deploy with the
 service's ``statusReasons`` when a target ends ``SYNCHRONIZE_UNSUCCESSFUL`` or ``FAILED``.
 Delete is a no-op: nothing was created. During a rollback a failure is logged, not raised
-(raising would leave the stack UPDATE_ROLLBACK_FAILED). Plain boto3 + standard library.
+(raising would leave the stack UPDATE_ROLLBACK_FAILED). Plain boto3 + standard library; the
+service models come with the asset (``AWS_DATA_PATH``, see ``botocore_models.py``).
 
 Resource properties: ``GatewayIdentifier``, ``TargetIds`` (list), ``MaxWaitSeconds``, ``Triggers``.
 """
@@ -44,7 +45,11 @@ _clients: dict[str, Any] = {}
 
 
 def client(service: str = "bedrock-agentcore-control") -> Any:
-    """One boto3 client per service per Lambda container."""
+    """One boto3 client per service per Lambda container.
+
+    Its model comes from ``AWS_DATA_PATH`` (the asset's ``botocore_data/``), not from the
+    runtime's boto3, which may predate ``SynchronizeGatewayTargets``.
+    """
     if service not in _clients:
         _clients[service] = boto3.client(service)
     return _clients[service]
@@ -73,14 +78,8 @@ def _error(exc: ClientError) -> str:
 
 def _synchronize(gateway: str, target: str) -> bool:
     """Ask for a synchronisation; False when the target is busy (try again once it is READY)."""
-    sync = getattr(client(), "synchronize_gateway_targets", None)
-    if sync is None:  # the Lambda runtime's boto3 predates the API (botocore < 1.41)
-        raise RuntimeError(
-            "this Lambda runtime's boto3 has no synchronize_gateway_targets; use a newer Python"
-            " runtime for the tool-sync function"
-        )
     try:
-        sync(gatewayIdentifier=gateway, targetIdList=[target])
+        client().synchronize_gateway_targets(gatewayIdentifier=gateway, targetIdList=[target])
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "ConflictException":
             LOG.info(json.dumps({"event": "sync_busy", "target": target, "error": _error(exc)}))

@@ -1,4 +1,6 @@
-# The Lark MCP server image. Build context: this directory (lark_mcp_server/).
+# The Lark MCP server image: `docker build --platform linux/arm64 .` at the repository root.
+# Build context: the root, narrowed by .dockerignore to an allowlist of what the image needs
+# (the CDK image asset uses the same file). A further package is one `!<dir>` line there.
 # The base is pinned by tag. Pin it by digest too (`python:3.11-slim-bookworm@sha256:...`) once
 # you can pull it: this file was written offline, where the digest cannot be looked up.
 # Nothing here is architecture-specific: `--platform=linux/arm64` (AgentCore) and amd64 both work.
@@ -7,7 +9,7 @@ ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 FROM ${PYTHON_IMAGE} AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 RUN python -m venv /opt/venv
-COPY requirements.txt /tmp/requirements.txt
+COPY lark_mcp_server/requirements.txt /tmp/requirements.txt
 # Bytecode compiled once here (hash-checked, so it stays valid whatever the file times): the
 # runtime user cannot write .pyc files, and compiling on every cold start would cost ~1 s.
 RUN /opt/venv/bin/pip install --no-compile -r /tmp/requirements.txt \
@@ -23,8 +25,9 @@ ENV PATH=/opt/venv/bin:$PATH \
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin app
 COPY --from=builder /opt/venv /opt/venv
 WORKDIR /app
-COPY . /app/lark_mcp_server
-RUN python -m compileall -q --invalidation-mode unchecked-hash /app/lark_mcp_server
+# Everything .dockerignore lets in: the packages the server needs.
+COPY . /app
+RUN python -m compileall -q --invalidation-mode unchecked-hash /app
 USER 10001
 EXPOSE 8000
 # slim images have no curl: probe /ping with the standard library.

@@ -1,0 +1,205 @@
+"""The gateway for signed-in people: our issuer's JWTs in, the same runtime behind it.
+
+Beside the bot gateway (Cognito client credentials), a second AgentCore gateway accepts the
+access tokens of our authorization server (CUSTOM_JWT on its discovery URL, client
+``quicksuite``). Its REQUEST interceptor (:mod:`mcp_constructs.interceptor.caller_jwt`) copies
+the caller's JWT into ``X-Amzn-Bedrock-AgentCore-Runtime-Custom-Caller-Jwt``; the target lets
+exactly that header through to the runtime (``MetadataConfiguration.AllowedRequestHeaders``),
+whose own allowlist (``RequestHeaderConfiguration``) the stack sets on the runtime. The MCP
+server verifies the JWT and acts as that person.
+
+Tool permissions reuse :mod:`mcp_constructs.tool_policy`'s policy engine: every tool is allowed
+to a token of an allowed client (the scope claim of our tokens may be empty, so the condition is
+on ``client_id``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from aws_cdk import Duration
+from aws_cdk import aws_bedrockagentcore as agentcore
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct, IDependable
+
+from mcp_constructs.gateway import InvokableRuntime, JwtAuthorizer, McpGateway
+from mcp_constructs.interceptor.caller_jwt import CALLER_JWT_HEADER
+from mcp_constructs.manifest import Tool
+from mcp_constructs.python_bundle import PYTHON_RUNTIME
+from mcp_constructs.tool_policy import GatewayToolPolicy, action_name, policy_name
+
+INTERCEPTOR_DIR = Path(__file__).resolve().parent / "interceptor"
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+_MAX_STATEMENT = 9_500
+
+
+class CallerJwtInterceptor(Construct):
+    """The REQUEST interceptor Lambda (plain Python, no packages), with its own log group."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+    ) -> None:
+        super().__init__(scope, id)
+        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention)
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="User gateway REQUEST interceptor: writes its own logs only",
+        )
+        self.log_group.grant_write(self.role)
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description="Copies the caller's JWT into the header the Lark MCP server reads",
+            runtime=PYTHON_RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            handler="caller_jwt.handler",
+            code=lambda_.Code.from_asset(str(INTERCEPTOR_DIR), exclude=["__pycache__", "*.pyc"]),
+            role=self.role,
+            timeout=Duration.seconds(5),
+            memory_size=128,
+            log_group=self.log_group,
+        )
+
+
+def user_permit(*, gateway_arn: str, actions: Sequence[str], client_ids: Sequence[str]) -> str:
+    """``permit`` tokens of ``client_ids`` (their ``client_id`` claim) to run ``actions``."""
+    if not actions or not client_ids:
+        raise ValueError("a permit needs at least one action and one client id")
+    bad = [c for c in client_ids if not _CLIENT_ID.match(c)]
+    if bad:
+        raise ValueError(f"client ids {bad} must be letters, digits, '.', '_' or '-'")
+    action_list = ",\n    ".join(f'AgentCore::Action::"{a}"' for a in actions)
+    clients = " || ".join(f'principal.getTag("client_id") == "{c}"' for c in client_ids)
+    text = (
+        "permit(\n"
+        "  principal is AgentCore::OAuthUser,\n"
+        f"  action in [\n    {action_list}\n  ],\n"
+        f'  resource == AgentCore::Gateway::"{gateway_arn}"\n'
+        ")\n"
+        f'when {{\n  principal.hasTag("client_id") && ({clients})\n}};'
+    )
+    if len(text) > _MAX_STATEMENT:
+        raise ValueError(
+            f"the Cedar policy for {len(actions)} tools is {len(text)} characters, over the "
+            f"{_MAX_STATEMENT} allowed here (service limit 10,000)"
+        )
+    return text
+
+
+class UserToolPolicy(GatewayToolPolicy):
+    """The policy engine of :class:`GatewayToolPolicy`, with one permit per target for the
+    signed-in clients instead of the scope-based ones."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        gateway: agentcore.CfnGateway,
+        gateway_role: iam.IRole,
+        client_ids: Sequence[str],
+        mode: str = "ENFORCE",
+    ) -> None:
+        super().__init__(
+            scope,
+            id,
+            gateway=gateway,
+            gateway_role=gateway_role,
+            invoke_scope="",
+            read_scope=None,
+            mode=mode,
+        )
+        self.client_ids = tuple(client_ids)
+
+    def add_target(
+        self,
+        target: agentcore.CfnGatewayTarget,
+        *,
+        target_name: str,
+        tools: Sequence[Tool],
+        after: Sequence[IDependable] = (),
+    ) -> list[agentcore.CfnPolicy]:
+        """One policy (id ``<Target>UserPolicy``): every tool to the signed-in clients."""
+        statement = user_permit(
+            gateway_arn=self.gateway.attr_gateway_arn,
+            actions=[action_name(target_name, t.name) for t in tools],
+            client_ids=self.client_ids,
+        )
+        prefix = "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", target_name))
+        policy = agentcore.CfnPolicy(
+            self,
+            f"{prefix}UserPolicy",
+            name=policy_name("user", target_name, self.name_prefix),
+            policy_engine_id=self.engine.attr_policy_engine_id,
+            description=f"Signed-in people ({', '.join(self.client_ids)}) may list and call "
+            f"every tool of {target_name}",
+            definition=agentcore.CfnPolicy.PolicyDefinitionProperty(
+                cedar=agentcore.CfnPolicy.CedarPolicyProperty(statement=statement)
+            ),
+            validation_mode="FAIL_ON_ANY_FINDINGS",
+        )
+        policy.node.add_dependency(target)
+        for dependable in after:
+            policy.node.add_dependency(dependable)
+        self.policies[(target_name, "user")] = policy
+        return [policy]
+
+
+class UserGateway(Construct):
+    """Gateway (CUSTOM_JWT on our issuer) + caller-JWT interceptor + one target to `runtime`.
+
+    Args:
+        gateway_name: gateway name (see McpGateway).
+        discovery_url: our issuer's ``/.well-known/openid-configuration``.
+        client_ids: OAuth clients whose tokens are accepted (``quicksuite``).
+        runtime: the MCP server runtime (the same one the bot gateway calls). Its request
+            header allowlist must name the caller-JWT header (the stack does that).
+        target_name: agents see tools as ``<target_name>___<tool>``. Default ``lark``.
+        description: gateway description.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        gateway_name: str,
+        discovery_url: str,
+        client_ids: Sequence[str],
+        runtime: InvokableRuntime,
+        target_name: str = "lark",
+        description: str | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        self.interceptor = CallerJwtInterceptor(self, "Interceptor")
+        self.gateway = McpGateway(
+            self,
+            "Gateway",
+            gateway_name=gateway_name,
+            authorizer=JwtAuthorizer(
+                discovery_url=discovery_url,
+                allowed_clients=tuple(client_ids),
+                allowed_scopes=(),
+                any_scope=True,
+            ),
+            description=description,
+        )
+        self.gateway.add_request_interceptor(self.interceptor.function, pass_request_headers=True)
+        self.target = self.gateway.add_mcp_server_target(
+            "LarkTarget",
+            runtime,
+            target_name=target_name,
+            description="Lark MCP server on AgentCore Runtime, acting as the signed-in person",
+            allowed_request_headers=[CALLER_JWT_HEADER],
+        )
+        self.target_name = target_name

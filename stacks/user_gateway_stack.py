@@ -1,0 +1,89 @@
+"""The MCP front door for signed-in people (context ``userAuth: true``; docs/user-auth.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from mcp_constructs.deploy_checks import GatewayToolSync
+from mcp_constructs.deploy_checks.constructs import fingerprint
+from mcp_constructs.manifest import expected_tool_names, load_manifest, select_tools
+from mcp_constructs.runtime import McpServerRuntime
+from mcp_constructs.user_auth import UserAuth
+from mcp_constructs.user_gateway import UserGateway, UserToolPolicy
+from stacks.config import AppConfig
+
+TARGET_NAME = "lark"
+
+
+def user_gateway_name(config: AppConfig) -> str:
+    """`<prefix>-user-gw`: at most 48 characters for any valid stack prefix (<= 40)."""
+    return f"{config.stack_prefix.lower()}-user-gw"
+
+
+class UserGatewayStack(Stack):
+    """User gateway + its tool sync + Cedar policies + the Quick Suite form outputs."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: AppConfig,
+        auth: UserAuth,
+        runtime: McpServerRuntime,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, id, **kwargs)
+        self.user_gateway = UserGateway(
+            self,
+            "UserGateway",
+            gateway_name=user_gateway_name(config),
+            discovery_url=auth.discovery_url,
+            client_ids=[auth.client_id],
+            runtime=runtime,
+            target_name=TARGET_NAME,
+            description="Lark/Feishu tools acting as the signed-in person",
+        )
+        gateway, target = self.user_gateway.gateway, self.user_gateway.target
+        expected = expected_tool_names(config.lark_tools, read_only=bool(config.lark_read_only))
+        self.tool_sync = GatewayToolSync(
+            self,
+            "ToolSync",
+            gateway=gateway.resource,
+            targets=[target.resource],
+            triggers={
+                "image": runtime.image_asset_hash,
+                "tools": fingerprint(self, expected),
+            },
+        )
+        self.tool_policy = UserToolPolicy(
+            self,
+            "ToolPolicy",
+            gateway=gateway.resource,
+            gateway_role=gateway.role,
+            client_ids=[auth.client_id],
+            mode=config.policy_mode,
+        )
+        self.tool_policy.add_target(
+            target.resource,
+            target_name=TARGET_NAME,
+            tools=select_tools(load_manifest(), expected),
+            after=[self.tool_sync.resource],
+        )
+
+        # Quick Suite -> MCP integration -> "User authentication", in the form's order.
+        CfnOutput(self, "UserMcpEndpointUrl", value=gateway.gateway_url)
+        CfnOutput(self, "UserGatewayId", value=gateway.gateway_id)
+        CfnOutput(self, "UserClientId", value=auth.client_id)
+        CfnOutput(self, "UserTokenUrl", value=auth.token_url)
+        CfnOutput(self, "UserAuthorizationUrl", value=auth.authorization_url)
+        CfnOutput(self, "LarkRedirectUrl", value=auth.callback_url)
+        CfnOutput(
+            self,
+            "UserClientSecretArn",
+            value=auth.clients_secret.secret_arn,
+            description="Secret holding the quicksuite client's secret (never output itself)",
+        )

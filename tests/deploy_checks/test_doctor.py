@@ -1,0 +1,704 @@
+"""`make doctor`: every problem it can report, offline.
+
+AWS answers come from botocore Stubbers on real clients (each call is checked against the
+service model), or from a real client pointed at a closed loopback port; Docker is a small
+shell script named ``docker`` first on PATH, answering ``info`` and ``buildx inspect`` the way
+the real CLI does.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shlex
+import socket
+import subprocess
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.stub import Stubber
+
+from mcp_constructs import doctor
+from mcp_constructs.doctor import CdkSettings, Finding
+
+REPO = Path(__file__).resolve().parents[2]
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+ARN = f"arn:aws:sts::{ACCOUNT}:assumed-role/Admin/dev"
+DOCKER_DOWN = (
+    "Cannot connect to the Docker daemon at unix:///var/run/docker.sock."
+    " Is the docker daemon running?"
+)
+BUILDX_AMD64_ONLY = """Name:          default
+Driver:        docker
+
+Nodes:
+Name:             default
+Endpoint:         default
+Status:           running
+BuildKit version: v0.20.2
+Platforms:        linux/amd64, linux/amd64/v2, linux/amd64/v3, linux/386
+"""
+BUILDX_WITH_ARM64 = BUILDX_AMD64_ONLY.replace("linux/386", "linux/386, linux/arm64, linux/arm/v7")
+
+
+# --- fakes ---------------------------------------------------------------------------------
+
+
+def fake_docker(
+    bin_dir: Path,
+    *,
+    info: tuple[int, str, str] = (0, "linux/x86_64", ""),
+    buildx: tuple[int, str, str] = (0, BUILDX_WITH_ARM64, ""),
+) -> Path:
+    """Write ``bin_dir/docker``: answers ``info`` and ``buildx inspect`` as given (rc, out, err)."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+
+    def answer(rc: int, out: str, err: str) -> str:
+        return f"printf '%s' {shlex.quote(out)}; printf '%s' {shlex.quote(err)} >&2; exit {rc}"
+
+    script = bin_dir / "docker"
+    script.write_text(
+        "#!/bin/sh\n"
+        'case "$1 $2" in\n'
+        f"  'info --format') {answer(*info)};;\n"
+        f"  'buildx inspect') {answer(*buildx)};;\n"
+        '  *) echo "fake docker: unexpected arguments: $*" >&2; exit 64;;\n'
+        "esac\n"
+    )
+    script.chmod(0o755)
+    return script
+
+
+@pytest.fixture
+def bin_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty directory that is the whole PATH (no real docker), CDK_DOCKER unset."""
+    path = tmp_path / "bin"
+    path.mkdir()
+    monkeypatch.setenv("PATH", str(path))
+    monkeypatch.delenv("CDK_DOCKER", raising=False)
+    return path
+
+
+@functools.cache
+def base_session() -> boto3.Session:
+    """Fake credentials; one per test run so the service models are parsed once."""
+    return boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+    )
+
+
+class StubbedSession:
+    """What the doctor uses of a boto3 Session: real clients whose answers come from Stubbers."""
+
+    SERVICES = ("sts", "cloudformation", "bedrock-agentcore-control")
+
+    def __init__(self, region: str | None = REGION) -> None:
+        self.region_name = region
+        base = base_session()
+        self.clients: dict[str, Any] = {name: base.client(name) for name in self.SERVICES}
+        self.stubbers = {name: Stubber(client) for name, client in self.clients.items()}
+        self.asked: dict[str, str | None] = {}
+
+    def client(self, name: str, region_name: str | None = None, config: Any = None) -> Any:
+        self.asked[name] = region_name
+        return self.clients[name]
+
+    def unreachable_agentcore(self) -> None:
+        """Point AgentCore at a closed loopback port: a real EndpointConnectionError."""
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.clients["bedrock-agentcore-control"] = base_session().client(
+            "bedrock-agentcore-control",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            config=Config(retries={"max_attempts": 1}, connect_timeout=2),
+        )
+        del self.stubbers["bedrock-agentcore-control"]
+
+
+@pytest.fixture
+def session() -> Iterator[StubbedSession]:
+    stubbed = StubbedSession()
+    yield stubbed
+    for stubber in stubbed.stubbers.values():
+        stubber.assert_no_pending_responses()
+
+
+def activate(session: StubbedSession) -> None:
+    for stubber in session.stubbers.values():
+        stubber.activate()
+
+
+def expect_identity(session: StubbedSession, account: str = ACCOUNT) -> None:
+    session.stubbers["sts"].add_response(
+        "get_caller_identity",
+        {"UserId": "AROAEXAMPLE:dev", "Account": account, "Arn": ARN.replace(ACCOUNT, account)},
+        {},
+    )
+
+
+def toolkit(
+    status: str = "UPDATE_COMPLETE",
+    version: str | None = "30",
+    qualifier: str = "hnb659fds",
+    name: str = "CDKToolkit",
+) -> dict[str, Any]:
+    """A DescribeStacks answer for the bootstrap stack, as CloudFormation returns it."""
+    stack: dict[str, Any] = {
+        "StackName": name,
+        "StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{name}/0a1b2c",
+        "CreationTime": datetime(2026, 1, 5, tzinfo=UTC),
+        "StackStatus": status,
+        "Parameters": [{"ParameterKey": "Qualifier", "ParameterValue": qualifier}],
+        "Outputs": [{"OutputKey": "BucketName", "OutputValue": "cdk-hnb659fds-assets"}],
+    }
+    if version is not None:
+        stack["Outputs"].append({"OutputKey": "BootstrapVersion", "OutputValue": version})
+    return {"Stacks": [stack]}
+
+
+def expect_toolkit(session: StubbedSession, name: str = "CDKToolkit", **kwargs: Any) -> None:
+    session.stubbers["cloudformation"].add_response(
+        "describe_stacks", toolkit(name=name, **kwargs), {"StackName": name}
+    )
+
+
+def expect_gateways(session: StubbedSession) -> None:
+    session.stubbers["bedrock-agentcore-control"].add_response(
+        "list_gateways", {"items": []}, {"maxResults": 1}
+    )
+
+
+def ready(session: StubbedSession, bin_dir: Path, **docker: Any) -> None:
+    """Everything answers as on a machine that can deploy."""
+    expect_identity(session)
+    expect_toolkit(session)
+    expect_gateways(session)
+    fake_docker(bin_dir, **docker)
+
+
+def run(session: StubbedSession, settings: CdkSettings | None = None) -> list[Finding]:
+    activate(session)
+    return doctor.run_checks(session, settings or CdkSettings(), session.region_name)
+
+
+def by_check(findings: list[Finding]) -> dict[str, Finding]:
+    return {finding.check: finding for finding in findings}
+
+
+def problems(findings: list[Finding]) -> list[str]:
+    return [finding.line() for finding in findings if finding.problem]
+
+
+def only_problem(findings: list[Finding], check: str) -> str:
+    """The single problem line, which must belong to ``check``."""
+    lines = problems(findings)
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"PROBLEM {check}: "), lines[0]
+    assert ". Fix: " in lines[0]
+    return lines[0]
+
+
+# --- a ready machine -----------------------------------------------------------------------
+
+
+def test_a_ready_machine_passes_every_check(session: StubbedSession, bin_dir: Path) -> None:
+    ready(session, bin_dir)
+    findings = run(session)
+    assert problems(findings) == []
+    assert [f.check for f in findings] == ["credentials", "bootstrap", "docker", "agentcore"]
+    assert all(f.status == "ok" for f in findings)
+    assert by_check(findings)["bootstrap"].message == (
+        f"CDKToolkit version 30 in account {ACCOUNT}, region {REGION}"
+    )
+    assert "through emulation" in by_check(findings)["docker"].message
+    assert session.asked["cloudformation"] == REGION
+    assert session.asked["bedrock-agentcore-control"] == REGION
+    assert doctor.report(findings).endswith("doctor: ready to deploy")
+
+
+def test_an_arm64_daemon_needs_no_emulation(session: StubbedSession, bin_dir: Path) -> None:
+    # buildx would say "no arm64": it must not even be asked on a native arm64 daemon.
+    ready(session, bin_dir, info=(0, "linux/aarch64", ""), buildx=(1, "", "must not run"))
+    findings = run(session)
+    assert problems(findings) == []
+    assert by_check(findings)["docker"].message == "daemon on aarch64: builds linux/arm64 natively"
+
+
+# --- credentials ---------------------------------------------------------------------------
+
+
+def test_no_credentials_is_one_line_and_docker_is_still_checked(
+    tmp_path: Path, bin_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """`main()` as `make doctor` runs it, on a machine with no AWS setup and Docker stopped."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_REGION", REGION)
+    fake_docker(bin_dir, info=(1, "", DOCKER_DOWN))
+    cdk_json = tmp_path / "cdk.json"
+    cdk_json.write_text(json.dumps({"app": "python3 app.py", "context": {}}))
+
+    assert doctor.main(["--cdk-json", str(cdk_json)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "PROBLEM credentials: no AWS credentials found. Fix: `aws configure` (access keys), or"
+        " `aws sso login --profile NAME` then `export AWS_PROFILE=NAME`",
+        "skipped bootstrap: needs working credentials",
+        f"PROBLEM docker: the Docker daemon does not answer ({DOCKER_DOWN}). Fix: start Docker"
+        " Desktop, or `sudo systemctl start docker` (Linux)",
+        "skipped agentcore: needs working credentials",
+        "doctor: 2 problems; fix them, then `make doctor` again (nothing was deployed)",
+    ]
+
+
+def test_sso_profile_without_a_sign_in(
+    tmp_path: Path, bin_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """A real IAM Identity Center profile with no cached token: botocore's own error."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    config = tmp_path / "config"
+    config.write_text(
+        "[profile dev]\nsso_start_url = https://example.awsapps.com/start\n"
+        "sso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = Admin\n"
+        "region = us-east-1\n"
+    )
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.aws/sso/cache
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_PROFILE", "dev")
+    fake_docker(bin_dir)
+    assert doctor.main(["--cdk-json", str(tmp_path / "no-cdk.json")]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == (
+        "PROBLEM credentials: AWS SSO sign-in expired or missing (Error loading SSO Token: Token"
+        " for https://example.awsapps.com/start does not exist). Fix: `aws sso login --profile"
+        " dev`"
+    )
+
+
+def test_expired_credentials_name_the_profile_to_sign_in_again(
+    session: StubbedSession, bin_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "dev-admin")
+    fake_docker(bin_dir)
+    session.stubbers["sts"].add_client_error(
+        "get_caller_identity",
+        service_error_code="ExpiredToken",
+        service_message="The security token included in the request is expired",
+        http_status_code=403,
+    )
+    line = only_problem(run(session), "credentials")
+    assert line == (
+        "PROBLEM credentials: AWS credentials expired (ExpiredToken). Fix: `aws sso login"
+        " --profile dev-admin`, or fresh keys with `aws configure`"
+    )
+
+
+def test_rejected_credentials_say_what_aws_said(session: StubbedSession, bin_dir: Path) -> None:
+    fake_docker(bin_dir)
+    session.stubbers["sts"].add_client_error(
+        "get_caller_identity",
+        service_error_code="InvalidClientTokenId",
+        service_message="The security token included in the request is invalid.",
+        http_status_code=403,
+    )
+    line = only_problem(run(session), "credentials")
+    assert "AWS rejected the credentials (InvalidClientTokenId: The security token" in line
+    assert "Fix: `aws configure` with valid keys" in line
+
+
+def test_credentials_of_another_account_than_cdk_json(
+    session: StubbedSession, bin_dir: Path
+) -> None:
+    fake_docker(bin_dir)
+    expect_identity(session, account="999988887777")
+    line = only_problem(run(session, CdkSettings(account=ACCOUNT)), "credentials")
+    assert line.startswith(
+        f"PROBLEM credentials: cdk.json deploys to account {ACCOUNT}, your credentials are for"
+        " 999988887777. Fix: use a profile of account"
+    )
+
+
+def test_no_region(bin_dir: Path) -> None:
+    session = StubbedSession(region=None)
+    fake_docker(bin_dir)
+    expect_identity(session)
+    findings = run(session)
+    assert only_problem(findings, "region") == (
+        "PROBLEM region: no AWS region. Fix: `export AWS_REGION=us-east-1` (or `aws configure"
+        " set region us-east-1`)"
+    )
+    assert by_check(findings)["bootstrap"].status == "skipped"
+    assert by_check(findings)["agentcore"].status == "skipped"
+    assert session.asked["sts"] == "us-east-1"  # STS still answers who you are
+
+
+def test_region_comes_from_the_flag_then_cdk_json_then_aws_region(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    session = StubbedSession(region="eu-north-1")  # the profile's region
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    assert doctor.region_of(session, CdkSettings(), None) == "eu-north-1"
+    monkeypatch.setenv("AWS_REGION", "ap-southeast-2")
+    assert doctor.region_of(session, CdkSettings(), None) == "ap-southeast-2"
+    assert doctor.region_of(session, CdkSettings(region="eu-west-1"), None) == "eu-west-1"
+    assert doctor.region_of(session, CdkSettings(region="eu-west-1"), "us-west-2") == "us-west-2"
+
+
+# --- bootstrap -----------------------------------------------------------------------------
+
+
+def _bootstrap_problem(session: StubbedSession, bin_dir: Path, settings: CdkSettings) -> str:
+    expect_identity(session)
+    expect_gateways(session)
+    fake_docker(bin_dir)
+    return only_problem(run(session, settings), "bootstrap")
+
+
+def test_bootstrap_stack_missing(session: StubbedSession, bin_dir: Path) -> None:
+    session.stubbers["cloudformation"].add_client_error(
+        "describe_stacks",
+        service_error_code="ValidationError",
+        service_message="Stack with id CDKToolkit does not exist",
+        expected_params={"StackName": "CDKToolkit"},
+    )
+    assert _bootstrap_problem(session, bin_dir, CdkSettings()) == (
+        f"PROBLEM bootstrap: CDK bootstrap stack CDKToolkit not found in account {ACCOUNT},"
+        f" region {REGION}. Fix: `npx cdk bootstrap aws://{ACCOUNT}/{REGION}`"
+    )
+
+
+def test_bootstrap_with_the_apps_own_qualifier_and_toolkit_name(
+    session: StubbedSession, bin_dir: Path, tmp_path: Path
+) -> None:
+    cdk_json = tmp_path / "cdk.json"
+    cdk_json.write_text(
+        json.dumps(
+            {
+                "app": "python3 app.py",
+                "toolkitStackName": "LarkToolkit",
+                "context": {"@aws-cdk/core:bootstrapQualifier": "lark01"},
+            }
+        )
+    )
+    settings = CdkSettings.read(cdk_json)
+    session.stubbers["cloudformation"].add_client_error(
+        "describe_stacks",
+        service_error_code="ValidationError",
+        service_message="Stack with id LarkToolkit does not exist",
+        expected_params={"StackName": "LarkToolkit"},
+    )
+    assert _bootstrap_problem(session, bin_dir, settings).endswith(
+        f"Fix: `npx cdk bootstrap aws://{ACCOUNT}/{REGION} --qualifier lark01"
+        " --toolkit-stack-name LarkToolkit`"
+    )
+
+
+def test_bootstrap_stack_too_old(session: StubbedSession, bin_dir: Path) -> None:
+    expect_toolkit(session, version="5")
+    assert _bootstrap_problem(session, bin_dir, CdkSettings()) == (
+        "PROBLEM bootstrap: CDK bootstrap stack CDKToolkit is version 5; this CDK needs at least"
+        f" {doctor.MIN_BOOTSTRAP_VERSION}. Fix: `npx cdk bootstrap aws://{ACCOUNT}/{REGION}`"
+        " (upgrades it in place)"
+    )
+
+
+def test_bootstrap_stack_without_a_version(session: StubbedSession, bin_dir: Path) -> None:
+    expect_toolkit(session, version=None)
+    assert "is version unknown; this CDK needs" in _bootstrap_problem(
+        session, bin_dir, CdkSettings()
+    )
+
+
+def test_bootstrap_stack_broken(session: StubbedSession, bin_dir: Path) -> None:
+    expect_toolkit(session, status="UPDATE_ROLLBACK_FAILED")
+    line = _bootstrap_problem(session, bin_dir, CdkSettings())
+    assert line.startswith(
+        f"PROBLEM bootstrap: CDK bootstrap stack CDKToolkit in account {ACCOUNT}, region {REGION}"
+        " is UPDATE_ROLLBACK_FAILED. Fix: see its events"
+    )
+    assert f"`aws cloudformation delete-stack --stack-name CDKToolkit --region {REGION}`" in line
+
+
+def test_bootstrap_stack_still_deploying(session: StubbedSession, bin_dir: Path) -> None:
+    expect_toolkit(session, status="UPDATE_IN_PROGRESS")
+    assert _bootstrap_problem(session, bin_dir, CdkSettings()) == (
+        "PROBLEM bootstrap: CDK bootstrap stack CDKToolkit is UPDATE_IN_PROGRESS. Fix: wait until"
+        " it finishes, then `make doctor` again"
+    )
+
+
+def test_bootstrap_with_another_qualifier(session: StubbedSession, bin_dir: Path) -> None:
+    expect_toolkit(session, qualifier="custom99")
+    line = _bootstrap_problem(session, bin_dir, CdkSettings())
+    assert line.startswith(
+        "PROBLEM bootstrap: CDKToolkit was bootstrapped with qualifier custom99, the app uses"
+        ' hnb659fds. Fix: set "@aws-cdk/core:bootstrapQualifier": "custom99"'
+    )
+
+
+def test_bootstrap_stack_unreadable(session: StubbedSession, bin_dir: Path) -> None:
+    session.stubbers["cloudformation"].add_client_error(
+        "describe_stacks",
+        service_error_code="AccessDenied",
+        service_message="User is not authorized to perform: cloudformation:DescribeStacks",
+        http_status_code=403,
+    )
+    line = _bootstrap_problem(session, bin_dir, CdkSettings())
+    assert "cannot read stack CDKToolkit" in line
+    assert "(AccessDenied: User is not authorized" in line
+
+
+# --- docker --------------------------------------------------------------------------------
+
+
+def _docker_problem(session: StubbedSession) -> str:
+    expect_identity(session)
+    expect_toolkit(session)
+    expect_gateways(session)
+    return only_problem(run(session), "docker")
+
+
+def test_docker_not_installed(session: StubbedSession, bin_dir: Path) -> None:
+    assert _docker_problem(session) == (
+        "PROBLEM docker: `docker` not found on PATH (the runtime image is built locally). Fix:"
+        " install Docker (https://docs.docker.com/get-docker/), or set CDK_DOCKER to a"
+        " docker-compatible CLI"
+    )
+
+
+def test_docker_daemon_not_running(session: StubbedSession, bin_dir: Path) -> None:
+    fake_docker(bin_dir, info=(1, "", DOCKER_DOWN + "\n"))
+    assert _docker_problem(session) == (
+        f"PROBLEM docker: the Docker daemon does not answer ({DOCKER_DOWN}). Fix: start Docker"
+        " Desktop, or `sudo systemctl start docker` (Linux)"
+    )
+
+
+def test_docker_without_buildx_on_x86(session: StubbedSession, bin_dir: Path) -> None:
+    fake_docker(bin_dir, buildx=(1, "", "docker: 'buildx' is not a docker command."))
+    line = _docker_problem(session)
+    assert line.startswith(
+        "PROBLEM docker: `docker buildx` does not work on this x86_64 host (docker: 'buildx' is"
+        " not a docker command.); building linux/arm64 here needs buildx. Fix: install the"
+        " Docker buildx plugin"
+    )
+
+
+def test_docker_without_arm64_emulation(session: StubbedSession, bin_dir: Path) -> None:
+    fake_docker(bin_dir, buildx=(0, BUILDX_AMD64_ONLY, ""))
+    line = _docker_problem(session)
+    assert line.startswith(
+        "PROBLEM docker: Docker on this x86_64 host cannot build linux/arm64 (no arm64"
+        " emulation; builder platforms: linux/386, linux/amd64,"
+    )
+    assert line.endswith("Fix: `docker run --privileged --rm tonistiigi/binfmt --install arm64`")
+
+
+def test_docker_builder_not_started(session: StubbedSession, bin_dir: Path) -> None:
+    inactive = "Name:   multiarch\nDriver: docker-container\n\nNodes:\nName:   multiarch0\n"
+    fake_docker(bin_dir, buildx=(0, inactive + "Status: inactive\n", ""))
+    assert _docker_problem(session) == (
+        "PROBLEM docker: the current buildx builder lists no platforms on this x86_64 host (not"
+        " started?). Fix: `docker buildx inspect --bootstrap`, then `make doctor` again"
+    )
+
+
+def test_cdk_docker_names_the_cli(
+    session: StubbedSession, bin_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CDK builds with $CDK_DOCKER when set (finch, podman): the doctor checks that one."""
+    fake_docker(bin_dir, info=(0, "linux/aarch64", "")).rename(bin_dir / "finch")
+    monkeypatch.setenv("CDK_DOCKER", "finch")
+    expect_identity(session)
+    expect_toolkit(session)
+    expect_gateways(session)
+    findings = run(session)
+    assert problems(findings) == []
+    assert by_check(findings)["docker"].status == "ok"
+
+
+# --- agentcore -----------------------------------------------------------------------------
+
+
+def _agentcore(session: StubbedSession, bin_dir: Path) -> list[Finding]:
+    expect_identity(session)
+    expect_toolkit(session)
+    fake_docker(bin_dir)
+    return run(session)
+
+
+def test_agentcore_not_in_the_region(session: StubbedSession, bin_dir: Path) -> None:
+    session.unreachable_agentcore()
+    line = only_problem(_agentcore(session, bin_dir), "agentcore")
+    assert line == (
+        f"PROBLEM agentcore: Amazon Bedrock AgentCore does not answer in {REGION} (no endpoint"
+        f" bedrock-agentcore-control.{REGION}.amazonaws.com). Fix: deploy to a region that has"
+        f" AgentCore, e.g. `export AWS_REGION=us-east-1` (list: {doctor.AGENTCORE_REGIONS_URL})"
+    )
+
+
+def test_agentcore_refusing_the_account(session: StubbedSession, bin_dir: Path) -> None:
+    session.stubbers["bedrock-agentcore-control"].add_client_error(
+        "list_gateways",
+        service_error_code="UnrecognizedClientException",
+        service_message="The security token included in the request is invalid",
+        http_status_code=403,
+    )
+    line = only_problem(_agentcore(session, bin_dir), "agentcore")
+    assert line.startswith(
+        f"PROBLEM agentcore: AgentCore in {REGION} refused ListGateways"
+        " (UnrecognizedClientException: The security token"
+    )
+
+
+def test_agentcore_access_denied_still_proves_the_service(
+    session: StubbedSession, bin_dir: Path
+) -> None:
+    session.stubbers["bedrock-agentcore-control"].add_client_error(
+        "list_gateways",
+        service_error_code="AccessDeniedException",
+        service_message="not authorized to perform: bedrock-agentcore:ListGateways",
+        http_status_code=403,
+    )
+    findings = _agentcore(session, bin_dir)
+    assert problems(findings) == []
+    assert by_check(findings)["agentcore"].message.startswith(f"answers in {REGION}")
+
+
+# --- every check runs ----------------------------------------------------------------------
+
+
+def test_every_check_runs_and_reports_its_own_line(session: StubbedSession, bin_dir: Path) -> None:
+    expect_identity(session)
+    expect_toolkit(session, version="4")
+    session.unreachable_agentcore()
+    fake_docker(bin_dir, info=(1, "", DOCKER_DOWN))
+    findings = run(session)
+    assert [line.split(":")[0] for line in problems(findings)] == [
+        "PROBLEM bootstrap",
+        "PROBLEM docker",
+        "PROBLEM agentcore",
+    ]
+    assert doctor.report(findings).splitlines()[-1] == (
+        "doctor: 3 problems; fix them, then `make doctor` again (nothing was deployed)"
+    )
+
+
+# --- wiring: make, CDK, docs ---------------------------------------------------------------
+
+
+def _make(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    # The stamps are the shared checkout's: keep make from reinstalling the venv/node_modules.
+    return subprocess.run(
+        ["make", "-o", ".venv/.installed", "-o", "node_modules/.installed", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_make_deploy_runs_the_doctor_before_cdk() -> None:
+    commands = _make("-n", "deploy").stdout.splitlines()
+    doctor_at = next(i for i, c in enumerate(commands) if "-m mcp_constructs.doctor" in c)
+    deploy_at = next(i for i, c in enumerate(commands) if " deploy --all" in c)
+    assert doctor_at < deploy_at
+
+
+def test_make_doctor_fails_with_readable_lines(tmp_path: Path) -> None:
+    """The target users run: no AWS setup, a docker that cannot reach its daemon."""
+    fake_docker(tmp_path / "bin", info=(1, "", DOCKER_DOWN))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_"))}
+    env |= {
+        "PATH": f"{tmp_path / 'bin'}{os.pathsep}{env['PATH']}",
+        "HOME": str(tmp_path),
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    result = _make("doctor", "REGION=eu-west-1", env=env)
+    assert result.returncode != 0
+    assert "PROBLEM credentials: no AWS credentials found. Fix: `aws configure`" in result.stdout
+    assert "PROBLEM docker: the Docker daemon does not answer" in result.stdout
+    assert "doctor: 2 problems" in result.stdout
+
+
+def test_min_bootstrap_version_covers_what_the_synth_requires(tmp_path: Path) -> None:
+    """The assets the app has (a Lambda zip, a Docker image) with the default synthesizer."""
+    import aws_cdk as cdk
+    from aws_cdk import aws_ecr_assets as ecr_assets
+    from aws_cdk import aws_s3_assets as s3_assets
+
+    context = tmp_path / "image"
+    context.mkdir()
+    (context / "Dockerfile").write_text("FROM scratch\n")
+    app = cdk.App(outdir=str(tmp_path / "out"))
+    stack = cdk.Stack(app, "Bootstrapped", env=cdk.Environment(account=ACCOUNT, region=REGION))
+    ecr_assets.DockerImageAsset(stack, "Image", directory=str(context))
+    s3_assets.Asset(stack, "Code", path=str(context))
+    cdk.CfnWaitConditionHandle(stack, "Something")  # a template needs one resource
+    app.synth()
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    required = set()
+
+    def collect(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "requiresBootstrapStackVersion":
+                    required.add(int(value))
+                collect(value)
+        elif isinstance(node, list):
+            for value in node:
+                collect(value)
+
+    collect(manifest)
+    assert required, "the synthesizer no longer states a bootstrap version: update the doctor"
+    # Not lower (the deploy would fail), not higher (the doctor would ask for needless upgrades).
+    assert max(required) == doctor.MIN_BOOTSTRAP_VERSION
+
+
+def test_troubleshooting_documents_every_problem_and_fix() -> None:
+    text = (REPO / "docs" / "troubleshooting.md").read_text()
+    assert "## Preflight: make doctor" in text
+    for needle in (
+        "PROBLEM credentials: no AWS credentials found",
+        "AWS credentials expired",
+        "AWS SSO sign-in expired or missing",
+        "AWS rejected the credentials",
+        "cdk.json deploys to account",
+        "PROBLEM region: no AWS region",
+        "CDK bootstrap stack CDKToolkit not found",
+        "is version",
+        "was bootstrapped with qualifier",
+        "UPDATE_ROLLBACK_FAILED",
+        "cannot read stack CDKToolkit",
+        "`docker` not found on PATH",
+        "the Docker daemon does not answer",
+        "`docker buildx` does not work",
+        "cannot build linux/arm64",
+        "lists no platforms",
+        "does not answer in",
+        "refused ListGateways",
+        "npx cdk bootstrap aws://",
+        "tonistiigi/binfmt --install arm64",
+        "sudo systemctl start docker",
+        "aws sso login",
+    ):
+        assert needle in text, needle

@@ -1,0 +1,423 @@
+"""The ``userAuth`` stacks as synthesized: every resource the sign-in needs, configured safely."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_cdk.assertions import Match
+
+from mcp_constructs.manifest import expected_tool_names
+from tests.user_auth_cdk.conftest import USER_STACKS
+
+HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Custom-Caller-Jwt"
+
+
+def _resources(raw: dict, type_: str) -> dict[str, dict]:
+    return {k: v for k, v in raw["Resources"].items() if v["Type"] == type_}
+
+
+def _one(raw: dict, type_: str) -> tuple[str, dict]:
+    found = _resources(raw, type_)
+    assert len(found) == 1, (type_, list(found))
+    return next(iter(found.items()))
+
+
+def _statements(raw: dict, role_logical_id: str) -> list[dict]:
+    policies = [
+        r["Properties"]["PolicyDocument"]["Statement"]
+        for r in _resources(raw, "AWS::IAM::Policy").values()
+        if {"Ref": role_logical_id} in r["Properties"]["Roles"]
+    ]
+    return [s for statements in policies for s in statements]
+
+
+def _actions(statement: dict) -> set[str]:
+    actions = statement["Action"]
+    return {actions} if isinstance(actions, str) else set(actions)
+
+
+# -- stack order ------------------------------------------------------------------------------
+
+
+def test_stacks_and_their_order(user_app):
+    assert set(USER_STACKS) <= set(user_app.stacks())
+    assert user_app.dependencies("UserAuth") == set()
+    assert "UserAuth" in user_app.dependencies("Runtime")
+    assert {"Runtime", "UserAuth"} <= user_app.dependencies("UserGateway")
+    assert "UserGateway" not in user_app.dependencies("Gateway")
+
+
+# -- the token store --------------------------------------------------------------------------
+
+
+def test_token_table(user_app):
+    raw = user_app.raw("UserAuth")
+    _table_id, table = _one(raw, "AWS::DynamoDB::Table")
+    props = table["Properties"]
+    assert props["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+    assert props["AttributeDefinitions"] == [{"AttributeName": "pk", "AttributeType": "S"}]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "ttl", "Enabled": True}
+    assert props["DeletionProtectionEnabled"] is True
+    assert table["DeletionPolicy"] == "Retain" and table["UpdateReplacePolicy"] == "Retain"
+    assert "TableName" not in props  # generated: no collision between two stack prefixes
+    sse = props["SSESpecification"]
+    assert sse["SSEEnabled"] is True and sse["SSEType"] == "KMS"
+    key_id = sse["KMSMasterKeyId"]["Fn::GetAtt"][0]
+    key = raw["Resources"][key_id]
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert key["DeletionPolicy"] == "Retain"
+
+
+def test_signing_key_is_asymmetric_rsa_for_signing(user_app):
+    raw = user_app.raw("UserAuth")
+    keys = _resources(raw, "AWS::KMS::Key")
+    signing = [k for k in keys.values() if k["Properties"].get("KeyUsage") == "SIGN_VERIFY"]
+    assert len(signing) == 1
+    assert signing[0]["Properties"]["KeySpec"] == "RSA_2048"
+    assert len(keys) == 2  # the table key and the signing key, nothing else
+
+
+# -- the Quick Suite client -------------------------------------------------------------------
+
+
+def test_quicksuite_client_secret_is_generated_never_output(user_app):
+    raw = user_app.raw("UserAuth")
+    _secret_id, secret = _one(raw, "AWS::SecretsManager::Secret")
+    generated = secret["Properties"]["GenerateSecretString"]
+    assert generated["GenerateStringKey"] == "client_secret"
+    assert generated["PasswordLength"] >= 32
+    template = json.dumps(generated["SecretStringTemplate"])
+    assert '\\"client_id\\":\\"quicksuite\\"' in template
+    assert ".quicksight.aws.amazon.com/sn/oauthcallback" in template
+    assert "SecretString" not in secret["Properties"]
+
+
+def test_extra_redirect_uris_and_quick_suite_region_from_context(tmp_path):
+    from tests.user_auth_cdk.conftest import synthesize
+
+    extra = "https://eu-west-1.quicksight.aws.amazon.com/sn/oauthcallback"
+    app = synthesize(
+        tmp_path,
+        {
+            "userAuth": "true",
+            "userAuthRedirectUris": extra,
+            "quickSuiteRegion": "us-east-1",
+            "larkUserScopes": "calendar:calendar:readonly,docx:document:readonly",
+            "userAuthConcurrency": "0",
+        },
+    )
+    raw = app.raw("UserAuth")
+    _, secret = _one(raw, "AWS::SecretsManager::Secret")
+    template = json.loads(secret["Properties"]["GenerateSecretString"]["SecretStringTemplate"])
+    assert template["redirect_uris"] == [
+        "https://us-east-1.quicksight.aws.amazon.com/sn/oauthcallback",
+        extra,
+    ]
+    _, fn = _server(raw)
+    env = fn["Properties"]["Environment"]["Variables"]
+    assert env["LARK_USER_SCOPES"] == "calendar:calendar:readonly docx:document:readonly"
+    assert "ReservedConcurrentExecutions" not in fn["Properties"]
+    from aws_cdk.assertions import Annotations
+
+    Annotations.from_stack(app.app.node.find_child("LarkMcp-UserAuth")).has_no_warning(
+        "*", Match.string_like_regexp("larkUserScopes")
+    )
+
+
+# -- the authorization server -----------------------------------------------------------------
+
+
+def _server(raw: dict) -> tuple[str, dict]:
+    functions = {
+        k: v
+        for k, v in _resources(raw, "AWS::Lambda::Function").items()
+        if v["Properties"].get("Handler") == "lark_auth_server.aws_lambda.handler"
+    }
+    assert len(functions) == 1
+    return next(iter(functions.items()))
+
+
+def test_auth_server_lambda_is_bounded_arm64(user_app):
+    raw = user_app.raw("UserAuth")
+    _, fn = _server(raw)
+    props = fn["Properties"]
+    assert props["Architectures"] == ["arm64"]
+    assert props["Runtime"].startswith("python3.")
+    assert 0 < props["Timeout"] <= 30
+    assert 128 <= props["MemorySize"] <= 1024
+    assert props["ReservedConcurrentExecutions"] == 5
+    env = props["Environment"]["Variables"]
+    assert set(env) == {
+        "USER_TOKEN_STORE",
+        "LARK_DOMAIN",
+        "LARK_USER_SCOPES",
+        "LARK_SECRET_ARN",
+        "AUTH_CLIENTS_SECRET_ARN",
+        "AUTH_SIGNING_KEY",
+        "AUTH_ISSUER",
+    }
+    assert env["USER_TOKEN_STORE"]["Fn::Join"][1][0] == "dynamodb://"
+    assert env["AUTH_SIGNING_KEY"]["Fn::Join"][1][0] == "kms:"
+    assert env["LARK_SECRET_ARN"]["Fn::Join"][1][-1].endswith(
+        ":secret:LarkMcp/lark-app-credentials"
+    )
+    assert env["AUTH_ISSUER"] == {"Fn::GetAtt": [_api_id(raw), "ApiEndpoint"]}
+    # No secret, key material or token anywhere in the environment.
+    assert "BEGIN" not in json.dumps(env) and "client_secret" not in json.dumps(env)
+
+
+def test_auth_server_role_is_least_privilege(user_app):
+    raw = user_app.raw("UserAuth")
+    _, fn = _server(raw)
+    role_id = fn["Properties"]["Role"]["Fn::GetAtt"][0]
+    role = raw["Resources"][role_id]["Properties"]
+    assert "ManagedPolicyArns" not in role
+    table_id, _ = _one(raw, "AWS::DynamoDB::Table")
+    keys = _resources(raw, "AWS::KMS::Key")
+    signing_id = next(k for k, v in keys.items() if v["Properties"].get("KeyUsage"))
+    table_key_id = next(k for k in keys if k != signing_id)
+    secret_id, _ = _one(raw, "AWS::SecretsManager::Secret")
+    by_resource = {}
+    for statement in _statements(raw, role_id):
+        assert statement["Effect"] == "Allow"
+        resources = statement["Resource"]
+        resources = resources if isinstance(resources, list) else [resources]
+        for resource in resources:
+            by_resource.setdefault(json.dumps(resource, sort_keys=True), set()).update(
+                _actions(statement)
+            )
+    expected = {
+        json.dumps({"Fn::GetAtt": [table_id, "Arn"]}, sort_keys=True): "dynamodb:",
+        json.dumps({"Fn::GetAtt": [table_key_id, "Arn"]}, sort_keys=True): "kms:",
+        json.dumps({"Fn::GetAtt": [signing_id, "Arn"]}, sort_keys=True): "kms:",
+        json.dumps({"Ref": secret_id}, sort_keys=True): "secretsmanager:",
+    }
+    for resource, prefix in expected.items():
+        assert resource in by_resource, resource
+        assert all(a.startswith(prefix) for a in by_resource[resource])
+    assert by_resource[json.dumps({"Fn::GetAtt": [signing_id, "Arn"]}, sort_keys=True)] == {
+        "kms:Sign",
+        "kms:GetPublicKey",
+    }
+    lark = [r for r in by_resource if "lark-app-credentials-??????" in r]
+    assert len(lark) == 1 and by_resource[lark[0]] <= {
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:DescribeSecret",
+    }
+    # Logs go to its own log group; nothing else is reachable.
+    rest = set(by_resource) - set(expected) - set(lark)
+    assert all(_actions_are_logs(by_resource[r]) for r in rest), rest
+    everything = set().union(*by_resource.values())
+    assert not [a for a in everything if a.endswith(":*") or a == "*"]
+
+
+def _actions_are_logs(actions: set[str]) -> bool:
+    return actions <= {"logs:CreateLogStream", "logs:PutLogEvents"}
+
+
+def _api_id(raw: dict) -> str:
+    return _one(raw, "AWS::ApiGatewayV2::Api")[0]
+
+
+def test_https_endpoint_throttled_and_access_logged(user_app):
+    raw = user_app.raw("UserAuth")
+    _, api = _one(raw, "AWS::ApiGatewayV2::Api")
+    assert api["Properties"]["ProtocolType"] == "HTTP"
+    _, stage = _one(raw, "AWS::ApiGatewayV2::Stage")
+    props = stage["Properties"]
+    assert props["StageName"] == "$default" and props["AutoDeploy"] is True
+    assert props["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
+    assert props["DefaultRouteSettings"]["ThrottlingBurstLimit"] > 0
+    log_format = json.loads(props["AccessLogSettings"]["Format"])
+    assert "$context.requestId" in log_format.values()
+    # The query string carries authorization codes: never logged.
+    assert not [
+        v
+        for v in log_format.values()
+        if "querystring" in v.lower() or "$context.requestOverride" in v
+    ]
+    routes = {
+        r["Properties"]["RouteKey"] for r in _resources(raw, "AWS::ApiGatewayV2::Route").values()
+    }
+    assert routes == {"GET /{proxy+}", "POST /{proxy+}"}
+    for group in _resources(raw, "AWS::Logs::LogGroup").values():
+        assert group["Properties"]["RetentionInDays"] > 0
+        assert "LogGroupName" not in group["Properties"]
+
+
+def _split_sources(node, found):
+    """Every argument of an Fn::Split (what CloudFormation must accept there)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Fn::Split":
+                found.append(value[1])
+            _split_sources(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _split_sources(value, found)
+    return found
+
+
+def test_issuer_and_discovery_urls_need_no_split(user_app):
+    """Built from the API id by plain joins in the producing stack (no Fn::Split at all)."""
+    raw = user_app.raw("UserAuth")
+    assert _split_sources(raw, []) == []
+    outputs = raw["Outputs"]
+    api_endpoint = {"Fn::GetAtt": [_api_id(raw), "ApiEndpoint"]}
+    assert outputs["IssuerUrl"]["Value"] == api_endpoint
+    for key, suffix in (
+        ("DiscoveryUrl", "/.well-known/openid-configuration"),
+        ("UserAuthorizationUrl", "/authorize"),
+        ("UserTokenUrl", "/token"),
+        ("LarkRedirectUrl", "/callback"),
+    ):
+        assert outputs[key]["Value"] == {"Fn::Join": ["", [api_endpoint, suffix]]}, key
+    assert outputs["UserClientId"]["Value"] == "quicksuite"
+    discovery = _one(user_app.raw("UserGateway"), "AWS::BedrockAgentCore::Gateway")[1]
+    url = discovery["Properties"]["AuthorizerConfiguration"]["CustomJWTAuthorizer"]["DiscoveryUrl"]
+    assert _split_sources(url, []) == []
+    assert url["Fn::Join"][1][1] == "/.well-known/openid-configuration"
+
+
+# -- the runtime ------------------------------------------------------------------------------
+
+
+def test_runtime_trusts_the_issuer_reads_the_store_and_receives_the_header(user_app):
+    raw = user_app.raw("Runtime")
+    _runtime_id, runtime = _one(raw, "AWS::BedrockAgentCore::Runtime")
+    props = runtime["Properties"]
+    assert props["RequestHeaderConfiguration"] == {"RequestHeaderAllowlist": [HEADER]}
+    env = props["EnvironmentVariables"]
+    assert env["LARK_USER_AUTH_CLIENTS"] == "quicksuite"
+    assert "Fn::GetStackOutput" in json.dumps(env["LARK_USER_AUTH_ISSUER"])
+    assert env["USER_TOKEN_STORE"]["Fn::Join"][1][0] == "dynamodb://"
+    role_id = props["RoleArn"]["Fn::GetAtt"][0]
+    statements = _statements(raw, role_id)
+    table = [s for s in statements if "dynamodb:PutItem" in _actions(s)]
+    assert len(table) == 1 and "dynamodb:ConditionCheckItem" in _actions(table[0])
+    assert "UserAuthTokens" in json.dumps(table[0]["Resource"])
+    key = [s for s in statements if "kms:Decrypt" in _actions(s)]
+    assert len(key) == 1 and "UserAuthTableKey" in json.dumps(key[0]["Resource"])
+    assert not [s for s in statements if "kms:Sign" in _actions(s)]
+
+
+# -- the user gateway -------------------------------------------------------------------------
+
+
+def test_user_gateway_authorizer_and_interceptor(user_app):
+    raw = user_app.raw("UserGateway")
+    _, gateway = _one(raw, "AWS::BedrockAgentCore::Gateway")
+    props = gateway["Properties"]
+    assert props["Name"] == "larkmcp-user-gw"
+    assert props["AuthorizerType"] == "CUSTOM_JWT"
+    jwt = props["AuthorizerConfiguration"]["CustomJWTAuthorizer"]
+    assert jwt["AllowedClients"] == ["quicksuite"]
+    assert "AllowedScopes" not in jwt and "AllowedAudience" not in jwt
+    (interceptor,) = props["InterceptorConfigurations"]
+    assert interceptor["InterceptionPoints"] == ["REQUEST"]
+    assert interceptor["InputConfiguration"] == {"PassRequestHeaders": True}
+    function_id = interceptor["Interceptor"]["Lambda"]["Arn"]["Fn::GetAtt"][0]
+    function = raw["Resources"][function_id]["Properties"]
+    assert function["Handler"] == "caller_jwt.handler"
+    assert function["Architectures"] == ["arm64"] and function["Timeout"] <= 10
+    role_id = props["RoleArn"]["Fn::GetAtt"][0]
+    invoke = [s for s in _statements(raw, role_id) if "lambda:InvokeFunction" in _actions(s)]
+    assert len(invoke) == 1
+    assert function_id in json.dumps(invoke[0]["Resource"])
+    assert json.dumps(invoke[0]["Resource"]).count("Fn::GetAtt") == 2  # arn and arn:* only
+    assert "DependsOn" in gateway and any("DefaultPolicy" in d for d in gateway["DependsOn"])
+
+
+def test_user_gateway_target_forwards_exactly_the_caller_jwt_header(user_app):
+    template = user_app.template("UserGateway")
+    template.has_resource_properties(
+        "AWS::BedrockAgentCore::GatewayTarget",
+        {
+            "Name": "lark",
+            "MetadataConfiguration": {"AllowedRequestHeaders": [HEADER]},
+            "CredentialProviderConfigurations": [
+                Match.object_like({"CredentialProviderType": "GATEWAY_IAM_ROLE"})
+            ],
+        },
+    )
+    template.resource_count_is("AWS::BedrockAgentCore::GatewayTarget", 1)
+
+
+def test_user_gateway_policies_allow_every_tool_to_quicksuite(user_app):
+    raw = user_app.raw("UserGateway")
+    _, gateway = _one(raw, "AWS::BedrockAgentCore::Gateway")
+    _engine_id, engine = _one(raw, "AWS::BedrockAgentCore::PolicyEngine")
+    assert gateway["Properties"]["PolicyEngineConfiguration"]["Mode"] == "ENFORCE"
+    assert engine["Properties"]["Name"] == "LarkMcp_UserGateway_tools"
+    _, policy = _one(raw, "AWS::BedrockAgentCore::Policy")
+    statement = json.dumps(policy["Properties"]["Definition"]["Cedar"]["Statement"])
+    for tool in expected_tool_names(None):
+        assert f'AgentCore::Action::\\"lark___{tool}\\"' in statement, tool
+    assert 'principal.getTag(\\"client_id\\") == \\"quicksuite\\"' in statement
+    assert policy["Properties"]["ValidationMode"] == "FAIL_ON_ANY_FINDINGS"
+    sync = _resources(raw, "Custom::GatewayToolSync")
+    assert len(sync) == 1
+    assert next(iter(sync)) in policy["DependsOn"]
+
+
+@pytest.mark.parametrize("stack", USER_STACKS)
+def test_outputs_point_at_the_secret_never_at_its_value(user_app, stack):
+    """Only the secret's ARN (Ref) is output; no dynamic reference resolves its value."""
+    raw = user_app.raw(stack)
+    text = json.dumps(raw)
+    assert "{{resolve:secretsmanager" not in text
+    for output in raw["Outputs"].values():
+        value = json.dumps(output["Value"])
+        assert 'SecretString"]' not in value and "client_secret" not in value
+
+
+def test_quick_suite_form_outputs_in_the_user_gateway_stack(user_app):
+    outputs = user_app.raw("UserGateway")["Outputs"]
+    for key in (
+        "UserMcpEndpointUrl",
+        "UserClientId",
+        "UserTokenUrl",
+        "UserAuthorizationUrl",
+        "UserClientSecretArn",
+        "LarkRedirectUrl",
+    ):
+        assert key in outputs, key
+    assert outputs["UserClientId"]["Value"] == "quicksuite"
+
+
+def test_the_generated_clients_secret_is_what_the_server_reads(user_app):
+    """The secret CloudFormation generates (template + client_secret) parses as AUTH_CLIENTS."""
+    from lark_auth_server.config import parse_clients
+
+    _, secret = _one(user_app.raw("UserAuth"), "AWS::SecretsManager::Secret")
+    generated = secret["Properties"]["GenerateSecretString"]
+    parts = generated["SecretStringTemplate"]["Fn::Join"][1]
+    text = "".join(p if isinstance(p, str) else "eu-west-1" for p in parts)
+    value = json.loads(text) | {generated["GenerateStringKey"]: "x" * generated["PasswordLength"]}
+    clients = parse_clients(json.dumps(value), "The AUTH_CLIENTS secret")
+    client = clients["quicksuite"]
+    assert client.redirect_uris == ("https://eu-west-1.quicksight.aws.amazon.com/sn/oauthcallback",)
+
+
+def test_synth_warns_when_no_lark_user_scope_is_asked_for(user_app):
+    from aws_cdk.assertions import Annotations
+
+    stack = user_app.app.node.find_child("LarkMcp-UserAuth")
+    Annotations.from_stack(stack).has_warning(
+        "/LarkMcp-UserAuth", Match.string_like_regexp("larkUserScopes.*is empty")
+    )
+
+
+def test_runtime_and_auth_server_agree_on_the_issuer(user_app):
+    """The MCP server checks `iss` against exactly what the server signs with."""
+    auth = user_app.raw("UserAuth")
+    _, fn = _server(auth)
+    signed_with = fn["Properties"]["Environment"]["Variables"]["AUTH_ISSUER"]
+    _, runtime = _one(user_app.raw("Runtime"), "AWS::BedrockAgentCore::Runtime")
+    reference = runtime["Properties"]["EnvironmentVariables"]["LARK_USER_AUTH_ISSUER"]
+    output = reference["Fn::GetStackOutput"]
+    assert output["StackName"] == "LarkMcp-UserAuth"
+    assert auth["Outputs"][output["OutputName"]]["Value"] == signed_with
