@@ -19,7 +19,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -466,6 +466,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="measure nothing: print docs/benchmark.md for the results in --out",
     )
     parser.add_argument(
+        "--user-auth",
+        action="store_true",
+        help="start ours with user sign-in configured (LARK_USER_AUTH_ISSUER, "
+        "LARK_USER_AUTH_CLIENTS, USER_TOKEN_STORE), as a userAuth deployment runs it",
+    )
+    parser.add_argument(
         "--no-pin",
         action="store_true",
         help="let the OS place processes under load (default with 2+ CPUs: the server under "
@@ -537,6 +543,18 @@ def main(argv: list[str] | None = None) -> int:
         ours_code = f"commit {sha[:12]} ({args.ours_ref})"
     else:
         ours_code = "not measured"
+    if args.user_auth:
+        # Nothing user-specific happens until a request carries a caller JWT: the issuer is
+        # never contacted and the store never opened during these measurements.
+        user_env = {
+            "LARK_USER_AUTH_ISSUER": "https://auth.example.invalid",
+            "LARK_USER_AUTH_CLIENTS": "quicksuite",
+            "USER_TOKEN_STORE": f"sqlite:///{ROOT / 'bench' / '.work' / 'user-tokens.db'}",
+        }
+        specs = [
+            replace(s, extra_env=s.extra_env | user_env) if s.name == "ours" else s for s in specs
+        ]
+        ours_code += " with user sign-in configured"
     fake = start_fake_lark(args.harness_cpus) if any(s.needs_fake for s in specs) else None
     try:
         print(f"bench: {', '.join(args.names)}: cold starts ...", file=sys.stderr, flush=True)

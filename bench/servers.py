@@ -148,8 +148,18 @@ def ours_at(ref: str) -> tuple[ServerSpec, Path, str]:
     where = WORK / f"ours-{sha[:12]}"
     if not (where / "lark_mcp_server" / "__main__.py").exists():
         where.mkdir(parents=True, exist_ok=True)
+        # The packages the image carries: the server, and the token store it imports (at
+        # commits that have it).
+        packages = [
+            p
+            for p in ("lark_mcp_server", "lark_user_store")
+            if subprocess.run(
+                ["git", "cat-file", "-e", f"{sha}:{p}"], cwd=ROOT, capture_output=True
+            ).returncode
+            == 0
+        ]
         archive = subprocess.run(
-            ["git", "archive", "--format=tar", sha, "lark_mcp_server"],
+            ["git", "archive", "--format=tar", sha, *packages],
             cwd=ROOT,
             capture_output=True,
             check=True,
@@ -158,7 +168,8 @@ def ours_at(ref: str) -> tuple[ServerSpec, Path, str]:
         subprocess.run(["tar", "-x", "-C", str(where)], input=archive, check=True, timeout=60)
         # As the image does (the root Dockerfile): bytecode compiled once at build, so a
         # cold start does not compile the package from source.
-        compile_bytecode(where / "lark_mcp_server", unchecked=True)
+        for package in packages:
+            compile_bytecode(where / package, unchecked=True)
     for stale in WORK.glob("ours-*"):
         if stale != where:
             shutil.rmtree(stale, ignore_errors=True)

@@ -1,4 +1,4 @@
-"""Calendars: the bot's calendars, their events, new events, and people's busy times."""
+"""Calendars: the caller's calendars (the person's, or the bot's), events, and busy times."""
 
 from __future__ import annotations
 
@@ -28,8 +28,36 @@ TOOLS = ToolSet()
 CalendarId = Annotated[
     str, Field(min_length=1, description="Calendar id from list_calendars (...@group.calendar...).")
 ]
+OptionalCalendarId = Annotated[
+    str | None,
+    Field(
+        min_length=1,
+        description="Calendar id from list_calendars; omit for your primary calendar (signed in).",
+    ),
+]
 Start = time_arg("Start of the window")
 End = time_arg("End of the window")
+
+
+async def _calendar(lark: LarkCall, calendar_id: str | None) -> str:
+    """The calendar to use: the given one, else the signed-in person's primary calendar."""
+    if calendar_id:
+        return calendar_id
+    if not lark.as_user:
+        raise ToolError(
+            "calendar_id is required when acting as the bot: get one from list_calendars. "
+            "(Signed in as yourself, it defaults to your primary calendar.)"
+        )
+    data = await lark.post(
+        "/open-apis/calendar/v4/calendars/primary",
+        params={"user_id_type": "open_id"},
+        idempotent=True,  # a read, despite the POST
+    )
+    for item in data.get("calendars") or []:
+        found = (item.get("calendar") or {}).get("calendar_id")
+        if found:
+            return str(found)
+    raise ToolError("Lark returned no primary calendar for you; pass calendar_id.")
 
 
 def _check_window(start: dt.datetime, end: dt.datetime) -> None:
@@ -61,7 +89,7 @@ def _event(item: dict[str, Any], tz: dt.tzinfo | None) -> dict[str, Any]:
 
 @TOOLS.tool(
     title="List calendars",
-    description="List the calendars the bot can see (its own and those shared with it).",
+    description="List the calendars you can see (signed in), or the bot's: own and shared ones.",
     read_only=True,
 )
 async def list_calendars(
@@ -97,9 +125,9 @@ async def list_calendars(
 )
 async def list_events(
     lark: LarkCall,
-    calendar_id: CalendarId,
     start_time: Start,
     end_time: End,
+    calendar_id: OptionalCalendarId = None,
     page_size: Annotated[
         int,
         Field(ge=1, le=1000, description="Most occurrences per answer (1-1000, default 200)."),
@@ -110,6 +138,7 @@ async def list_events(
     ] = None,
 ) -> dict[str, Any]:
     _check_window(start_time, end_time)
+    calendar_id = await _calendar(lark, calendar_id)
     # Whole seconds that still cover the window (Lark takes Unix seconds).
     start, end = math.floor(start_time.timestamp()), math.ceil(end_time.timestamp())
     resume = occurrences.decode_token(page_token, start, end) if page_token else None
@@ -161,10 +190,10 @@ def _series(item: dict[str, Any]) -> dict[str, Any]:
 )
 async def create_event(
     lark: LarkCall,
-    calendar_id: CalendarId,
     summary: Annotated[str, Field(min_length=1, max_length=1000, description="Event title.")],
     start_time: time_arg("When it starts"),
     end_time: time_arg("When it ends"),
+    calendar_id: OptionalCalendarId = None,
     description: Annotated[str | None, Field(max_length=40000, description="Details.")] = None,
     attendees: Annotated[
         list[str] | None,
@@ -172,6 +201,7 @@ async def create_event(
     ] = None,
 ) -> dict[str, Any]:
     _check_window(start_time, end_time)
+    calendar_id = await _calendar(lark, calendar_id)
     data = await lark.post(
         "/open-apis/calendar/v4/calendars/{calendar_id}/events",
         CALENDAR_ID.segment("calendar_id", calendar_id),

@@ -75,10 +75,21 @@ class Settings:
     """First backoff step in seconds for 5xx/connection errors; tests set it near zero."""
     rate_limit_cap: float = 10.0
     """Longest single wait a rate-limit answer can impose, in seconds."""
+    user_auth_issuer: str | None = None
+    """`LARK_USER_AUTH_ISSUER`: the authorization server whose JWTs name a signed-in person."""
+    user_auth_clients: tuple[str, ...] = ()
+    """`LARK_USER_AUTH_CLIENTS`: OAuth client ids whose JWTs are accepted (comma list)."""
+    user_token_store: str | None = None
+    """`USER_TOKEN_STORE`: where the people's Lark tokens live (`sqlite:///...`, `dynamodb://...`)."""
     allowed_origins: tuple[str, ...] = ()
     """`ALLOWED_ORIGINS`: browser origins allowed to call /mcp besides the server's own."""
     allowed_hosts: tuple[str, ...] = ()
     """`ALLOWED_HOSTS`: extra Host values accepted on a loopback bind (e.g. a local proxy)."""
+
+    @property
+    def user_auth(self) -> bool:
+        """True when the server can act as a signed-in person (all three settings given)."""
+        return bool(self.user_auth_issuer and self.user_auth_clients and self.user_token_store)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -99,6 +110,7 @@ class Settings:
         level = (env.get("LOG_LEVEL") or "INFO").strip().upper()
         if level not in _LOG_LEVELS:
             raise ConfigError(f"LOG_LEVEL={level!r} is not one of {', '.join(_LOG_LEVELS)}")
+        issuer, clients, store = _user_auth(env)
         return cls(
             host=(env.get("HOST") or "0.0.0.0").strip(),
             port=port,
@@ -113,6 +125,41 @@ class Settings:
             http_timeout=_number(env, "LARK_HTTP_TIMEOUT_SECONDS", 10.0),
             retry_base=_number(env, "LARK_RETRY_BASE_SECONDS", 0.5),
             rate_limit_cap=_number(env, "LARK_RATE_LIMIT_CAP_SECONDS", 10.0),
+            user_auth_issuer=issuer,
+            user_auth_clients=clients,
+            user_token_store=store,
             allowed_origins=_origins(env, "ALLOWED_ORIGINS"),
             allowed_hosts=_hosts(env, "ALLOWED_HOSTS"),
         )
+
+
+def _user_auth(env: Mapping[str, str]) -> tuple[str | None, tuple[str, ...], str | None]:
+    """The three user-auth settings: all given, or none (then only the bot is served)."""
+    issuer = (env.get("LARK_USER_AUTH_ISSUER") or "").strip().rstrip("/") or None
+    raw_clients = env.get("LARK_USER_AUTH_CLIENTS") or ""
+    clients = tuple(dict.fromkeys(c.strip() for c in raw_clients.split(",") if c.strip()))
+    store = (env.get("USER_TOKEN_STORE") or "").strip() or None
+    given = {
+        "LARK_USER_AUTH_ISSUER": issuer,
+        "LARK_USER_AUTH_CLIENTS": clients,
+        "USER_TOKEN_STORE": store,
+    }
+    missing = [name for name, value in given.items() if not value]
+    if len(missing) == len(given):
+        return None, (), None
+    if missing:
+        raise ConfigError(
+            f"user sign-in is half configured: set {', '.join(missing)} as well "
+            "(or unset all of LARK_USER_AUTH_ISSUER, LARK_USER_AUTH_CLIENTS, USER_TOKEN_STORE)"
+        )
+    assert issuer is not None and store is not None
+    if not issuer.startswith(("https://", "http://")):
+        raise ConfigError(
+            f"LARK_USER_AUTH_ISSUER={issuer!r} must be the authorization server's issuer URL, "
+            "e.g. https://auth.example.com"
+        )
+    if not store.startswith(("sqlite:///", "dynamodb://")):
+        raise ConfigError(
+            f"USER_TOKEN_STORE={store!r} must be sqlite:///<path> or dynamodb://<table-name>"
+        )
+    return issuer, clients, store

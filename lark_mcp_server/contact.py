@@ -17,6 +17,7 @@ TOOLS = ToolSet()
     title="Find users",
     description="Look up users' open_ids by email and/or mobile number (for messages, events).",
     read_only=True,
+    app_only=True,  # Lark serves this lookup to the app's token only
 )
 async def find_users(
     lark: LarkCall,

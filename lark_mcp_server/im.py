@@ -1,4 +1,4 @@
-"""Messaging: send and reply as the bot, list the bot's chats, read a chat's history."""
+"""Messaging as the caller (the signed-in person, or the bot): send, reply, chats, history."""
 
 from __future__ import annotations
 
@@ -82,7 +82,8 @@ _RECEIVERS: dict[str, IdShape] = {
 
 @TOOLS.tool(
     title="Send message",
-    description="Send a text message as the bot to a chat (the bot must be in it) or to a user.",
+    description="Send a text message to a chat or a person: as you when signed in, else as the "
+    "bot (which must be in the chat).",
     read_only=False,
 )
 async def send_message(
@@ -117,7 +118,7 @@ async def send_message(
 
 @TOOLS.tool(
     title="Reply to message",
-    description="Reply as the bot to a message, quoting it in its chat.",
+    description="Reply to a message, quoting it in its chat (as you when signed in, else the bot).",
     read_only=False,
 )
 async def reply_message(
@@ -138,7 +139,7 @@ async def reply_message(
 
 @TOOLS.tool(
     title="List chats",
-    description="List the group chats the bot is a member of, with their chat_id.",
+    description="List the group chats you (signed in) or the bot are a member of, with chat_id.",
     read_only=True,
 )
 async def list_chats(
@@ -188,7 +189,7 @@ async def list_messages(
 
 @TOOLS.tool(
     title="Search chats",
-    description="Find group chats visible to the bot by words in their name or description.",
+    description="Find group chats visible to you (or the bot) by words in name or description.",
     read_only=True,
 )
 async def search_chats(

@@ -23,14 +23,14 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import httpx2
 
 from .paths import Segment, build
 
 TOKEN_PATH = "/open-apis/auth/v3/tenant_access_token/internal"
-INVALID_TOKEN_CODES = frozenset({99991663, 99991664, 99991671, 99991661, 99991668})
+INVALID_TOKEN_CODES = frozenset({99991663, 99991664, 99991671, 99991661, 99991668, 99991677})
 RATE_LIMIT_CODE = 99991400
 PERMISSION_CODES = frozenset({99991672, 99991679, 99991676})
 CREDENTIAL_CODES = frozenset({10003, 10014, 10015})
@@ -66,6 +66,24 @@ class CredentialsMissing(LarkError):
     """No app credentials configured: the call cannot reach Lark at all."""
 
 
+class SignInRequired(LarkError):
+    """The signed-in person must sign in again; the call never falls back to the bot."""
+
+
+class UserTokens(Protocol):
+    """Where a call acting as a person gets that person's Lark user access token."""
+
+    async def access_token(self, open_id: str, *, rejected: str | None = None) -> str: ...
+
+
+@dataclass(frozen=True)
+class User:
+    """The signed-in person a call acts as."""
+
+    open_id: str
+    tokens: UserTokens
+
+
 def _is_write(method: str) -> bool:
     return method.upper() not in ("GET", "HEAD")
 
@@ -79,6 +97,12 @@ class LarkCall:
     deadline: float
     endpoints: list[str] = field(default_factory=list)
     attempts: int = 0
+    user: User | None = None
+    """Set when the call acts as a signed-in person (their token); None: as the bot."""
+
+    @property
+    def as_user(self) -> bool:
+        return self.user is not None
 
     @staticmethod
     def new_key() -> str:
@@ -174,6 +198,10 @@ class LarkClient:
             )
         return self._client
 
+    def http(self) -> httpx2.AsyncClient:
+        """The pooled client (for the user-token refresh, which is not an OpenAPI call)."""
+        return self._http
+
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.aclose()
@@ -241,13 +269,28 @@ class LarkClient:
             idempotent = not _is_write(method)
         call.endpoints.append(f"{method.upper()} {template}")
         refreshed = False
+        rejected: str | None = None
         while True:
-            token = await self._tenant_token(call)
+            if call.user is not None:
+                token = await call.user.tokens.access_token(call.user.open_id, rejected=rejected)
+            else:
+                token = await self._tenant_token(call)
             try:
                 body = await self._send(
                     call, method, path, params=params, json=json, idempotent=idempotent, token=token
                 )
             except _InvalidToken:
+                if call.user is not None:
+                    # The person's token: renew it once (the store decides who refreshes).
+                    if refreshed:
+                        raise SignInRequired(
+                            "Lark rejected your freshly renewed sign-in. Sign in again: in Quick "
+                            'Suite, open the Lark integration that acts as you ("Lark as me") '
+                            "and reconnect it.",
+                            http_status=401,
+                        ) from None
+                    rejected, refreshed = token, True
+                    continue
                 self._drop_token(token)
                 if refreshed:
                     raise LarkError(
@@ -342,7 +385,7 @@ class LarkClient:
                 continue
             if code == 0 and response.status_code < 400:
                 return body
-            raise _error_from(response, body, path)
+            raise _error_from(response, body, path, as_user=call.user is not None)
 
     def _backoff(self, failures: int) -> float:
         return min(self.retry_base * 2 ** (failures - 1), _BACKOFF_CAP) * random.uniform(0.5, 1.5)
@@ -396,13 +439,29 @@ def _scopes(body: dict[str, Any]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-def _error_from(response: httpx2.Response, body: dict[str, Any], path: str) -> LarkError:
+def _error_from(
+    response: httpx2.Response, body: dict[str, Any], path: str, *, as_user: bool = False
+) -> LarkError:
     code = body.get("code")
     code = code if isinstance(code, int) else None
     msg = str(body.get("msg") or "").strip() or f"HTTP {response.status_code}"
     error = body.get("error") if isinstance(body.get("error"), dict) else {}
     log_id = error.get("log_id") or response.headers.get("x-tt-logid")
     where = f"Lark error {code} on {path}" if code is not None else f"Lark error on {path}"
+    if as_user and (code in PERMISSION_CODES or (code is not None and "scope" in msg.lower())):
+        scopes = _scopes(body)
+        need = f"one of these scopes: {', '.join(scopes)}" if scopes else "the missing scope"
+        text = (
+            f"{where}: {msg}. You have not granted this app a permission it needs here ({need}). "
+            "Sign in again to grant it: in Quick Suite, open the Lark integration that acts as "
+            'you ("Lark as me") and reconnect it; Lark adds the new permission to those you '
+            "already granted. If the sign-in page does not ask for it, the administrator must "
+            "add it to the app's user scopes (Lark developer console, and LARK_USER_SCOPES of "
+            "the authorization server)."
+        )
+        return LarkError(
+            text, code=code, msg=msg, http_status=response.status_code, scopes=scopes, log_id=log_id
+        )
     if code in PERMISSION_CODES or (code is not None and "scope" in msg.lower()):
         scopes = _scopes(body)
         need = f" one of these scopes: {', '.join(scopes)}" if scopes else " the missing scope"

@@ -5,6 +5,10 @@ with `@TOOLS.tool(...)`. Such a function takes a `LarkCall` as its first paramet
 arguments as `Annotated[T, Field(description=...)]`, and returns a JSON-able dict. Binding wraps
 it so that every call gets: its own `LarkCall` (45 s deadline, idempotency keys reused across
 retries), Lark errors turned into tool errors, a compact JSON result, and one log line.
+
+A call runs as the signed-in person whose caller JWT the request carries, else as the bot
+(`identity.py`). A tool declared `needs_user=True` only makes sense as a person (Lark serves
+it to user tokens only) and answers a bot call with a tool error.
 """
 
 from __future__ import annotations
@@ -21,10 +25,12 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, ToolAnnotations
 
+from .caller_jwt import CALLER_JWT_HEADER
 from .config import Settings
 from .credentials import AppCredentials
 from .formatting import to_result
-from .lark_client import LarkCall, LarkClient, LarkError
+from .identity import UserAuth, caller
+from .lark_client import LarkCall, LarkClient, LarkError, SignInRequired
 from .paths import check_text
 
 log = logging.getLogger("lark_mcp_server.calls")
@@ -37,21 +43,26 @@ class AppState:
     """Process-wide objects, created once in the server's lifespan."""
 
     lark: LarkClient
+    users: UserAuth | None = None
+    """Set when user sign-in is configured: verifies caller JWTs, hands out user tokens."""
 
     @classmethod
     def create(cls, settings: Settings) -> AppState:
-        return cls(
-            lark=LarkClient(
-                settings.lark_domain,
-                AppCredentials(settings),
-                http_timeout=settings.http_timeout,
-                call_deadline=settings.call_deadline,
-                retry_base=settings.retry_base,
-                rate_limit_cap=settings.rate_limit_cap,
-            )
+        credentials = AppCredentials(settings)
+        lark = LarkClient(
+            settings.lark_domain,
+            credentials,
+            http_timeout=settings.http_timeout,
+            call_deadline=settings.call_deadline,
+            retry_base=settings.retry_base,
+            rate_limit_cap=settings.rate_limit_cap,
         )
+        users = UserAuth(settings, lark, credentials) if settings.user_auth else None
+        return cls(lark=lark, users=users)
 
     async def aclose(self) -> None:
+        if self.users is not None:
+            await self.users.aclose()
         await self.lark.aclose()
 
 
@@ -64,6 +75,11 @@ class ToolSpec:
     destructive: bool
     idempotent: bool
     fn: ToolFn
+    needs_user: bool = False
+    """Only a signed-in person can use it (Lark serves it to user tokens only)."""
+    app_only: bool = False
+    """Lark serves it to the app's token only: a signed-in person's call is verified, then
+    runs with the app's token (the log line says so)."""
 
     @property
     def annotations(self) -> ToolAnnotations:
@@ -126,8 +142,17 @@ class ToolSet(list[ToolSpec]):
         destructive: bool = False,
         idempotent: bool | None = None,
         name: str | None = None,
+        needs_user: bool = False,
+        app_only: bool = False,
     ) -> Callable[[ToolFn], ToolFn]:
-        """Declare a tool. Read-only tools default to idempotent, writes to not."""
+        """Declare a tool. Read-only tools default to idempotent, writes to not.
+
+        `needs_user`: the tool only works as a signed-in person; through the bot it answers
+        with a tool error pointing to the signed-in integration. `app_only`: Lark serves the
+        API to the app's token only, so even a verified signed-in call uses it.
+        """
+        if needs_user and app_only:
+            raise ValueError("a tool cannot both need a user and run with the app's token only")
 
         def decorate(fn: ToolFn) -> ToolFn:
             self.append(
@@ -139,11 +164,21 @@ class ToolSet(list[ToolSpec]):
                     destructive=destructive,
                     idempotent=read_only if idempotent is None else idempotent,
                     fn=fn,
+                    needs_user=needs_user,
+                    app_only=app_only,
                 )
             )
             return fn
 
         return decorate
+
+
+def _needs_user(spec: ToolSpec) -> str:
+    return (
+        f"{spec.name} works only for a signed-in person: Lark answers it with the person's own "
+        "access, which the team bot does not have. Use it through the Lark integration that "
+        'acts as you ("Lark as me"), connected once with your Lark account.'
+    )
 
 
 def _bind(spec: ToolSpec) -> Callable[..., Awaitable[CallToolResult]]:
@@ -159,9 +194,23 @@ def _bind(spec: ToolSpec) -> Callable[..., Awaitable[CallToolResult]]:
         lark = state.lark.start_call(spec.name)
         started = time.monotonic()
         status, extra = "ok", {}
+        who: dict[str, Any] = {"as": "bot"}
         try:
             check_text(kwargs)  # before any tool code: no argument may break the HTTP client
+            if ctx.headers is not None and CALLER_JWT_HEADER in ctx.headers:
+                who = {"as": "user"}
+            lark.user = await caller(state.users, ctx.headers)
+            if lark.user is not None:
+                who["open_id"] = lark.user.open_id
+                if spec.app_only:
+                    who["token"] = "app"
+                    lark.user = None
+            elif spec.needs_user:
+                raise ToolError(_needs_user(spec))
             result = await spec.fn(lark, **kwargs)
+        except SignInRequired as exc:
+            status = "sign_in_required"
+            raise ToolError(str(exc)) from None
         except LarkError as exc:
             status = "lark_error"
             extra = {"lark_code": exc.code, "http_status": exc.http_status}
@@ -177,6 +226,7 @@ def _bind(spec: ToolSpec) -> Callable[..., Awaitable[CallToolResult]]:
                 "tool call",
                 extra={
                     "tool": spec.name,
+                    **who,
                     "status": status,
                     "endpoints": lark.endpoints,
                     "attempts": lark.attempts,

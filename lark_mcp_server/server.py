@@ -27,9 +27,9 @@ SERVER_NAME = "lark-mcp-server"
 
 def _areas() -> tuple[ModuleType, ...]:
     """The area modules whose tools this server offers. Add a new area module here."""
-    from . import base, calendar, contact, docs, drive, im, task, wiki
+    from . import base, calendar, contact, docs, drive, im, personal, task, wiki
 
-    return (im, docs, calendar, contact, wiki, drive, base, task)
+    return (im, docs, calendar, contact, wiki, drive, base, task, personal)
 
 
 def all_tools() -> list[ToolSpec]:

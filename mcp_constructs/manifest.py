@@ -28,6 +28,8 @@ class Tool:
 
     name: str
     read_only: bool
+    needs_user: bool = False
+    """Only a signed-in person can use it (through the bot gateway it answers with an error)."""
 
 
 def load_manifest(path: Path | str = MANIFEST_PATH) -> tuple[Tool, ...]:
@@ -45,7 +47,8 @@ def load_manifest(path: Path | str = MANIFEST_PATH) -> tuple[Tool, ...]:
 
 
 def parse_manifest(data: object, *, source: str = "tools manifest") -> tuple[Tool, ...]:
-    """Validate a decoded manifest: unique tool names, a boolean ``read_only`` for each."""
+    """Validate a decoded manifest: unique tool names, a boolean ``read_only`` for each, and
+    an optional boolean ``needs_user`` (tools only a signed-in person can use)."""
     entries = data.get("tools") if isinstance(data, dict) else None
     if not isinstance(entries, list) or not entries:
         raise ManifestError(f'{source}: expected {{"tools": [{{"name": ..., "read_only": ...}}]}}')
@@ -61,10 +64,16 @@ def parse_manifest(data: object, *, source: str = "tools manifest") -> tuple[Too
                 f"{source}: tools[{index}] ({name}) needs read_only: true or false, "
                 f"got {read_only!r}"
             )
+        needs_user = entry.get("needs_user", False)
+        if not isinstance(needs_user, bool):
+            raise ManifestError(
+                f"{source}: tools[{index}] ({name}) needs_user must be true or false, "
+                f"got {needs_user!r}"
+            )
         if name in seen:
             raise ManifestError(f"{source}: tool {name!r} is listed twice")
         seen.add(name)
-        tools.append(Tool(name=name, read_only=read_only))
+        tools.append(Tool(name=name, read_only=read_only, needs_user=needs_user))
     return tuple(tools)
 
 

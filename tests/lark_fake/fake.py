@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from . import auth, bitable, calendar_api, contact, control, docs, im, oauth, task
+from . import auth, bitable, calendar_api, contact, control, docs, im, oauth, task, user_api
 from .errors import (
     INVALID_TOKEN,
     MISSING_TOKEN,
@@ -260,6 +260,7 @@ class FakeLark:
             *bitable.endpoints(),
             *task.endpoints(),
             *oauth.endpoints(),
+            *user_api.endpoints(),
         ]
         by_path: dict[str, dict[str, Endpoint]] = {}
         for ep in endpoints:

@@ -1,0 +1,343 @@
+"""A signed-in person's Lark user token: loaded from the token store, refreshed before expiry.
+
+Lark user access tokens last about two hours; refresh tokens are single-use and rotate on
+every refresh, and many runtime processes may serve the same person at once. So a refresh is
+single-flight twice over:
+
+- within a process, concurrent calls for one `open_id` share one refresh (one task);
+- across processes, the store decides: a process first takes a short lease (a
+  `refreshing#<open_id>` record created only when none is live) and only the lease holder
+  calls Lark; it re-reads the tokens first (another holder may just have renewed them), and
+  writes the result with the store's conditional write (`replace(old, new)`, which fails if
+  anything else wrote meanwhile, e.g. a new sign-in). A process without the lease keeps using
+  the current access token while it is still valid (a refresh starts 5 minutes before
+  expiry), or waits for the holder's new token; it never sends the same refresh token to Lark
+  a second time, so losing a race never logs anyone out. A holder that dies leaves a lease
+  that expires within seconds; the next process then takes it.
+
+A refresh Lark refuses (refresh token used, revoked or expired) marks the person
+`needs_reauth`; every later call tells them to sign in again, and the authorization server's
+own refresh grant fails, so the client asks them too. Store calls are synchronous and run in
+`asyncio.to_thread`. `lark_user_store` is imported on first use only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx2
+
+from .caller_jwt import RECONNECT
+from .lark_client import LarkError, SignInRequired
+
+log = logging.getLogger("lark_mcp_server.user_tokens")
+
+OAUTH_TOKEN_PATH = "/open-apis/authen/v2/oauth/token"
+REFRESH_BEFORE = 300.0  # refresh when the access token has less than this many seconds left
+USABLE_FOR = 30.0  # an access token with more than this left still serves a call
+LEASE_PREFIX = "refreshing#"  # store key of the cross-process refresh lease, per open_id
+_POLL = 0.1
+# Lark's answers to a refresh token it will not take again: invalid, expired, revoked, reused.
+_REFUSED_CODES = frozenset({20026, 20037, 20064, 20073, 20074})
+_CLIENT_CODES = frozenset({20002, 20024, 20029})
+_NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
+
+CredentialGetter = Callable[[], Awaitable[tuple[str, str]]]
+
+
+class UserTokenSource:
+    """Hands out a valid Lark user access token per `open_id`, refreshing when due."""
+
+    def __init__(
+        self,
+        store_url: str,
+        http: Callable[[], httpx2.AsyncClient],
+        credentials: CredentialGetter,
+        *,
+        http_timeout: float = 10.0,
+    ) -> None:
+        self._store_url = store_url
+        self._http = http
+        self._credentials = credentials
+        self._http_timeout = http_timeout
+        # Longer than one refresh request can take, so a live holder never loses its lease.
+        self._lease_seconds = max(15.0, http_timeout + 5.0)
+        self._store: Any = None
+        self._store_lock = asyncio.Lock()
+        self._inflight: dict[str, asyncio.Task[Any]] = {}
+
+    # -- public -----------------------------------------------------------------------------
+
+    async def access_token(self, open_id: str, *, rejected: str | None = None) -> str:
+        """A token for `open_id` with at least a few minutes left; `rejected` is one Lark
+        just called invalid (then a new one is fetched even if it looks unexpired)."""
+        tokens = await self._load(open_id)
+        if _fresh(tokens, rejected):
+            return tokens.access_token
+        task = self._inflight.get(open_id)
+        if task is None:
+            task = asyncio.ensure_future(self._renew(open_id, rejected))
+            self._inflight[open_id] = task
+            task.add_done_callback(lambda done: self._forget(open_id, done))
+        # Shielded: a caller that gives up must not cancel the refresh others wait on.
+        tokens = await asyncio.shield(task)
+        return tokens.access_token
+
+    # -- store ------------------------------------------------------------------------------
+
+    async def store(self) -> Any:
+        if self._store is None:
+            async with self._store_lock:
+                if self._store is None:
+                    from lark_user_store import open_store
+
+                    self._store = await _in_thread(open_store, self._store_url)
+        return self._store
+
+    async def _read(self, open_id: str) -> Any:
+        store = await self.store()
+        return await _in_thread(store.get, open_id)
+
+    async def _load(self, open_id: str) -> Any:
+        tokens = await self._read(open_id)
+        if tokens is None:
+            raise SignInRequired(
+                "You are not signed in to Lark through this integration: no Lark sign-in is "
+                f"stored for you. {RECONNECT}"
+            )
+        if tokens.needs_reauth:
+            raise SignInRequired(
+                "Lark no longer accepts your sign-in (it was revoked, expired or used up). "
+                f"{RECONNECT}"
+            )
+        return tokens
+
+    def _forget(self, open_id: str, done: asyncio.Task[Any]) -> None:
+        if self._inflight.get(open_id) is done:
+            del self._inflight[open_id]
+        if not done.cancelled():
+            done.exception()  # retrieved: the waiters saw it; keep asyncio from warning
+
+    # -- refresh ----------------------------------------------------------------------------
+
+    async def _renew(self, open_id: str, rejected: str | None) -> Any:
+        store = await self.store()
+        lease_key = LEASE_PREFIX + open_id
+        while True:
+            tokens = await self._load(open_id)
+            if _fresh(tokens, rejected):
+                return tokens
+            holder = uuid.uuid4().hex
+            until = int(time.time() + self._lease_seconds) + 1
+            lease = await _in_thread(
+                store.records.create, lease_key, {"holder": holder}, expires_at=until
+            )
+            if lease is not None:
+                try:
+                    # Renewed between our read and the lease? Then that is the token to use:
+                    # sending the old refresh token again would be refused (and log them out).
+                    tokens = await self._load(open_id)
+                    if _fresh(tokens, rejected):
+                        return tokens
+                    return await self._refresh(store, tokens, rejected)
+                finally:
+                    await self._release(store, lease_key, holder)
+            # Another process holds the lease: use the current token while it lasts, or wait
+            # for the new one; if the holder vanished, its lease expires and we try again.
+            give_up = time.monotonic() + self._lease_seconds + 1
+            while time.monotonic() < give_up:
+                current = await self._load(open_id)
+                if _fresh(current, rejected) or _usable(current, rejected):
+                    return current
+                await asyncio.sleep(_POLL)
+            log.warning(
+                "user token refresh: the process holding the refresh lease did not finish",
+                extra={"open_id": open_id},
+            )
+
+    async def _release(self, store: Any, lease_key: str, holder: str) -> None:
+        """Drop our lease (not one another process took after ours expired)."""
+        try:
+            current = await _in_thread(store.records.get, lease_key)
+            if current is not None and current.data.get("holder") == holder:
+                await _in_thread(store.records.delete, lease_key)
+        except LarkError:
+            pass  # it expires on its own
+
+    async def _refresh(self, store: Any, old: Any, rejected: str | None) -> Any:
+        """Refresh `old` at Lark (we hold the lease); store and return the new tokens."""
+        now = time.time()
+        expired_refresh = old.refresh_expires_at is not None and old.refresh_expires_at <= now
+        if not old.refresh_token or expired_refresh:
+            if _usable(old, rejected):
+                return old
+            await _in_thread(store.mark_needs_reauth, old)
+            raise SignInRequired(
+                "Your Lark sign-in has expired and cannot be renewed (Lark gave no refresh "
+                f"token, or it expired). {RECONNECT}"
+            )
+        answer = await self._call_lark(old.refresh_token)
+        if answer is None:
+            return await self._refused(store, old)
+        new = dataclasses.replace(
+            old,
+            access_token=answer["access_token"],
+            access_expires_at=now + answer["expires_in"],
+            refresh_token=answer["refresh_token"] or old.refresh_token,
+            refresh_expires_at=(
+                now + answer["refresh_expires_in"]
+                if answer["refresh_expires_in"]
+                else old.refresh_expires_at
+            ),
+            scopes=answer["scopes"] or old.scopes,
+            needs_reauth=False,
+        )
+        stored = await _in_thread(store.replace, old, new)
+        if stored is not None:
+            log.info("user token refreshed", extra={"open_id": old.open_id})
+            return stored
+        # Someone wrote since we read: a new sign-in (newer, use it), or a process that took
+        # the lease after ours expired. Ours are the tokens Lark issued last: store them.
+        current = await self._read(old.open_id)
+        if current is not None and _fresh(current, rejected) and not current.needs_reauth:
+            return current
+        if current is not None:
+            repaired = await _in_thread(
+                store.replace, current, dataclasses.replace(new, version=current.version)
+            )
+            if repaired is not None:
+                return repaired
+        log.warning(
+            "user token refresh: could not store the new token", extra={"open_id": old.open_id}
+        )
+        return new
+
+    async def _refused(self, store: Any, old: Any) -> Any:
+        """Lark refused the refresh token: mark the person, unless someone else renewed it."""
+        marked = await _in_thread(store.mark_needs_reauth, old)
+        if not marked:
+            current = await self._read(old.open_id)
+            if current is not None and _fresh(current, None) and not current.needs_reauth:
+                return current
+        log.warning(
+            "user token refresh refused by Lark; sign-in needed", extra={"open_id": old.open_id}
+        )
+        raise SignInRequired(
+            "Lark refused to renew your sign-in (its refresh token was already used, revoked "
+            f"or expired). {RECONNECT}"
+        )
+
+    async def _call_lark(self, refresh_token: str) -> dict[str, Any] | None:
+        """POST the refresh; the parsed answer, or None when Lark refuses the refresh token.
+
+        The refresh token is single-use: a request that may have reached Lark is never sent
+        again (its answer lost, the old token is spent), only one that never connected.
+        """
+        app_id, app_secret = await self._credentials()
+        body = {
+            "grant_type": "refresh_token",
+            "client_id": app_id,
+            "client_secret": app_secret,
+            "refresh_token": refresh_token,
+        }
+        response = None
+        for attempt in range(3):
+            try:
+                response = await self._http().post(
+                    OAUTH_TOKEN_PATH, json=body, timeout=self._http_timeout
+                )
+                break
+            except _NOT_SENT:
+                # Never connected, so the refresh token is unspent: safe to try again.
+                if attempt == 2:
+                    raise LarkError(
+                        "Could not reach Lark to renew your sign-in. Try again in a minute."
+                    ) from None
+                await asyncio.sleep(0.2 * (attempt + 1))
+            except httpx2.TransportError as exc:
+                raise LarkError(
+                    f"The connection to Lark failed while renewing your sign-in "
+                    f"({type(exc).__name__}). Try again in a minute."
+                ) from None
+        assert response is not None
+        try:
+            data = response.json()
+        except ValueError:
+            data = {}
+        data = data if isinstance(data, dict) else {}
+        code = data.get("code")
+        error = data.get("error")
+        token = data.get("access_token")
+        if (
+            response.status_code == 200
+            and code in (0, "0", None)
+            and isinstance(token, str)
+            and token
+        ):
+            refresh = data.get("refresh_token")
+            scope = data.get("scope")
+            return {
+                "access_token": token,
+                "expires_in": _seconds(data.get("expires_in"), 7200),
+                "refresh_token": refresh if isinstance(refresh, str) and refresh else None,
+                "refresh_expires_in": _seconds(data.get("refresh_token_expires_in"), 0),
+                "scopes": tuple(scope.split()) if isinstance(scope, str) else (),
+            }
+        if error == "invalid_grant" or code in _REFUSED_CODES:
+            return None
+        detail = f"code {code}" if code is not None else f"HTTP {response.status_code}"
+        if error == "invalid_client" or code in _CLIENT_CODES:
+            raise LarkError(
+                f"Lark rejected the app credentials while renewing your sign-in ({detail}). "
+                "The administrator must check LARK_APP_ID/LARK_APP_SECRET (or LARK_SECRET_ARN).",
+                code=code if isinstance(code, int) else None,
+                http_status=response.status_code,
+            )
+        raise LarkError(
+            f"Lark could not renew your sign-in just now ({detail}). Try again in a minute.",
+            code=code if isinstance(code, int) else None,
+            http_status=response.status_code,
+        )
+
+
+async def _in_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """A blocking store call off the event loop; a store failure becomes a tool error."""
+    from lark_user_store import StoreError
+
+    try:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+    except StoreError as exc:
+        raise LarkError(
+            f"Your Lark sign-in could not be read or saved: {exc} Try again in a minute; if it "
+            "keeps failing, tell the administrator."
+        ) from None
+
+
+def _fresh(tokens: Any, rejected: str | None) -> bool:
+    return (
+        not tokens.needs_reauth
+        and tokens.access_token != rejected
+        and tokens.access_expires_at - time.time() > REFRESH_BEFORE
+    )
+
+
+def _usable(tokens: Any, rejected: str | None) -> bool:
+    return (
+        not tokens.needs_reauth
+        and tokens.access_token != rejected
+        and tokens.access_expires_at - time.time() > USABLE_FOR
+    )
+
+
+def _seconds(value: Any, default: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return default
+    return number if number > 0 else default
