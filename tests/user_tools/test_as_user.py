@@ -92,7 +92,8 @@ def test_search_documents_and_my_tasks_answer_for_the_person(
     assert [d["title"] for d in found["documents"]] == ["Project Plan"]
     assert found["documents"][0]["token"] == "doxProjectPlan"
     tasks = payload(call(server, "list_my_tasks", {}, headers=as_user(jwt)))["tasks"]
-    assert [t["task_guid"] for t in tasks] == ["task-seed-0001"]
+    # Alice's one seeded task ("Prepare launch slides"), by its GUID.
+    assert [t["task_guid"] for t in tasks] == ["5e3a7c10-6f2b-4c1d-9a8e-000000000001"]
     assert auth_headers(lark, "/open-apis/") == {f"Bearer {alice.access_token}"}
 
 
