@@ -18,9 +18,8 @@ from urllib.parse import urlsplit
 from lark_user_store.sigv4 import (
     AwsApiError,
     CredentialsError,
-    call_json_api,
-    endpoint_for,
     find_credentials,
+    get_secret_string,
 )
 
 from .lark import accounts_origin
@@ -154,20 +153,12 @@ def read_secret(arn: str, env: Mapping[str, str]) -> str:
     if len(parts) < 7 or parts[2] != "secretsmanager":
         raise ConfigError(f"{arn!r} is not a Secrets Manager secret ARN.")
     try:
-        answer = call_json_api(
-            endpoint=endpoint_for("SECRETS_MANAGER", "secretsmanager", parts[3], env),
-            region=parts[3],
-            service="secretsmanager",
-            target="secretsmanager.GetSecretValue",
-            payload={"SecretId": arn},
-            creds=find_credentials(env),
-            content_type="application/x-amz-json-1.1",
-        )
+        secret = get_secret_string(arn, find_credentials(env), env)
     except (AwsApiError, CredentialsError, OSError) as exc:
         raise ConfigError(
             f"Cannot read the secret {arn} ({exc}); the role needs secretsmanager:GetSecretValue."
         ) from None
-    return str(answer.get("SecretString") or "")
+    return str(secret or "")
 
 
 def from_aws_env(env: Mapping[str, str] | None = None) -> Settings:
