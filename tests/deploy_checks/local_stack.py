@@ -230,11 +230,12 @@ class GatewayStandIn:
 
     async def _authorize(
         self, request: Request, client: httpx2.AsyncClient
-    ) -> tuple[str | None, set[str]]:
-        """(None, token scopes) when the bearer token is acceptable, else (why not, {})."""
+    ) -> tuple[str | None, set[str], str]:
+        """(None, token scopes, client id) when the bearer token is acceptable, else (why not,
+        {}, "")."""
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token:
-            return "missing bearer token", set()
+            return "missing bearer token", set(), ""
         try:
             decoded = jwt.decode(token, await self._load_keys(client), algorithms=["RS256"])
             jwt.JWTClaimsRegistry(
@@ -243,18 +244,18 @@ class GatewayStandIn:
                 token_use={"essential": True, "value": "access"},
             ).validate(decoded.claims)
         except (JoseError, ValueError) as exc:
-            return f"invalid token: {exc}", set()
+            return f"invalid token: {exc}", set(), ""
         if decoded.claims.get("client_id") not in self.allowed_clients:
-            return "client is not allowed", set()
+            return "client is not allowed", set(), ""
         scopes = set(str(decoded.claims.get("scope", "")).split())
         if not set(self.allowed_scopes) & scopes:
-            return "token lacks an allowed scope", set()
-        return None, scopes
+            return "token lacks an allowed scope", set(), ""
+        return None, scopes, str(decoded.claims["client_id"])
 
     async def _mcp(self, request: Request) -> Response:
         body = await request.json()
         async with httpx2.AsyncClient(timeout=10) as client:
-            refusal, scopes = await self._authorize(request, client)
+            refusal, scopes, client_id = await self._authorize(request, client)
             if refusal:
                 return JSONResponse(
                     {
@@ -265,7 +266,7 @@ class GatewayStandIn:
                     status_code=401,
                     headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
                 )
-            throttled = self._throttle(request, body.get("id"))
+            throttled = self._throttle(client_id, body.get("id"))
             if throttled is not None:
                 return throttled
             if self.faults.status:
@@ -296,12 +297,9 @@ class GatewayStandIn:
             f"event: message\ndata: {json.dumps(message)}\n\n", media_type="text/event-stream"
         )
 
-    def _throttle(self, request: Request, request_id: Any) -> Response | None:
+    def _throttle(self, client_id: str, request_id: Any) -> Response | None:
         """AgentCore's rate-limit answer ("Rate limit enforcement") once a client's bucket for
         this minute is used up; None while it is not (or no limit applies to the client)."""
-        token = request.headers.get("authorization", "").partition(" ")[2]
-        assert self._keys is not None  # loaded by _authorize, which accepted this token
-        client_id = str(jwt.decode(token, self._keys, algorithms=["RS256"]).claims["client_id"])
         rate = self.rate_limits.get(client_id, self.rate_limits.get("*"))
         if rate is None:
             return None
