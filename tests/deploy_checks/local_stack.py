@@ -27,7 +27,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -384,23 +384,39 @@ def start_server_process(module: str, env: dict[str, str] | None = None) -> Iter
         stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
+
+    def stderr() -> str:
+        return process.stderr.read().decode(errors="replace") if process.stderr else ""
+
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
-                raise RuntimeError(f"python -m {module} exited {process.returncode}: {stderr}")
-            with contextlib.suppress(httpx2.HTTPError):
-                if httpx2.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"python -m {module} did not answer /health within 30 s")
-            time.sleep(0.1)
+        wait_healthy(process, base, f"python -m {module}", stderr)
         yield f"{base}/mcp"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
+
+
+def wait_healthy(
+    process: subprocess.Popen, base: str, what: str, output: Callable[[], str]
+) -> None:
+    """Return once ``<base>/health`` answers 200; raise with ``output()`` (what the process
+    wrote) if it exits first, or after 30 s."""
+    deadline = time.monotonic() + 30
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited {process.returncode}: {output()}")
+        with contextlib.suppress(httpx2.HTTPError):
+            if httpx2.get(f"{base}/health", timeout=1).status_code == 200:
+                return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not answer /health within 30 s")
+        time.sleep(0.1)
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """Terminate, and kill if it has not exited 10 s later."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
