@@ -18,9 +18,8 @@ from urllib.parse import urlsplit
 from lark_user_store.sigv4 import (
     AwsApiError,
     CredentialsError,
-    call_json_api,
-    endpoint_for,
     find_credentials,
+    get_secret_string,
 )
 
 from .lark import accounts_origin
@@ -118,6 +117,19 @@ def _need(env: Mapping[str, str], name: str, what: str) -> str:
     return value
 
 
+def _settings(env: Mapping[str, str], **where: Any) -> Settings:
+    """`Settings` from `where` (what the two environments read differently: the Lark app, the
+    clients, the store, the key and the issuer) plus the variables both read alike."""
+    return Settings(
+        lark_domain=env.get("LARK_DOMAIN", "").strip() or "https://open.feishu.cn",
+        accounts_domain=env.get("LARK_ACCOUNTS_DOMAIN", "").strip(),
+        lark_scopes=_scopes(env.get("LARK_USER_SCOPES", "")),
+        previous_keys=env.get("AUTH_PREVIOUS_SIGNING_KEYS", ""),
+        audience=env.get("AUTH_AUDIENCE", "").strip() or None,
+        **where,
+    )
+
+
 def from_env(env: Mapping[str, str] | None = None) -> Settings:
     """Local settings: everything from variables (see docs/user-auth.md)."""
     env = os.environ if env is None else env
@@ -125,18 +137,15 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
     default_key = "signing-key.pem"
     if store_url.startswith("sqlite:///"):
         default_key = str(Path(store_url.removeprefix("sqlite:///")).parent / "signing-key.pem")
-    return Settings(
-        lark_domain=env.get("LARK_DOMAIN", "").strip() or "https://open.feishu.cn",
-        accounts_domain=env.get("LARK_ACCOUNTS_DOMAIN", "").strip(),
+    return _settings(
+        env,
         app_id=_need(env, "LARK_APP_ID", "the Lark app's App ID (developer console)"),
         app_secret=_need(env, "LARK_APP_SECRET", "the Lark app's App Secret"),
-        lark_scopes=_scopes(env.get("LARK_USER_SCOPES", "")),
         clients=parse_clients(
             _need(env, "AUTH_CLIENTS", "a JSON list of the OAuth clients allowed to sign in")
         ),
         store_url=store_url,
         signing_key=env.get("AUTH_SIGNING_KEY", "").strip() or default_key,
-        previous_keys=env.get("AUTH_PREVIOUS_SIGNING_KEYS", ""),
         issuer=_issuer(
             _need(
                 env,
@@ -144,7 +153,6 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
                 "the URL clients reach this server at, e.g. http://127.0.0.1:8001",
             )
         ),
-        audience=env.get("AUTH_AUDIENCE", "").strip() or None,
     )
 
 
@@ -154,20 +162,12 @@ def read_secret(arn: str, env: Mapping[str, str]) -> str:
     if len(parts) < 7 or parts[2] != "secretsmanager":
         raise ConfigError(f"{arn!r} is not a Secrets Manager secret ARN.")
     try:
-        answer = call_json_api(
-            endpoint=endpoint_for("SECRETS_MANAGER", "secretsmanager", parts[3], env),
-            region=parts[3],
-            service="secretsmanager",
-            target="secretsmanager.GetSecretValue",
-            payload={"SecretId": arn},
-            creds=find_credentials(env),
-            content_type="application/x-amz-json-1.1",
-        )
+        secret = get_secret_string(arn, find_credentials(env), env)
     except (AwsApiError, CredentialsError, OSError) as exc:
         raise ConfigError(
             f"Cannot read the secret {arn} ({exc}); the role needs secretsmanager:GetSecretValue."
         ) from None
-    return str(answer.get("SecretString") or "")
+    return str(secret or "")
 
 
 def from_aws_env(env: Mapping[str, str] | None = None) -> Settings:
@@ -182,16 +182,12 @@ def from_aws_env(env: Mapping[str, str] | None = None) -> Settings:
             'The Lark secret must be JSON {"app_id": "...", "app_secret": "..."}.'
         ) from None
     clients_arn = _need(env, "AUTH_CLIENTS_SECRET_ARN", "the secret holding the OAuth clients")
-    return Settings(
-        lark_domain=env.get("LARK_DOMAIN", "").strip() or "https://open.feishu.cn",
-        accounts_domain=env.get("LARK_ACCOUNTS_DOMAIN", "").strip(),
+    return _settings(
+        env,
         app_id=app_id,
         app_secret=app_secret,
-        lark_scopes=_scopes(env.get("LARK_USER_SCOPES", "")),
         clients=parse_clients(read_secret(clients_arn, env), "The AUTH_CLIENTS secret"),
         store_url=_need(env, "USER_TOKEN_STORE", "dynamodb://<table-name>"),
         signing_key=_need(env, "AUTH_SIGNING_KEY", "kms:<key arn>"),
-        previous_keys=env.get("AUTH_PREVIOUS_SIGNING_KEYS", ""),
         issuer=_issuer(env["AUTH_ISSUER"].strip()) if env.get("AUTH_ISSUER", "").strip() else None,
-        audience=env.get("AUTH_AUDIENCE", "").strip() or None,
     )

@@ -7,8 +7,6 @@ Feishu over urllib): the ASGI adapter runs them in a worker thread.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import logging
 import secrets
@@ -18,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from authlib.oauth2.rfc6749.errors import OAuth2Error
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from lark_user_store import StoreError, TokenStore, UserTokens, open_store
 
@@ -73,12 +72,6 @@ def _html(status: int, body: bytes) -> HttpResponse:
 
 def _redirect(location: str) -> HttpResponse:
     return HttpResponse(302, {"Location": location, **_NO_STORE})
-
-
-def _s256(verifier: str) -> str:
-    return (
-        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    )
 
 
 class AuthServer:
@@ -196,7 +189,7 @@ class AuthServer:
                 redirect_uri=f"{request.issuer}/callback",
                 scopes=" ".join(self.settings.lark_scopes),
                 state=state,
-                challenge=_s256(verifier),
+                challenge=create_s256_code_challenge(verifier),
             )
         )
 

@@ -39,6 +39,15 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+def _public_jwk(key: RSAKey, kid: str) -> dict[str, Any]:
+    """What /jwks publishes for a key: its public half, `kid`, RS256, for signatures."""
+    return {**key.as_dict(private=False), "kid": kid, "alg": "RS256", "use": "sig"}
+
+
+def _jwt_header(kid: str) -> dict[str, str]:
+    return {"alg": "RS256", "typ": "JWT", "kid": kid}
+
+
 class LocalKey:
     """An RSA private key in a PEM file; created (mode 0600) when the file does not exist."""
 
@@ -63,10 +72,10 @@ class LocalKey:
         self.kid = self._key.thumbprint()
 
     def public_jwk(self) -> dict[str, Any]:
-        return {**self._key.as_dict(private=False), "kid": self.kid, "alg": "RS256", "use": "sig"}
+        return _public_jwk(self._key, self.kid)
 
     def sign_jwt(self, claims: dict[str, Any]) -> str:
-        return jwt.encode({"alg": "RS256", "typ": "JWT", "kid": self.kid}, claims, self._key)
+        return jwt.encode(_jwt_header(self.kid), claims, self._key)
 
 
 class KmsKey:
@@ -114,17 +123,12 @@ class KmsKey:
             raise SigningKeyError(f"Cannot reach KMS for {self.arn}: {exc}") from None
 
     def public_jwk(self) -> dict[str, Any]:
-        return {
-            **self._public.as_dict(private=False),
-            "kid": self.kid,
-            "alg": "RS256",
-            "use": "sig",
-        }
+        return _public_jwk(self._public, self.kid)
 
     def sign_jwt(self, claims: dict[str, Any]) -> str:
-        header = {"alg": "RS256", "typ": "JWT", "kid": self.kid}
         signing_input = ".".join(
-            _b64(json.dumps(part, separators=(",", ":")).encode()) for part in (header, claims)
+            _b64(json.dumps(part, separators=(",", ":")).encode())
+            for part in (_jwt_header(self.kid), claims)
         )
         answer = self._call(
             "Sign",

@@ -10,20 +10,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from lark_user_store.sigv4 import (
-    AwsApiError,
-    AwsCredentials,
-    CredentialsError,
-    call_json_api,
-    endpoint_for,
-    signed_headers,
-)
-from lark_user_store.sigv4 import find_credentials as _find_credentials
+from lark_user_store import sigv4
+from lark_user_store.sigv4 import AwsApiError, AwsCredentials, CredentialsError, signed_headers
 
 __all__ = ["AwsCredentials", "SecretError", "find_credentials", "get_secret_string"]
 __all__ += ["signed_headers"]
-
-_TIMEOUT = 5.0
 
 
 class SecretError(Exception):
@@ -32,7 +23,7 @@ class SecretError(Exception):
 
 def find_credentials(env: Mapping[str, str] | None = None) -> AwsCredentials:
     try:
-        return _find_credentials(env)
+        return sigv4.find_credentials(env)
     except CredentialsError:
         raise SecretError(
             "LARK_SECRET_ARN is set but no AWS credentials were found (no AWS_ACCESS_KEY_ID, "
@@ -50,18 +41,8 @@ def get_secret_string(arn: str, env: Mapping[str, str] | None = None) -> str:
             f"LARK_SECRET_ARN={arn!r} is not a Secrets Manager secret ARN "
             "(arn:aws:secretsmanager:<region>:<account>:secret:<name>)."
         )
-    region = parts[3]
     try:
-        answer = call_json_api(
-            endpoint=endpoint_for("SECRETS_MANAGER", "secretsmanager", region, env),
-            region=region,
-            service="secretsmanager",
-            target="secretsmanager.GetSecretValue",
-            payload={"SecretId": arn},
-            creds=find_credentials(env),
-            content_type="application/x-amz-json-1.1",
-            timeout=_TIMEOUT,
-        )
+        secret = sigv4.get_secret_string(arn, find_credentials(env), env)
     except AwsApiError as exc:
         raise SecretError(
             f"Secrets Manager refused GetSecretValue on {arn} (HTTP {exc.status}: {exc.kind} "
@@ -70,7 +51,6 @@ def get_secret_string(arn: str, env: Mapping[str, str] | None = None) -> str:
         ) from None
     except (OSError, ValueError) as exc:
         raise SecretError(f"Could not reach Secrets Manager for {arn}: {exc}") from None
-    secret = answer.get("SecretString")
     if not isinstance(secret, str):
         raise SecretError(f"The secret {arn} has no SecretString: store it as JSON text.")
     return secret

@@ -244,3 +244,25 @@ def call_json_api(
         message = str(detail.get("message") or detail.get("Message") or "")[:300]
         raise AwsApiError(kind, message, exc.code) from None
     return json.loads(text) if text else {}
+
+
+def get_secret_string(
+    arn: str,
+    creds: AwsCredentials,
+    env: Mapping[str, str] | None = None,
+    timeout: float = _TIMEOUT,
+) -> Any:
+    """Secrets Manager ``GetSecretValue(SecretId=arn)``'s ``SecretString`` (None when absent),
+    in the ARN's region; the caller checks the ARN's shape. Errors as :func:`call_json_api`."""
+    region = arn.split(":")[3]
+    answer = call_json_api(
+        endpoint=endpoint_for("SECRETS_MANAGER", "secretsmanager", region, env),
+        region=region,
+        service="secretsmanager",
+        target="secretsmanager.GetSecretValue",
+        payload={"SecretId": arn},
+        creds=creds,
+        content_type="application/x-amz-json-1.1",
+        timeout=timeout,
+    )
+    return answer.get("SecretString")

@@ -22,6 +22,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from mcp_constructs.deploy_checks.botocore_models import LAMBDA_DATA_PATH, staged_asset
+from mcp_constructs.deploy_checks.constructs import PYTHON_RUNTIME
 
 HANDLER_DIR = Path(__file__).resolve().parent / "adopted_secret_handler"
 #: The services the handler calls: their models ship with it (AWS_DATA_PATH), whatever boto3
@@ -83,7 +84,7 @@ class AdoptedSecret(Construct):
         function = lambda_.Function(
             self,
             "Handler",
-            runtime=lambda_.Runtime.PYTHON_3_14,
+            runtime=PYTHON_RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             handler="index.handler",
             code=lambda_.Code.from_asset(str(staged_asset(HANDLER_DIR, HANDLER_SERVICES))),

@@ -253,9 +253,11 @@ class McpMonitoring(Construct):
         runtime = server.runtime
         label = server.name
 
-        def metric(name: str, statistic: str = "Sum") -> cloudwatch.Metric:
+        def metric(
+            name: str, statistic: str = "Sum", period: Duration = PERIOD
+        ) -> cloudwatch.Metric:
             return runtime_metric(
-                runtime.attr_agent_runtime_arn, runtime.agent_runtime_name, name, statistic
+                runtime.attr_agent_runtime_arn, runtime.agent_runtime_name, name, statistic, period
             )
 
         self._alarm(
@@ -274,13 +276,7 @@ class McpMonitoring(Construct):
         if hours is not None:
             self._alarm(
                 f"{pascal(label)}RuntimeSilent",
-                runtime_metric(
-                    runtime.attr_agent_runtime_arn,
-                    runtime.agent_runtime_name,
-                    "Invocations",
-                    "Sum",
-                    period=Duration.hours(hours),
-                ),
+                metric("Invocations", period=Duration.hours(hours)),
                 1,
                 f"AgentCore recorded no invocation of runtime '{label}' in {hours} h. Either "
                 "nobody called it (expected on quiet days), or its metrics arrive under other "
@@ -357,9 +353,11 @@ class McpMonitoring(Construct):
             )
             metric_filter.node.add_dependency(ensure)
 
-        def metric(name: str, statistic: str = "Sum") -> cloudwatch.Metric:
+        def metric(
+            name: str, statistic: str = "Sum", period: Duration = PERIOD
+        ) -> cloudwatch.Metric:
             return cloudwatch.Metric(
-                namespace=namespace, metric_name=name, statistic=statistic, period=PERIOD
+                namespace=namespace, metric_name=name, statistic=statistic, period=period
             )
 
         self._alarm(
@@ -376,9 +374,7 @@ class McpMonitoring(Construct):
         blind = cloudwatch.MathExpression(
             expression="IF(FILL(calls, 0) > 0 AND FILL(invocations, 0) == 0, 1, 0)",
             using_metrics={
-                "calls": cloudwatch.Metric(
-                    namespace=namespace, metric_name="ToolCalls", statistic="Sum", period=window
-                ),
+                "calls": metric("ToolCalls", period=window),
                 "invocations": runtime_metric(
                     server.runtime.attr_agent_runtime_arn,
                     server.runtime.agent_runtime_name,

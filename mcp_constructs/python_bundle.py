@@ -29,10 +29,10 @@ import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 
+from mcp_constructs.deploy_checks.constructs import PYTHON_RUNTIME
+
 REPO = Path(__file__).resolve().parent.parent
-#: Newest Python Lambda runtime aws-cdk-lib knows (cdk-nag AwsSolutions-L1 asks for the newest);
-#: the wheels are downloaded for exactly this version.
-PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_14
+#: The wheels are downloaded for exactly the Python of every Lambda of this app (PYTHON_RUNTIME).
 PYTHON_VERSION = PYTHON_RUNTIME.name.removeprefix("python")
 #: Lambda Python 3.12+ runs on Amazon Linux 2023 (glibc 2.34): every manylinux tag up to 2_34.
 PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64", "manylinux_2_34_aarch64")

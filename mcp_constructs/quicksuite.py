@@ -262,8 +262,9 @@ def read_secret(cognito: Any, user_pool_id: str, client_id: str) -> str:
     return secret
 
 
-def render(fields: Sequence[Field], *, as_json: bool) -> str:
-    """Text for a person (label: value, in form order) or JSON (keys in the same order)."""
+def render(fields: Sequence[Field], *, as_json: bool, make_command: str = "make quicksuite") -> str:
+    """Text for a person (label: value, in form order) or JSON (keys in the same order);
+    ``make_command`` is what the text suggests re-running with ``SHOW_SECRET=1``."""
     if as_json:
         return json.dumps({f.key: f.value for f in fields}, indent=2)
     width = max(len(f.label) for f in fields)
@@ -272,7 +273,7 @@ def render(fields: Sequence[Field], *, as_json: bool) -> str:
         lines.append("")
         lines.append(
             "(Client secret: run the command above, or add --show-secret "
-            "(make quicksuite SHOW_SECRET=1) to print it.)"
+            f"({make_command} SHOW_SECRET=1) to print it.)"
         )
     return "\n".join(lines)
 
@@ -296,8 +297,7 @@ def run(
         if show_secret:
             secret = read_user_client_secret(secrets, outputs[OUT_USER_SECRET_ARN])
         fields = user_auth_fields(outputs, stacks=stacks, region=region, secret=secret)
-        text = render(fields, as_json=as_json)
-        return text.replace("(make quicksuite SHOW", "(make quicksuite USER_AUTH=1 SHOW")
+        return render(fields, as_json=as_json, make_command="make quicksuite USER_AUTH=1")
     fields = integration_fields(outputs, team=team, stacks=stacks, region=region)
     if show_secret:
         client_id = next(f.value for f in fields if f.key == "client_id")

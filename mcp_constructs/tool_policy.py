@@ -82,6 +82,12 @@ def cedar_permit(*, gateway_arn: str, actions: Sequence[str], scope: str) -> str
     """``permit`` OAuth callers holding ``scope`` to run ``actions`` on this gateway."""
     if not actions:
         raise ValueError("a permit needs at least one action")
+    return permit_when(gateway_arn=gateway_arn, actions=actions, condition=scope_condition(scope))
+
+
+def permit_when(*, gateway_arn: str, actions: Sequence[str], condition: str) -> str:
+    """``permit`` OAuth callers for whom the Cedar ``condition`` holds to run ``actions`` on
+    this gateway (the caller checks that ``actions`` is not empty and ``condition`` is sound)."""
     action_list = ",\n    ".join(f'AgentCore::Action::"{a}"' for a in actions)
     text = (
         "permit(\n"
@@ -89,7 +95,7 @@ def cedar_permit(*, gateway_arn: str, actions: Sequence[str], scope: str) -> str
         f"  action in [\n    {action_list}\n  ],\n"
         f'  resource == AgentCore::Gateway::"{gateway_arn}"\n'
         ")\n"
-        f"when {{\n  {scope_condition(scope)}\n}};"
+        f"when {{\n  {condition}\n}};"
     )
     # The service takes at most 10,000 characters; keep room for the resolved gateway ARN.
     if len(text) > _MAX_STATEMENT:
@@ -249,32 +255,22 @@ class GatewayToolPolicy(Construct):
         tools: Sequence[Tool],
         after: Sequence[IDependable] = (),
     ) -> list[agentcore.CfnPolicy]:
-        """Policies for one target's ``tools`` (ids ``<Target>InvokePolicy``/``ReadPolicy``).
+        """Policies for one target's ``tools`` (ids ``<Target><Level>Policy``, e.g.
+        ``LarkInvokePolicy``/``LarkReadPolicy``: one per level of :meth:`statements`).
 
         Created after the target and ``after`` (e.g. its tool sync) so that the service's
         ``FAIL_ON_ANY_FINDINGS`` validation sees the target's current tools: a tool name the
         server does not serve fails the deployment instead of silently permitting nothing.
         """
-        statements = cedar_policies(
-            tools=tools,
-            target_name=target_name,
-            gateway_arn=self.gateway.attr_gateway_arn,
-            invoke_scope=self.invoke_scope,
-            read_scope=self.read_scope,
-        )
-        descriptions = {
-            "invoke": f"{self.invoke_scope} may list and call every tool of {target_name}",
-            "read": f"{self.read_scope} may list and call the read-only tools of {target_name}",
-        }
         prefix = "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", target_name))
         created = []
-        for level, statement in statements.items():
+        for level, (statement, description) in self.statements(target_name, tools).items():
             policy = agentcore.CfnPolicy(
                 self,
                 f"{prefix}{level.capitalize()}Policy",
                 name=policy_name(level, target_name, self.name_prefix),
                 policy_engine_id=self.engine.attr_policy_engine_id,
-                description=descriptions[level],
+                description=description,
                 definition=agentcore.CfnPolicy.PolicyDefinitionProperty(
                     cedar=agentcore.CfnPolicy.CedarPolicyProperty(statement=statement)
                 ),
@@ -286,3 +282,19 @@ class GatewayToolPolicy(Construct):
             self.policies[(target_name, level)] = policy
             created.append(policy)
         return created
+
+    def statements(self, target_name: str, tools: Sequence[Tool]) -> dict[str, tuple[str, str]]:
+        """Access level -> (Cedar statement, description) for one target: the scope-based
+        ``invoke``/``read`` policies of :func:`cedar_policies`."""
+        statements = cedar_policies(
+            tools=tools,
+            target_name=target_name,
+            gateway_arn=self.gateway.attr_gateway_arn,
+            invoke_scope=self.invoke_scope,
+            read_scope=self.read_scope,
+        )
+        descriptions = {
+            "invoke": f"{self.invoke_scope} may list and call every tool of {target_name}",
+            "read": f"{self.read_scope} may list and call the read-only tools of {target_name}",
+        }
+        return {level: (text, descriptions[level]) for level, text in statements.items()}

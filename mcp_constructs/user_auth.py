@@ -184,7 +184,7 @@ class UserAuth(Construct):
             reserved_concurrent_executions=reserved_concurrency or None,
             log_group=self.log_group,
             environment={
-                "USER_TOKEN_STORE": f"dynamodb://{self.table.table_name}",
+                "USER_TOKEN_STORE": self.token_store_url,
                 "LARK_DOMAIN": lark_domain,
                 "LARK_USER_SCOPES": " ".join(lark_user_scopes),
                 "LARK_SECRET_ARN": lark_secret.secret_arn,

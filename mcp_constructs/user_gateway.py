@@ -24,17 +24,16 @@ from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from constructs import Construct, IDependable
+from constructs import Construct
 
 from mcp_constructs.gateway import InvokableRuntime, JwtAuthorizer, McpGateway
 from mcp_constructs.interceptor.caller_jwt import CALLER_JWT_HEADER
 from mcp_constructs.manifest import Tool
 from mcp_constructs.python_bundle import PYTHON_RUNTIME
-from mcp_constructs.tool_policy import GatewayToolPolicy, action_name, policy_name
+from mcp_constructs.tool_policy import GatewayToolPolicy, action_name, permit_when
 
 INTERCEPTOR_DIR = Path(__file__).resolve().parent / "interceptor"
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
-_MAX_STATEMENT = 9_500
 
 
 class CallerJwtInterceptor(Construct):
@@ -78,22 +77,12 @@ def user_permit(*, gateway_arn: str, actions: Sequence[str], client_ids: Sequenc
     bad = [c for c in client_ids if not _CLIENT_ID.match(c)]
     if bad:
         raise ValueError(f"client ids {bad} must be letters, digits, '.', '_' or '-'")
-    action_list = ",\n    ".join(f'AgentCore::Action::"{a}"' for a in actions)
     clients = " || ".join(f'principal.getTag("client_id") == "{c}"' for c in client_ids)
-    text = (
-        "permit(\n"
-        "  principal is AgentCore::OAuthUser,\n"
-        f"  action in [\n    {action_list}\n  ],\n"
-        f'  resource == AgentCore::Gateway::"{gateway_arn}"\n'
-        ")\n"
-        f'when {{\n  principal.hasTag("client_id") && ({clients})\n}};'
+    return permit_when(
+        gateway_arn=gateway_arn,
+        actions=actions,
+        condition=f'principal.hasTag("client_id") && ({clients})',
     )
-    if len(text) > _MAX_STATEMENT:
-        raise ValueError(
-            f"the Cedar policy for {len(actions)} tools is {len(text)} characters, over the "
-            f"{_MAX_STATEMENT} allowed here (service limit 10,000)"
-        )
-    return text
 
 
 class UserToolPolicy(GatewayToolPolicy):
@@ -121,38 +110,19 @@ class UserToolPolicy(GatewayToolPolicy):
         )
         self.client_ids = tuple(client_ids)
 
-    def add_target(
-        self,
-        target: agentcore.CfnGatewayTarget,
-        *,
-        target_name: str,
-        tools: Sequence[Tool],
-        after: Sequence[IDependable] = (),
-    ) -> list[agentcore.CfnPolicy]:
-        """One policy (id ``<Target>UserPolicy``): every tool to the signed-in clients."""
+    def statements(self, target_name: str, tools: Sequence[Tool]) -> dict[str, tuple[str, str]]:
+        """One ``user`` policy (id ``<Target>UserPolicy``): every tool to the signed-in
+        clients."""
         statement = user_permit(
             gateway_arn=self.gateway.attr_gateway_arn,
             actions=[action_name(target_name, t.name) for t in tools],
             client_ids=self.client_ids,
         )
-        prefix = "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", target_name))
-        policy = agentcore.CfnPolicy(
-            self,
-            f"{prefix}UserPolicy",
-            name=policy_name("user", target_name, self.name_prefix),
-            policy_engine_id=self.engine.attr_policy_engine_id,
-            description=f"Signed-in people ({', '.join(self.client_ids)}) may list and call "
-            f"every tool of {target_name}",
-            definition=agentcore.CfnPolicy.PolicyDefinitionProperty(
-                cedar=agentcore.CfnPolicy.CedarPolicyProperty(statement=statement)
-            ),
-            validation_mode="FAIL_ON_ANY_FINDINGS",
+        description = (
+            f"Signed-in people ({', '.join(self.client_ids)}) may list and call every tool of "
+            f"{target_name}"
         )
-        policy.node.add_dependency(target)
-        for dependable in after:
-            policy.node.add_dependency(dependable)
-        self.policies[(target_name, "user")] = policy
-        return [policy]
+        return {"user": (statement, description)}
 
 
 class UserGateway(Construct):

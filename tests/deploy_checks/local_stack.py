@@ -27,7 +27,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -230,11 +230,12 @@ class GatewayStandIn:
 
     async def _authorize(
         self, request: Request, client: httpx2.AsyncClient
-    ) -> tuple[str | None, set[str]]:
-        """(None, token scopes) when the bearer token is acceptable, else (why not, {})."""
+    ) -> tuple[str | None, set[str], str]:
+        """(None, token scopes, client id) when the bearer token is acceptable, else (why not,
+        {}, "")."""
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token:
-            return "missing bearer token", set()
+            return "missing bearer token", set(), ""
         try:
             decoded = jwt.decode(token, await self._load_keys(client), algorithms=["RS256"])
             jwt.JWTClaimsRegistry(
@@ -243,18 +244,18 @@ class GatewayStandIn:
                 token_use={"essential": True, "value": "access"},
             ).validate(decoded.claims)
         except (JoseError, ValueError) as exc:
-            return f"invalid token: {exc}", set()
+            return f"invalid token: {exc}", set(), ""
         if decoded.claims.get("client_id") not in self.allowed_clients:
-            return "client is not allowed", set()
+            return "client is not allowed", set(), ""
         scopes = set(str(decoded.claims.get("scope", "")).split())
         if not set(self.allowed_scopes) & scopes:
-            return "token lacks an allowed scope", set()
-        return None, scopes
+            return "token lacks an allowed scope", set(), ""
+        return None, scopes, str(decoded.claims["client_id"])
 
     async def _mcp(self, request: Request) -> Response:
         body = await request.json()
         async with httpx2.AsyncClient(timeout=10) as client:
-            refusal, scopes = await self._authorize(request, client)
+            refusal, scopes, client_id = await self._authorize(request, client)
             if refusal:
                 return JSONResponse(
                     {
@@ -265,7 +266,7 @@ class GatewayStandIn:
                     status_code=401,
                     headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
                 )
-            throttled = self._throttle(request, body.get("id"))
+            throttled = self._throttle(client_id, body.get("id"))
             if throttled is not None:
                 return throttled
             if self.faults.status:
@@ -296,12 +297,9 @@ class GatewayStandIn:
             f"event: message\ndata: {json.dumps(message)}\n\n", media_type="text/event-stream"
         )
 
-    def _throttle(self, request: Request, request_id: Any) -> Response | None:
+    def _throttle(self, client_id: str, request_id: Any) -> Response | None:
         """AgentCore's rate-limit answer ("Rate limit enforcement") once a client's bucket for
         this minute is used up; None while it is not (or no limit applies to the client)."""
-        token = request.headers.get("authorization", "").partition(" ")[2]
-        assert self._keys is not None  # loaded by _authorize, which accepted this token
-        client_id = str(jwt.decode(token, self._keys, algorithms=["RS256"]).claims["client_id"])
         rate = self.rate_limits.get(client_id, self.rate_limits.get("*"))
         if rate is None:
             return None
@@ -386,23 +384,39 @@ def start_server_process(module: str, env: dict[str, str] | None = None) -> Iter
         stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
+
+    def stderr() -> str:
+        return process.stderr.read().decode(errors="replace") if process.stderr else ""
+
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
-                raise RuntimeError(f"python -m {module} exited {process.returncode}: {stderr}")
-            with contextlib.suppress(httpx2.HTTPError):
-                if httpx2.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"python -m {module} did not answer /health within 30 s")
-            time.sleep(0.1)
+        wait_healthy(process, base, f"python -m {module}", stderr)
         yield f"{base}/mcp"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
+
+
+def wait_healthy(
+    process: subprocess.Popen, base: str, what: str, output: Callable[[], str]
+) -> None:
+    """Return once ``<base>/health`` answers 200; raise with ``output()`` (what the process
+    wrote) if it exits first, or after 30 s."""
+    deadline = time.monotonic() + 30
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited {process.returncode}: {output()}")
+        with contextlib.suppress(httpx2.HTTPError):
+            if httpx2.get(f"{base}/health", timeout=1).status_code == 200:
+                return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not answer /health within 30 s")
+        time.sleep(0.1)
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """Terminate, and kill if it has not exited 10 s later."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

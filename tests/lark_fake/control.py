@@ -28,6 +28,16 @@ INJECT_KEYS = {
 }
 
 
+def _unknown_keys(body: dict[str, Any], allowed: set[str]) -> JSONResponse | None:
+    """A 400 naming the keys of `body` a control route does not know, else None."""
+    unknown = set(body) - allowed
+    if not unknown:
+        return None
+    return JSONResponse(
+        {"error": f"unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}"}, status_code=400
+    )
+
+
 def routes(fake: FakeLark) -> list[Route]:
     async def stats(_: Request) -> JSONResponse:
         return JSONResponse(
@@ -48,12 +58,9 @@ def routes(fake: FakeLark) -> list[Route]:
 
     async def inject(request: Request) -> JSONResponse:
         body: dict[str, Any] = await request.json()
-        unknown = set(body) - INJECT_KEYS
-        if unknown:
-            return JSONResponse(
-                {"error": f"unknown keys {sorted(unknown)}; allowed: {sorted(INJECT_KEYS)}"},
-                status_code=400,
-            )
+        refused = _unknown_keys(body, INJECT_KEYS)
+        if refused:
+            return refused
         if "methods" in body:
             body["methods"] = tuple(body["methods"])
         fake.inject(**body)
@@ -70,12 +77,9 @@ def routes(fake: FakeLark) -> list[Route]:
     async def oauth_knobs(request: Request) -> JSONResponse:
         """Who is signed in to Feishu, who has no access to the app, whether consent is denied."""
         body: dict[str, Any] = await request.json()
-        unknown = set(body) - OAUTH_KEYS
-        if unknown:
-            return JSONResponse(
-                {"error": f"unknown keys {sorted(unknown)}; allowed: {sorted(OAUTH_KEYS)}"},
-                status_code=400,
-            )
+        refused = _unknown_keys(body, OAUTH_KEYS)
+        if refused:
+            return refused
         if "signed_in" in body:
             fake.oauth.signed_in = str(body["signed_in"])
         if "no_access" in body:

@@ -531,32 +531,17 @@ def _events(tenant_key: str) -> tuple[list[dict[str, Any]], dict[str, list[dict[
     for event_id, cal, summary, start, minutes, people in EVENTS:
         begin = ts(*start, tz=CST)
         events.append(
-            {
-                "event_id": event_id,
-                "organizer_calendar_id": cal,
-                "summary": summary,
-                "description": f"{summary} (seeded)",
-                "need_notification": True,
-                "start_time": {"timestamp": str(begin), "timezone": "Asia/Shanghai"},
-                "end_time": {"timestamp": str(begin + minutes * 60), "timezone": "Asia/Shanghai"},
-                "vchat": {"vc_type": "vc"},
-                "visibility": "default",
-                "attendee_ability": "can_see_others",
-                "free_busy_status": "busy",
-                "location": {"name": "Room 5F-Orion"},
-                "color": -1,
-                "reminders": [{"minutes": 5}],
-                "recurrence": "",
-                "status": "confirmed",
-                "is_exception": False,
-                "recurring_event_id": "",
-                "create_time": created,
-                "app_link": f"https://applink.feishu.cn/client/calendar/event/detail?eventId={event_id}",
-                "event_organizer": {
-                    "user_id": f"ou_{people[0]}",
-                    "display_name": people[0].title(),
-                },
-            }
+            _event(
+                event_id,
+                cal,
+                summary,
+                begin,
+                begin + minutes * 60,
+                created,
+                organizer=people[0],
+                location="Room 5F-Orion",
+                reminders=[{"minutes": 5}],
+            )
         )
         attendees[event_id] = [_attendee(event_id, f"ou_{p}", i == 0) for i, p in enumerate(people)]
     for event_id, cal, summary, start, minutes, rule in RECURRING:
@@ -582,6 +567,35 @@ def _events(tenant_key: str) -> tuple[list[dict[str, Any]], dict[str, list[dict[
 def _series_event(
     event_id: str, cal: str, summary: str, begin: int, end: int, created: str, rule: str = ""
 ) -> dict[str, Any]:
+    """An event of Alice's recurring Launch series (a master with `rule`, or an exception)."""
+    return _event(
+        event_id,
+        cal,
+        summary,
+        begin,
+        end,
+        created,
+        organizer="alice",
+        location="Launch room",
+        reminders=[],
+        rule=rule,
+    )
+
+
+def _event(
+    event_id: str,
+    cal: str,
+    summary: str,
+    begin: int,
+    end: int,
+    created: str,
+    *,
+    organizer: str,
+    location: str,
+    reminders: list[dict[str, int]],
+    rule: str = "",
+) -> dict[str, Any]:
+    """A calendar event as Lark returns it; `organizer` is a seeded person (``alice``)."""
     return {
         "event_id": event_id,
         "organizer_calendar_id": cal,
@@ -594,16 +608,16 @@ def _series_event(
         "visibility": "default",
         "attendee_ability": "can_see_others",
         "free_busy_status": "busy",
-        "location": {"name": "Launch room"},
+        "location": {"name": location},
         "color": -1,
-        "reminders": [],
+        "reminders": reminders,
         "recurrence": rule,
         "status": "confirmed",
         "is_exception": False,
         "recurring_event_id": "",
         "create_time": created,
         "app_link": f"https://applink.feishu.cn/client/calendar/event/detail?eventId={event_id}",
-        "event_organizer": {"user_id": "ou_alice", "display_name": "Alice"},
+        "event_organizer": {"user_id": f"ou_{organizer}", "display_name": organizer.title()},
     }
 
 

@@ -25,7 +25,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-CALLER_JWT_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Custom-Caller-Jwt"
+from mcp_constructs.interceptor.caller_jwt import CALLER_JWT_HEADER
+
 # What the target's MetadataConfiguration and the runtime's allowlist let through.
 FORWARDED = ("content-type", "accept", "mcp-session-id", "mcp-protocol-version", "last-event-id")
 

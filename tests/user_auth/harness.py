@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ import requests
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
 
-from tests.deploy_checks.local_stack import free_port
+from tests.deploy_checks.local_stack import free_port, stop_process, wait_healthy
 
 REPO = Path(__file__).resolve().parents[2]
 QUICKSUITE_REDIRECT = "https://eu-west-1.quicksight.aws.amazon.com/sn/oauthcallback"
@@ -78,24 +77,10 @@ def start_auth_server(
             [sys.executable, "-m", "lark_auth_server"], cwd=REPO, env=env, stdout=log, stderr=log
         )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"lark_auth_server exited: {log_path.read_text()}")
-            with contextlib.suppress(requests.RequestException):
-                if requests.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError("lark_auth_server did not answer /health within 30 s")
-            time.sleep(0.1)
+        wait_healthy(process, base, "lark_auth_server", log_path.read_text)
         yield AuthServerProcess(base, store_url, log_path)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 def browse(url: str, stop_at: str, max_hops: int = 10) -> requests.Response | str:
