@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlencode
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
-from lark_user_store import StoreError, TokenStore, UserTokens, open_store
+from lark_user_store import StoreError, TokenStore, open_store
 
 from . import lark, pages
 from .config import Settings
@@ -232,16 +232,7 @@ class AuthServer:
             )
         open_id = str(info["open_id"])
         self.store.put(
-            UserTokens(
-                open_id=open_id,
-                access_token=grant.access_token,
-                access_expires_at=grant.access_expires_at,
-                refresh_token=grant.refresh_token,
-                refresh_expires_at=grant.refresh_expires_at,
-                scopes=grant.scopes,
-                name=info.get("name"),
-                tenant_key=info.get("tenant_key"),
-            )
+            grant.signed_in(open_id, name=info.get("name"), tenant_key=info.get("tenant_key"))
         )
         log.info("signed in open_id=%s client=%s", open_id, login.get("client_id"))
         params = {k: [login[k]] for k in _PASSED_ON if login.get(k)}

@@ -1,8 +1,8 @@
 """Feishu/Lark user OAuth, as the authorization server's client of it (stdlib HTTP).
 
 Authorize page `<accounts origin>/open-apis/authen/v1/authorize`, token endpoint
-`<open origin>/open-apis/authen/v2/oauth/token` (JSON body, RFC 6749 fields; answers carry a
-Lark `code`, 0 on success, and RFC 6749 `error` / `error_description` otherwise), user info
+`<open origin>/open-apis/authen/v2/oauth/token` (its request bodies and answers are
+`lark_user_store.lark_oauth`'s, shared with the MCP server's refresh), user info
 `<open origin>/open-apis/authen/v1/user_info` with the user's token.
 """
 
@@ -12,11 +12,13 @@ import json
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-NO_APP_ACCESS = 20010  # the user may not use this app (its availability settings)
+from lark_user_store import lark_oauth
+from lark_user_store.lark_oauth import NO_APP_ACCESS as NO_APP_ACCESS
+from lark_user_store.lark_oauth import LarkGrant
+
 _TIMEOUT = 8.0  # two calls per /callback must fit a 20 s Lambda timeout
 
 
@@ -27,15 +29,6 @@ class LarkOAuthError(Exception):
         super().__init__(f"Lark error {code}: {message}")
         self.code = code
         self.message = message
-
-
-@dataclass(frozen=True)
-class LarkGrant:
-    access_token: str
-    access_expires_at: float
-    refresh_token: str | None
-    refresh_expires_at: float | None
-    scopes: tuple[str, ...]
 
 
 def accounts_origin(open_origin: str) -> str:
@@ -66,7 +59,10 @@ def authorize_url(
     return f"{accounts.rstrip('/')}/open-apis/authen/v1/authorize?{query}"
 
 
-def _request(url: str, *, body: dict[str, Any] | None = None, token: str | None = None) -> dict:
+def _send(
+    url: str, *, body: dict[str, Any] | None = None, token: str | None = None
+) -> tuple[int, Any]:
+    """(HTTP status, parsed JSON answer); `LarkOAuthError` when no JSON answer came back."""
     headers = {"Content-Type": "application/json; charset=utf-8"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -74,14 +70,19 @@ def _request(url: str, *, body: dict[str, Any] | None = None, token: str | None 
     request = urllib.request.Request(url, data=data, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=_TIMEOUT) as response:
-            answer = json.loads(response.read().decode() or "{}")
+            return response.status, json.loads(response.read().decode() or "{}")
     except urllib.error.HTTPError as exc:
         try:
-            answer = json.loads(exc.read().decode() or "{}")
+            return exc.code, json.loads(exc.read().decode() or "{}")
         except ValueError:
             raise LarkOAuthError(0, f"HTTP {exc.code} from {url.split('?')[0]}") from None
     except (OSError, ValueError) as exc:
         raise LarkOAuthError(0, f"cannot reach {url.split('?')[0]}: {exc}") from None
+
+
+def _request(url: str, *, token: str) -> dict:
+    """A Lark OpenAPI GET's answer; `LarkOAuthError` unless its `code` is 0."""
+    _, answer = _send(url, token=token)
     if not isinstance(answer, dict):
         raise LarkOAuthError(0, "answer is not a JSON object")
     code = answer.get("code", 0)
@@ -101,26 +102,20 @@ def exchange_code(
     verifier: str,
 ) -> LarkGrant:
     now = time.time()
-    answer = _request(
-        f"{open_origin.rstrip('/')}/open-apis/authen/v2/oauth/token",
-        body={
-            "grant_type": "authorization_code",
-            "client_id": app_id,
-            "client_secret": app_secret,
-            "code": code,
-            "redirect_uri": redirect_uri,
-            "code_verifier": verifier,
-        },
+    status, answer = _send(
+        f"{open_origin.rstrip('/')}{lark_oauth.TOKEN_PATH}",
+        body=lark_oauth.code_grant(
+            app_id=app_id,
+            app_secret=app_secret,
+            code=code,
+            redirect_uri=redirect_uri,
+            verifier=verifier,
+        ),
     )
-    refresh = answer.get("refresh_token") or None
-    refresh_in = answer.get("refresh_token_expires_in")
-    return LarkGrant(
-        access_token=str(answer["access_token"]),
-        access_expires_at=now + int(answer.get("expires_in") or 7200),
-        refresh_token=refresh,
-        refresh_expires_at=now + int(refresh_in) if refresh and refresh_in else None,
-        scopes=tuple(str(answer.get("scope") or "").split()),
-    )
+    try:
+        return lark_oauth.read_token_answer(status, answer, now=now)
+    except lark_oauth.TokenRefused as refused:
+        raise LarkOAuthError(refused.code or 0, refused.message) from None
 
 
 def user_info(open_origin: str, access_token: str) -> dict[str, Any]:

@@ -38,14 +38,10 @@ from .lark_client import LarkError, SignInRequired
 
 log = logging.getLogger("lark_mcp_server.user_tokens")
 
-OAUTH_TOKEN_PATH = "/open-apis/authen/v2/oauth/token"
 REFRESH_BEFORE = 300.0  # refresh when the access token has less than this many seconds left
 USABLE_FOR = 30.0  # an access token with more than this left still serves a call
 LEASE_PREFIX = "refreshing#"  # store key of the cross-process refresh lease, per open_id
 _POLL = 0.1
-# Lark's answers to a refresh token it will not take again: invalid, expired, revoked, reused.
-_REFUSED_CODES = frozenset({20026, 20037, 20064, 20073, 20074})
-_CLIENT_CODES = frozenset({20002, 20024, 20029})
 _NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
 
 CredentialGetter = Callable[[], Awaitable[tuple[str, str]]]
@@ -182,22 +178,10 @@ class UserTokenSource:
                 "Your Lark sign-in has expired and cannot be renewed (Lark gave no refresh "
                 f"token, or it expired). {RECONNECT}"
             )
-        answer = await self._call_lark(old.refresh_token)
-        if answer is None:
+        grant = await self._call_lark(old.refresh_token, now)
+        if grant is None:
             return await self._refused(store, old)
-        new = dataclasses.replace(
-            old,
-            access_token=answer["access_token"],
-            access_expires_at=now + answer["expires_in"],
-            refresh_token=answer["refresh_token"] or old.refresh_token,
-            refresh_expires_at=(
-                now + answer["refresh_expires_in"]
-                if answer["refresh_expires_in"]
-                else old.refresh_expires_at
-            ),
-            scopes=answer["scopes"] or old.scopes,
-            needs_reauth=False,
-        )
+        new = grant.renewing(old)
         stored = await _in_thread(store.replace, old, new)
         if stored is not None:
             log.info("user token refreshed", extra={"open_id": old.open_id})
@@ -233,24 +217,24 @@ class UserTokenSource:
             f"or expired). {RECONNECT}"
         )
 
-    async def _call_lark(self, refresh_token: str) -> dict[str, Any] | None:
-        """POST the refresh; the parsed answer, or None when Lark refuses the refresh token.
+    async def _call_lark(self, refresh_token: str, now: float) -> Any:
+        """POST the refresh (at `now`); Lark's `LarkGrant`, or None when Lark refuses the
+        refresh token.
 
         The refresh token is single-use: a request that may have reached Lark is never sent
         again (its answer lost, the old token is spent), only one that never connected.
         """
+        from lark_user_store import lark_oauth
+
         app_id, app_secret = await self._credentials()
-        body = {
-            "grant_type": "refresh_token",
-            "client_id": app_id,
-            "client_secret": app_secret,
-            "refresh_token": refresh_token,
-        }
+        body = lark_oauth.refresh_grant(
+            app_id=app_id, app_secret=app_secret, refresh_token=refresh_token
+        )
         response = None
         for attempt in range(3):
             try:
                 response = await self._http().post(
-                    OAUTH_TOKEN_PATH, json=body, timeout=self._http_timeout
+                    lark_oauth.TOKEN_PATH, json=body, timeout=self._http_timeout
                 )
                 break
             except _NOT_SENT:
@@ -267,43 +251,28 @@ class UserTokenSource:
                 ) from None
         assert response is not None
         try:
-            data = response.json()
+            answer = response.json()
         except ValueError:
-            data = {}
-        data = data if isinstance(data, dict) else {}
-        code = data.get("code")
-        error = data.get("error")
-        token = data.get("access_token")
-        if (
-            response.status_code == 200
-            and code in (0, "0", None)
-            and isinstance(token, str)
-            and token
-        ):
-            refresh = data.get("refresh_token")
-            scope = data.get("scope")
-            return {
-                "access_token": token,
-                "expires_in": _seconds(data.get("expires_in"), 7200),
-                "refresh_token": refresh if isinstance(refresh, str) and refresh else None,
-                "refresh_expires_in": _seconds(data.get("refresh_token_expires_in"), 0),
-                "scopes": tuple(scope.split()) if isinstance(scope, str) else (),
-            }
-        if error == "invalid_grant" or code in _REFUSED_CODES:
-            return None
-        detail = f"code {code}" if code is not None else f"HTTP {response.status_code}"
-        if error == "invalid_client" or code in _CLIENT_CODES:
+            answer = None
+        try:
+            return lark_oauth.read_token_answer(response.status_code, answer, now=now)
+        except lark_oauth.TokenRefused as refused:
+            if refused.refresh_refused:
+                return None
+            if refused.bad_client:
+                raise LarkError(
+                    "Lark rejected the app credentials while renewing your sign-in "
+                    f"({refused.detail}). The administrator must check "
+                    "LARK_APP_ID/LARK_APP_SECRET (or LARK_SECRET_ARN).",
+                    code=refused.code,
+                    http_status=refused.status,
+                ) from None
             raise LarkError(
-                f"Lark rejected the app credentials while renewing your sign-in ({detail}). "
-                "The administrator must check LARK_APP_ID/LARK_APP_SECRET (or LARK_SECRET_ARN).",
-                code=code if isinstance(code, int) else None,
-                http_status=response.status_code,
-            )
-        raise LarkError(
-            f"Lark could not renew your sign-in just now ({detail}). Try again in a minute.",
-            code=code if isinstance(code, int) else None,
-            http_status=response.status_code,
-        )
+                f"Lark could not renew your sign-in just now ({refused.detail}). Try again in "
+                "a minute.",
+                code=refused.code,
+                http_status=refused.status,
+            ) from None
 
 
 async def _in_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -333,11 +302,3 @@ def _usable(tokens: Any, rejected: str | None) -> bool:
         and tokens.access_token != rejected
         and tokens.access_expires_at - time.time() > USABLE_FOR
     )
-
-
-def _seconds(value: Any, default: float) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return default
-    return number if number > 0 else default

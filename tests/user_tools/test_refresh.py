@@ -102,6 +102,19 @@ def test_a_reused_refresh_token_asks_the_person_to_sign_in_again(
     assert server.tool_logs("list_chats")[-1]["status"] == "sign_in_required"
 
 
+def test_a_refresh_with_wrong_app_credentials_is_the_administrators_not_a_sign_out(
+    lark: FakeLark, person: Person, issuer: LocalIssuer, store_url: str
+):
+    jwt, stored = person("ou_dave", access_ttl=0)
+    env = user_env(lark, issuer, store_url, LARK_APP_SECRET="not-the-app-secret")
+    with run_server(env) as misconfigured:
+        text = error_text(call(misconfigured, "list_chats", {}, headers=as_user(jwt)))
+    assert "rejected the app credentials" in text and "administrator" in text
+    assert SIGN_IN_AGAIN not in text
+    assert open_store(store_url).get("ou_dave") == stored  # not marked, nothing rewritten
+    assert bot_calls(lark) == []
+
+
 def test_a_token_lark_rejects_is_renewed_once(
     server: ServerProcess, lark: FakeLark, person: Person, store_url: str
 ):
