@@ -396,11 +396,17 @@ def start_server_process(module: str, env: dict[str, str] | None = None) -> Iter
 
 
 def wait_healthy(
-    process: subprocess.Popen, base: str, what: str, output: Callable[[], str]
+    process: subprocess.Popen,
+    base: str,
+    what: str,
+    output: Callable[[], str],
+    *,
+    timeout: float = 30.0,
 ) -> None:
     """Return once ``<base>/health`` answers 200; raise with ``output()`` (what the process
-    wrote) if it exits first, or after 30 s."""
-    deadline = time.monotonic() + 30
+    wrote) if it exits first, or after `timeout` s (then it is stopped first, so that
+    ``output()`` can read a pipe to its end)."""
+    deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:
             raise RuntimeError(f"{what} exited {process.returncode}: {output()}")
@@ -408,7 +414,8 @@ def wait_healthy(
             if httpx2.get(f"{base}/health", timeout=1).status_code == 200:
                 return
         if time.monotonic() > deadline:
-            raise RuntimeError(f"{what} did not answer /health within 30 s")
+            stop_process(process)
+            raise RuntimeError(f"{what} did not answer /health within {timeout:g} s: {output()}")
         time.sleep(0.1)
 
 

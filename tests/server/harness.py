@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+
+from tests.deploy_checks.local_stack import free_port, stop_process, wait_healthy
 
 REPO = Path(__file__).resolve().parents[2]
 ACCEPT = "application/json, text/event-stream"
@@ -26,12 +26,6 @@ FAST_RETRIES = {
     "LARK_RATE_LIMIT_CAP_SECONDS": "0.02",
     "LARK_HTTP_TIMEOUT_SECONDS": "5",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -107,31 +101,13 @@ def run_server(
     server = ServerProcess(f"http://127.0.0.1:{port}", process, log_path)
     try:
         if wait:
-            wait_ready(server)
+            wait_healthy(
+                process, server.url, "python -m lark_mcp_server", server.output, timeout=20
+            )
         yield server
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_process(process)
         log_path.unlink(missing_ok=True)
-
-
-def wait_ready(server: ServerProcess, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not server.alive():
-            raise RuntimeError(f"server exited early:\n{server.output()}")
-        try:
-            if httpx2.get(f"{server.url}/ping", timeout=1).status_code == 200:
-                return
-        except httpx2.TransportError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"server did not answer /ping within {timeout} s:\n{server.output()}")
 
 
 def rpc(
