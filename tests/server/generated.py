@@ -33,6 +33,7 @@ from tests.lark_fake import FakeLark
 from tests.lark_fake.seed import build_seed
 
 from .harness import ACCEPT, ServerProcess
+from .literals import constant, module_constants
 
 TOKEN_PATH = FakeLark.TOKEN_PATH
 INTERNAL_ERROR = -32603
@@ -441,17 +442,6 @@ class Probe:
 _VERBS = ("get", "post", "put", "patch", "delete")
 
 
-def _constant(node: ast.expr, names: dict[str, str]) -> str | None:
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    if isinstance(node, ast.Name):
-        return names.get(node.id)
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        left, right = _constant(node.left, names), _constant(node.right, names)
-        return left + right if left is not None and right is not None else None
-    return None
-
-
 def code_routes(package: Path) -> dict[str, set[str]]:
     """For every function in the package, the `METHOD /route` pairs it and the functions it
     calls (by name, transitively) write as `x.get/post/...("/open-apis/...")` literals.
@@ -462,12 +452,7 @@ def code_routes(package: Path) -> dict[str, set[str]]:
     calls: dict[str, set[str]] = {}
     for module in package.rglob("*.py"):
         tree = ast.parse(module.read_text(encoding="utf-8"))
-        names: dict[str, str] = {}
-        for node in tree.body:
-            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-                value = _constant(node.value, names)
-                if value is not None:
-                    names[node.targets[0].id] = value
+        names = module_constants(tree)
         for fn in tree.body:
             if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
                 continue
@@ -480,7 +465,7 @@ def code_routes(package: Path) -> dict[str, set[str]]:
                 if name:
                     callees.add(name)
                 if isinstance(func, ast.Attribute) and func.attr in _VERBS and node.args:
-                    template = _constant(node.args[0], names)
+                    template = constant(node.args[0], names)
                     if template and template.startswith("/open-apis"):
                         pairs.add(route_key(func.attr, template))
     closed: dict[str, set[str]] = {}

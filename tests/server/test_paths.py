@@ -20,37 +20,13 @@ from lark_mcp_server import paths
 from tests.lark_fake import FakeLark
 
 from .harness import ServerProcess, call, error_text
+from .literals import constant, module_constants
 
 PACKAGE = Path(paths.__file__).parent
 HOSTILE = ["../zz?x=1#", "a/b", "..", "%2F", "x\x00y", "x\ny", "ｏｍ_x", "a b", "x\u202e", "é"]
 
 
 # -- no hand-built paths -------------------------------------------------------------------------
-
-
-def _module_constants(tree: ast.Module) -> dict[str, str]:
-    """Module-level `NAME = "..."` string constants (and sums of them)."""
-    found: dict[str, str] = {}
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target = node.targets[0]
-            if isinstance(target, ast.Name):
-                value = _constant(node.value, found)
-                if value is not None:
-                    found[target.id] = value
-    return found
-
-
-def _constant(node: ast.expr, names: dict[str, str]) -> str | None:
-    """The string an expression always has, if it is built from literals only."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    if isinstance(node, ast.Name):
-        return names.get(node.id)
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        left, right = _constant(node.left, names), _constant(node.right, names)
-        return left + right if left is not None and right is not None else None
-    return None
 
 
 def _mentions_api(node: ast.AST, names: dict[str, str]) -> bool:
@@ -67,12 +43,12 @@ def _mentions_api(node: ast.AST, names: dict[str, str]) -> bool:
 def hand_built_paths(source: str) -> list[str]:
     """Places where a value is put into an /open-apis path other than through paths.build."""
     tree = ast.parse(source)
-    names = _module_constants(tree)
+    names = module_constants(tree)
     problems = []
     for node in ast.walk(tree):
         built = (
             isinstance(node, ast.JoinedStr)
-            or (isinstance(node, ast.BinOp) and _constant(node, names) is None)
+            or (isinstance(node, ast.BinOp) and constant(node, names) is None)
             or (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
