@@ -12,8 +12,8 @@
   throttles like an ``AWS::BedrockAgentCore::GatewayRateLimit`` keyed by the token's
   ``client_id`` claim (exact id, else ``*``; one bucket per client per minute), answering with
   the documented JSON-RPC error ``-32003``.
-- `serve_in_thread` / `start_server_process`: uvicorn on a pre-bound free loopback port, and a
-  subprocess for ``python -m lark_mcp_server``.
+- `serve_in_thread` (from tests/loopback.py) / `start_server_process`: uvicorn on a pre-bound
+  free loopback port, and a subprocess for ``python -m lark_mcp_server``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -33,7 +32,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx2
-import uvicorn
 from authlib.oauth2.rfc6749 import AuthorizationServer, ClientMixin, OAuth2Request
 from authlib.oauth2.rfc6749.errors import InvalidScopeError
 from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
@@ -46,6 +44,8 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.loopback import serve_in_thread as serve_in_thread
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN_LIFETIME = 3600
@@ -346,28 +346,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def serve_in_thread(app: Any) -> Iterator[str]:
-    """Run an ASGI app with uvicorn on a free loopback port; yield its base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start within 10 s")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
-        sock.close()
 
 
 @contextlib.contextmanager

@@ -7,21 +7,20 @@ with a key the issuer does not publish, or let one expire.
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import uvicorn
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from tests.loopback import serve_in_thread
 
 CLIENT_ID = "quicksuite"
 
@@ -90,24 +89,6 @@ class LocalIssuer:
 
 @contextmanager
 def serve_issuer(issuer: LocalIssuer) -> Iterator[LocalIssuer]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(
-        uvicorn.Config(issuer.app, log_level="warning", access_log=False, lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the local issuer did not start")
-        time.sleep(0.01)
-    host, port = sock.getsockname()[:2]
-    issuer.url = f"http://{host}:{port}"
-    try:
+    with serve_in_thread(issuer.app, what="the local issuer") as url:
+        issuer.url = url
         yield issuer
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
