@@ -38,6 +38,7 @@ from .seed import build_seed
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Reads that Lark exposes as POST (they store nothing, so after_commit does not apply).
 _READ_POSTS = ("/records/search", "/freebusy/list", "/users/batch_get_id")
+_OAUTH_AREA = "/open-apis/authen/"  # served by oauth.py, outside the dispatcher
 
 
 @dataclass
@@ -193,6 +194,17 @@ class FakeLark:
 
     def clear_faults(self) -> None:
         self._faults.clear()
+
+    async def oauth_latency(self, path: str) -> None:
+        """Apply the latency of fault rules aimed at the OAuth pages (`/open-apis/authen/...`).
+
+        The OAuth pages are served outside the OpenAPI dispatcher, so broad rules (`/open-apis/`)
+        leave them alone; a rule naming the authen area, e.g. the token endpoint, slows them.
+        """
+        for fault in self._faults:
+            aimed_here = fault.path.startswith(_OAUTH_AREA) and path.startswith(fault.path)
+            if aimed_here and fault.latency:
+                await asyncio.sleep(fault.latency)
 
     def revoke_tokens(self) -> None:
         """Every token issued so far answers 99991663 from now on."""

@@ -211,6 +211,7 @@ def routes(fake: FakeLark) -> list[Route]:
         return RedirectResponse(f"{redirect_uri}?{urlencode({'code': code, **back})}")
 
     async def token(request: Request) -> Response:
+        await fake.oauth_latency(TOKEN_PATH)  # e.g. a slow refresh, to widen a race on purpose
         try:
             body = json.loads(await request.body() or b"{}")
         except ValueError:
