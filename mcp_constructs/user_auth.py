@@ -91,6 +91,8 @@ class UserAuth(Construct):
             raise ValueError(f"{self.node.path}: the quicksuite client needs a redirect URI")
         code = code or AUTH_SERVER_BUNDLE.code()
         self.client_id = QUICKSUITE_CLIENT_ID
+        #: Registered for the ``quicksuite`` client; the first is Quick Suite's own.
+        self.redirect_uris: tuple[str, ...] = tuple(redirect_uris)
 
         # -- the user token store ---------------------------------------------------------
         self.table_key = kms.Key(

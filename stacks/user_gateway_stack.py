@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, Fn, Stack
 from constructs import Construct
 
+from lark_auth_server.lark import accounts_origin
 from mcp_constructs.deploy_checks import GatewayToolSync
 from mcp_constructs.deploy_checks.constructs import fingerprint
+from mcp_constructs.deploy_checks.sign_in import SignInCheck
 from mcp_constructs.manifest import expected_tool_names, load_manifest, select_tools
 from mcp_constructs.runtime import McpServerRuntime
 from mcp_constructs.user_auth import UserAuth
@@ -57,6 +59,48 @@ class UserGatewayStack(Stack):
             triggers={
                 "image": runtime.image_asset_hash,
                 "tools": fingerprint(self, expected),
+            },
+        )
+        self.sign_in_check = SignInCheck(
+            self,
+            "SignInCheck",
+            # What the runtime was configured with, not a second copy of the issuer.
+            issuer=(runtime.resource.environment_variables or {}).get(
+                "LARK_USER_AUTH_ISSUER", auth.issuer
+            ),
+            discovery_url=auth.discovery_url,
+            client_id=auth.client_id,
+            redirect_uri=auth.redirect_uris[0],
+            gateway=gateway.resource,
+            accounts_origin=accounts_origin(config.lark_domain),
+            fill_secret_command=(
+                "aws secretsmanager put-secret-value --secret-id "
+                f"{config.lark_secret_name or config.default_secret_name} --region {self.region}"
+                " --secret-string file://lark-app.json"
+                ' (lark-app.json: {"app_id": "cli_...", "app_secret": "..."}; delete it after)'
+            ),
+            restart_command=Fn.join(
+                "",
+                [
+                    "aws lambda update-function-configuration --function-name ",
+                    auth.function.function_name,
+                    f" --region {self.region}",
+                    ' --description "secrets changed $(date +%s)"',
+                ],
+            ),
+            after=self.tool_sync,
+            triggers={
+                # The server's code and settings, and the interceptor's code.
+                "auth_server": fingerprint(
+                    self,
+                    [
+                        auth.function.node.default_child.code,
+                        auth.function.node.default_child.environment,
+                    ],
+                ),
+                "interceptor": fingerprint(
+                    self, self.user_gateway.interceptor.function.node.default_child.code
+                ),
             },
         )
         self.tool_policy = UserToolPolicy(
