@@ -10,11 +10,14 @@ handler as CloudFormation would call it.
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -23,6 +26,7 @@ from starlette.routing import Route
 from lark_auth_server.asgi import build_app
 from lark_auth_server.config import Settings, parse_clients
 from lark_auth_server.core import AuthServer
+from mcp_constructs import verify_sign_in
 from mcp_constructs.deploy_checks.runtime.sign_in import sign_in_handler
 from mcp_constructs.deploy_checks.runtime.sign_in.sign_in_checks import SignInConfig, run_checks
 from tests.deploy_checks import events
@@ -31,7 +35,7 @@ from tests.deploy_checks.stubs import expect_status, handler_stub
 from tests.lark_fake import FakeLark
 
 from .gateway_standin import UserGatewayStandIn
-from .harness import CLIENTS, QUICKSUITE_REDIRECT, AuthServerProcess, start_auth_server
+from .harness import CLIENTS, QUICKSUITE_REDIRECT, REPO, AuthServerProcess, start_auth_server
 
 FILL = "aws secretsmanager put-secret-value --secret-id LarkMcp/lark-app-credentials ..."
 RESTART = "aws lambda update-function-configuration --function-name LarkMcp-UserAuth-Server ..."
@@ -391,3 +395,138 @@ def test_delete_is_a_no_op(lark: FakeLark):
     event = events.delete(RESOURCE, _properties(config), "sign-in-check:x")
     assert sign_in_handler.on_event(event) == {"PhysicalResourceId": "sign-in-check:x"}
     assert sign_in_handler.is_complete(event) == {"IsComplete": True}
+
+
+# -- the same checks from a laptop: make verify USER_AUTH=1 ----------------------------------
+
+
+def test_make_verify_user_auth_against_a_local_server(
+    lark: FakeLark, auth_server: AuthServerProcess, user_gateway: str
+):
+    args = f"--redirect-uri {QUICKSUITE_REDIRECT} --accounts-origin {lark.base_url}"
+    done = subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "-o",
+            "setup",  # the venv is installed; never reinstall from inside a test
+            "verify",
+            "USER_AUTH=1",
+            f"ISSUER={auth_server.base}",
+            f"URL={user_gateway}",
+            f"VERIFY_ARGS={args}",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"\nPASS  sign-in path of {auth_server.base}\n" in done.stdout
+    assert "  ok    the user gateway refuses requests without a token or forged\n" in done.stdout
+
+
+def test_verify_sign_in_exits_1_with_the_sentence(
+    lark: FakeLark, placeholder_secret_server: str, capsys: pytest.CaptureFixture
+):
+    code = verify_sign_in.main(
+        [
+            *("--issuer", placeholder_secret_server),
+            *("--redirect-uri", QUICKSUITE_REDIRECT),
+            *("--accounts-origin", lark.base_url),
+            "--json",
+        ]
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1 and report["failed_step"] == "authorize"
+    assert "the Lark app secret is not filled" in report["message"]
+
+
+def test_verify_sign_in_needs_a_redirect_uri_with_an_issuer(capsys: pytest.CaptureFixture):
+    assert verify_sign_in.main(["--issuer", "http://127.0.0.1:8001"]) == 2
+    assert "--redirect-uri is needed with --issuer" in capsys.readouterr().err
+
+
+class _Session:
+    """A boto3 Session whose CloudFormation client answers from a botocore Stubber."""
+
+    region_name = "eu-west-1"
+
+    def __init__(self) -> None:
+        self.cloudformation = boto3.client(
+            "cloudformation",
+            region_name=self.region_name,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        self.stubber = Stubber(self.cloudformation)
+
+    def client(self, name: str) -> Any:
+        assert name == "cloudformation"
+        return self.cloudformation
+
+    def expect_stack(self, name: str, outputs: dict[str, str]) -> None:
+        self.stubber.add_response(
+            "describe_stacks",
+            {
+                "Stacks": [
+                    {
+                        "StackName": name,
+                        "CreationTime": "2026-11-23T10:00:00Z",
+                        "StackStatus": "CREATE_COMPLETE",
+                        "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
+                    }
+                ]
+            },
+            {"StackName": name},
+        )
+
+
+def test_stack_prefix_reads_the_three_stacks_outputs(
+    lark: FakeLark, placeholder_secret_server: str, user_gateway: str
+):
+    iss = placeholder_secret_server
+    session = _Session()
+    session.expect_stack(
+        "LarkMcp-UserAuth",
+        {
+            "IssuerUrl": iss,
+            "DiscoveryUrl": f"{iss}/.well-known/openid-configuration",
+            "UserClientId": "quicksuite",
+            "QuickSuiteRedirectUrl": QUICKSUITE_REDIRECT,
+            "AuthServerFunctionName": "LarkMcp-UserAuth-Server1234",
+        },
+    )
+    session.expect_stack("LarkMcp-UserGateway", {"UserMcpEndpointUrl": user_gateway})
+    session.expect_stack(
+        "LarkMcp-Runtime",
+        {"FillLarkSecretCommand": "aws secretsmanager put-secret-value --secret-id LarkMcp/x"},
+    )
+    args = verify_sign_in.parse_args(
+        ["--stack-prefix", "LarkMcp", "--accounts-origin", lark.base_url]
+    )
+    with session.stubber:
+        config = verify_sign_in.build_config(args, session)
+        session.stubber.assert_no_pending_responses()
+    report = run_checks(config)
+    assert report.message == (
+        "the authorization server sends people to the Feishu/Lark sign-in page without an app"
+        " id (client_id is empty): the Lark app secret is not filled. Fill it: aws"
+        " secretsmanager put-secret-value --secret-id LarkMcp/x; then make the server read it"
+        " again: aws lambda update-function-configuration --function-name"
+        ' LarkMcp-UserAuth-Server1234 --region eu-west-1 --description "secrets changed'
+        ' $(date +%s)"; then deploy again'
+    )
+
+
+def test_stack_prefix_names_a_missing_output():
+    session = _Session()
+    session.expect_stack("LarkMcp-UserAuth", {"IssuerUrl": "https://x.example"})
+    session.expect_stack("LarkMcp-UserGateway", {})
+    session.expect_stack("LarkMcp-Runtime", {})
+    with session.stubber, pytest.raises(verify_sign_in.VerifyError) as error:
+        verify_sign_in.deployed_config("LarkMcp", None, session)
+    assert str(error.value) == (
+        "stack LarkMcp-UserAuth has no output DiscoveryUrl, QuickSuiteRedirectUrl (deployed from"
+        " an older commit? deploy again)"
+    )
