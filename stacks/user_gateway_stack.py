@@ -95,7 +95,7 @@ class UserGatewayStack(Stack):
                     self,
                     [
                         auth.function.node.default_child.code,
-                        auth.function.node.default_child.environment,
+                        auth.server_environment,
                     ],
                 ),
                 "interceptor": fingerprint(
