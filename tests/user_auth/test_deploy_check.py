@@ -9,6 +9,7 @@ handler as CloudFormation would call it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from lark_auth_server import lambda_adapter
 from lark_auth_server.asgi import build_app
 from lark_auth_server.config import Settings, parse_clients
 from lark_auth_server.core import AuthServer
@@ -529,4 +531,36 @@ def test_stack_prefix_names_a_missing_output():
     assert str(error.value) == (
         "stack LarkMcp-UserAuth has no output DiscoveryUrl, QuickSuiteRedirectUrl (deployed from"
         " an older commit? deploy again)"
+    )
+
+
+def test_a_server_whose_settings_do_not_load_is_retried_then_named(
+    lark: FakeLark, monkeypatch: pytest.MonkeyPatch
+):
+    """The Lambda adapter itself, behind HTTP, with no Lark secret ARN in its environment."""
+    for name in ("LARK_SECRET_ARN", "AUTH_CLIENTS_SECRET_ARN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(lambda_adapter, "_server", None)
+
+    async def proxy(request: Request) -> Response:
+        event = {
+            "rawPath": request.url.path,
+            "rawQueryString": request.url.query,
+            "headers": dict(request.headers),
+            "requestContext": {"domainName": "abc.execute-api", "http": {"method": "GET"}},
+        }
+        answer = await asyncio.to_thread(lambda_adapter.handle, event)
+        return Response(answer["body"], answer["statusCode"], answer["headers"])
+
+    app = Starlette(routes=[Route("/{path:path}", proxy)])
+    with serve_in_thread(app) as issuer:
+        config = _config(issuer, lark)
+        assert _deploy(config) == {"IsComplete": False}
+        message = _fails(config, deadline_passed=True)
+    assert message == (
+        f"sign-in check failed: discovery document at {issuer}/.well-known/openid-configuration"
+        " answered 500: The sign-in service is misconfigured; its administrator can see why in"
+        " the function's logs. (the server cannot load its settings: its log group says why,"
+        ' e.g. a Lark secret that is not JSON {"app_id", "app_secret"}) (still failing after'
+        " 0 s of retries)"
     )
