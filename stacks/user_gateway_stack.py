@@ -7,7 +7,6 @@ from typing import Any
 from aws_cdk import CfnOutput, Fn, Stack
 from constructs import Construct
 
-from lark_auth_server.lark import accounts_origin
 from mcp_constructs.deploy_checks import GatewayToolSync
 from mcp_constructs.deploy_checks.constructs import fingerprint
 from mcp_constructs.deploy_checks.sign_in import SignInCheck
@@ -18,6 +17,16 @@ from mcp_constructs.user_gateway import UserGateway, UserToolPolicy
 from stacks.config import AppConfig
 
 TARGET_NAME = "lark"
+
+
+def accounts_origin(lark_domain: str) -> str:
+    """Where the authorization server sends people to sign in, for context ``larkDomain``:
+    ``https://open.feishu.cn`` -> ``https://accounts.feishu.cn`` (as
+    ``lark_auth_server.lark.accounts_origin``, which the app does not import)."""
+    for host in ("feishu.cn", "larksuite.com"):
+        if f"://open.{host}" in lark_domain:
+            return lark_domain.replace(f"://open.{host}", f"://accounts.{host}")
+    return lark_domain  # a proxy serving both
 
 
 def user_gateway_name(config: AppConfig) -> str:

@@ -151,3 +151,13 @@ def test_it_reruns_exactly_when_what_it_checks_changes(
     triggers = _triggers(context, tmp_path)
     assert triggers.keys() == base_triggers.keys()
     assert {k for k in triggers if triggers[k] != base_triggers[k]} == moved
+
+
+@pytest.mark.parametrize(
+    "domain", ["https://open.feishu.cn", "https://open.larksuite.com", "https://lark.example"]
+)
+def test_the_accounts_origin_is_the_one_the_server_sends_people_to(domain: str):
+    from lark_auth_server.lark import accounts_origin as servers
+    from stacks.user_gateway_stack import accounts_origin
+
+    assert accounts_origin(domain) == servers(domain)
