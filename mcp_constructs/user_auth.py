@@ -91,6 +91,8 @@ class UserAuth(Construct):
             raise ValueError(f"{self.node.path}: the quicksuite client needs a redirect URI")
         code = code or AUTH_SERVER_BUNDLE.code()
         self.client_id = QUICKSUITE_CLIENT_ID
+        #: Registered for the ``quicksuite`` client; the first is Quick Suite's own.
+        self.redirect_uris: tuple[str, ...] = tuple(redirect_uris)
 
         # -- the user token store ---------------------------------------------------------
         self.table_key = kms.Key(
@@ -170,6 +172,16 @@ class UserAuth(Construct):
         )
         #: `https://<api id>.execute-api.<region>.<suffix>`: the tokens' `iss`.
         self.issuer: str = self.api.api_endpoint
+        #: The server's settings (a deploy check reruns when they change).
+        self.server_environment: dict[str, str] = {
+            "USER_TOKEN_STORE": self.token_store_url,
+            "LARK_DOMAIN": lark_domain,
+            "LARK_USER_SCOPES": " ".join(lark_user_scopes),
+            "LARK_SECRET_ARN": lark_secret.secret_arn,
+            "AUTH_CLIENTS_SECRET_ARN": self.clients_secret.secret_arn,
+            "AUTH_SIGNING_KEY": f"kms:{self.signing_key.key_arn}",
+            "AUTH_ISSUER": self.issuer,
+        }
         self.function = lambda_.Function(
             self,
             "Server",
@@ -183,15 +195,7 @@ class UserAuth(Construct):
             memory_size=512,
             reserved_concurrent_executions=reserved_concurrency or None,
             log_group=self.log_group,
-            environment={
-                "USER_TOKEN_STORE": self.token_store_url,
-                "LARK_DOMAIN": lark_domain,
-                "LARK_USER_SCOPES": " ".join(lark_user_scopes),
-                "LARK_SECRET_ARN": lark_secret.secret_arn,
-                "AUTH_CLIENTS_SECRET_ARN": self.clients_secret.secret_arn,
-                "AUTH_SIGNING_KEY": f"kms:{self.signing_key.key_arn}",
-                "AUTH_ISSUER": self.issuer,
-            },
+            environment=self.server_environment,
         )
         self.grant_token_store(self.function)
         self.signing_key.grant(self.function, "kms:Sign", "kms:GetPublicKey")

@@ -68,6 +68,12 @@ class UserAuthStack(Stack):
             description="Add this redirect URL to the Lark app (Security settings)",
         )
         CfnOutput(self, "UserClientId", value=auth.client_id)
+        CfnOutput(
+            self,
+            "QuickSuiteRedirectUrl",
+            value=auth.redirect_uris[0],
+            description="Quick Suite's redirect URL registered for the quicksuite client",
+        )
         CfnOutput(self, "UserAuthorizationUrl", value=auth.authorization_url)
         CfnOutput(self, "UserTokenUrl", value=auth.token_url)
         CfnOutput(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, Fn, Stack
 from constructs import Construct
 
 from mcp_constructs.deploy_checks import GatewayToolSync
 from mcp_constructs.deploy_checks.constructs import fingerprint
+from mcp_constructs.deploy_checks.sign_in import SignInCheck
 from mcp_constructs.manifest import expected_tool_names, load_manifest, select_tools
 from mcp_constructs.runtime import McpServerRuntime
 from mcp_constructs.user_auth import UserAuth
@@ -16,6 +17,16 @@ from mcp_constructs.user_gateway import UserGateway, UserToolPolicy
 from stacks.config import AppConfig
 
 TARGET_NAME = "lark"
+
+
+def accounts_origin(lark_domain: str) -> str:
+    """Where the authorization server sends people to sign in, for context ``larkDomain``:
+    ``https://open.feishu.cn`` -> ``https://accounts.feishu.cn`` (as
+    ``lark_auth_server.lark.accounts_origin``, which the app does not import)."""
+    for host in ("feishu.cn", "larksuite.com"):
+        if f"://open.{host}" in lark_domain:
+            return lark_domain.replace(f"://open.{host}", f"://accounts.{host}")
+    return lark_domain  # a proxy serving both
 
 
 def user_gateway_name(config: AppConfig) -> str:
@@ -57,6 +68,48 @@ class UserGatewayStack(Stack):
             triggers={
                 "image": runtime.image_asset_hash,
                 "tools": fingerprint(self, expected),
+            },
+        )
+        self.sign_in_check = SignInCheck(
+            self,
+            "SignInCheck",
+            # What the runtime was configured with, not a second copy of the issuer.
+            issuer=(runtime.resource.environment_variables or {}).get(
+                "LARK_USER_AUTH_ISSUER", auth.issuer
+            ),
+            discovery_url=auth.discovery_url,
+            client_id=auth.client_id,
+            redirect_uri=auth.redirect_uris[0],
+            gateway=gateway.resource,
+            accounts_origin=accounts_origin(config.lark_domain),
+            fill_secret_command=(
+                "aws secretsmanager put-secret-value --secret-id "
+                f"{config.lark_secret_name or config.default_secret_name} --region {self.region}"
+                " --secret-string file://lark-app.json"
+                ' (lark-app.json: {"app_id": "cli_...", "app_secret": "..."}; delete it after)'
+            ),
+            restart_command=Fn.join(
+                "",
+                [
+                    "aws lambda update-function-configuration --function-name ",
+                    auth.function.function_name,
+                    f" --region {self.region}",
+                    ' --description "secrets changed $(date +%s)"',
+                ],
+            ),
+            after=self.tool_sync,
+            triggers={
+                # The server's code and settings, and the interceptor's code.
+                "auth_server": fingerprint(
+                    self,
+                    [
+                        auth.function.node.default_child.code,
+                        auth.server_environment,
+                    ],
+                ),
+                "interceptor": fingerprint(
+                    self, self.user_gateway.interceptor.function.node.default_child.code
+                ),
             },
         )
         self.tool_policy = UserToolPolicy(

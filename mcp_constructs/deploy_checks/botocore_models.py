@@ -73,10 +73,12 @@ def stage_asset(
     code_dir: Path = RUNTIME_DIR,
     services: Iterable[str] = SHIPPED_SERVICES,
     source: Path | None = None,
+    extra_modules: Iterable[Path] = (),
 ) -> Path:
-    """A Lambda asset in ``dest``: the ``*.py`` of ``code_dir`` plus ``botocore_data/``."""
+    """A Lambda asset in ``dest``: the ``*.py`` of ``code_dir`` and ``extra_modules`` (modules
+    shared with another asset, e.g. ``runtime/rollback.py``) plus ``botocore_data/``."""
     dest.mkdir(parents=True, exist_ok=True)
-    for module in sorted(code_dir.glob("*.py")):
+    for module in [*sorted(code_dir.glob("*.py")), *extra_modules]:
         shutil.copyfile(module, dest / module.name)
     write_models(dest / DATA_DIR_NAME, services=services, source=source)
     return dest
@@ -84,7 +86,9 @@ def stage_asset(
 
 @functools.cache
 def staged_asset(
-    code_dir: Path = RUNTIME_DIR, services: tuple[str, ...] = SHIPPED_SERVICES
+    code_dir: Path = RUNTIME_DIR,
+    services: tuple[str, ...] = SHIPPED_SERVICES,
+    extra_modules: tuple[Path, ...] = (),
 ) -> Path:
     """This process's staged asset of ``code_dir`` (removed at exit).
 
@@ -95,4 +99,4 @@ def staged_asset(
     """
     root = Path(tempfile.mkdtemp(prefix="lambda-asset-"))
     atexit.register(shutil.rmtree, root, ignore_errors=True)
-    return stage_asset(root / "asset", code_dir, services)
+    return stage_asset(root / "asset", code_dir, services, extra_modules=extra_modules)

@@ -60,6 +60,7 @@ class _CheckProvider(Construct):
     """Role, log group, on_event + is_complete functions and a Provider, for one handler module.
 
     ``permissions``: what the handlers call besides their logs (added to the role last).
+    ``code``: the handlers' asset. Default: ``runtime/`` with the shipped botocore models.
     """
 
     def __init__(
@@ -73,7 +74,8 @@ class _CheckProvider(Construct):
         max_wait: Duration,
         function_timeout: Duration,
         log_retention: logs.RetentionDays,
-        permissions: iam.PolicyStatement,
+        permissions: iam.PolicyStatement | None,
+        code: lambda_.Code | None = None,
     ) -> None:
         super().__init__(scope, id)
         total = max_wait.plus(query_interval).plus(query_interval).plus(function_timeout)
@@ -96,7 +98,7 @@ class _CheckProvider(Construct):
                 actions=["cloudformation:DescribeStacks"], resources=[Stack.of(self).stack_id]
             )
         )
-        code = _handler_code()
+        code = code or _handler_code()
         functions = {}
         for step in ("on_event", "is_complete"):
             functions[step] = lambda_.Function(
@@ -154,7 +156,8 @@ class _CheckProvider(Construct):
                 "only polls one function during deploys.",
             ),
         )
-        self.role.add_to_policy(permissions)
+        if permissions is not None:
+            self.role.add_to_policy(permissions)
 
     def _invoked_functions(self, handlers: Iterable[lambda_.Function]) -> list[CfnResource]:
         """Functions the Provider's roles may invoke as ``<arn>:*``: ours and its own two."""

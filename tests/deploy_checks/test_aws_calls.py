@@ -85,7 +85,9 @@ def test_the_scan_reaches_every_module_that_calls_aws(repo_scan) -> None:
     for path in scanned:
         source = (REPO / path).read_text()
         if re.search(r"\.client\(|boto3\.|def client\(", source) and "import boto3" in source:
-            assert path in with_calls, f"{path} makes AWS clients but no call was found in it"
+            assert path in with_calls or _hands_clients_on(path, with_calls), (
+                f"{path} makes AWS clients but no call was found in it"
+            )
     # The CLIs and the deploy checks, as they stand: a regression guard for the scanner itself.
     for path in (
         "mcp_constructs/verify.py",
@@ -96,6 +98,58 @@ def test_the_scan_reaches_every_module_that_calls_aws(repo_scan) -> None:
         f"{LAMBDA_CODE}rollback.py",
     ):
         assert path in with_calls, path
+
+
+def _hands_clients_on(path: str, with_calls: set[str]) -> bool:
+    """True when every client or session ``path`` makes goes straight into a function imported
+    from a module whose calls were found (``sign_in_handler`` gives ``rollback`` its client,
+    ``verify_sign_in`` gives ``verify.stack_outputs`` its session), and it calls no
+    ``.client(...)`` itself."""
+    here = (REPO / path).parent
+    tree = ast.parse((REPO / path).read_text())
+    receivers: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            for base in (REPO, here, here.parent):
+                module = base / f"{node.module.replace('.', '/')}.py"
+                if module.is_file() and module.relative_to(REPO).as_posix() in with_calls:
+                    receivers.update(alias.asname or alias.name for alias in node.names)
+    factory = {  # the handlers' `def client(service=...)`: how `client()` makes one
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef) and node.name == "client"
+        for inner in ast.walk(node)
+    }
+    made: dict[int, ast.Call] = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or id(node) in factory:
+            continue
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr == "client":
+            return False  # it makes clients of its own: their calls must be found in it
+        if (isinstance(func, ast.Name) and func.id == "client") or (
+            isinstance(func, ast.Attribute) and func.attr == "Session"
+        ):
+            made[id(node)] = node
+    holders = {
+        target.id: id(node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign) and id(node.value) in made
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    handed: set[int] = set()
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in receivers
+        ):
+            for arg in [*node.args, *(k.value for k in node.keywords)]:
+                handed.add(id(arg))
+                if isinstance(arg, ast.Name) and arg.id in holders:
+                    handed.add(holders[arg.id])
+    return bool(made) and set(made) <= handed
 
 
 def _stubbed_operations() -> dict[str, set[str]]:

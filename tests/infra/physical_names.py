@@ -80,6 +80,7 @@ NO_ACCOUNT_UNIQUE_NAME: frozenset[str] = frozenset(
         "AWS::SecretsManager::ResourcePolicy",
         "Custom::GatewaySmokeTest",
         "Custom::GatewayToolSync",
+        "Custom::SignInCheck",
     }
 )
 

@@ -1,0 +1,1 @@
+"""The sign-in path's deploy check (``userAuth: true``): its own Lambda asset, not the bot's."""
