@@ -140,3 +140,10 @@ class UserGatewayStack(Stack):
             value=auth.clients_secret.secret_arn,
             description="Secret holding the quicksuite client's secret (never output itself)",
         )
+        CfnOutput(
+            self,
+            "SignInPending",
+            value=self.sign_in_check.resource.get_att_string("Pending"),
+            description="What the deploy's sign-in check left to do, e.g. fill the Lark secret "
+            "(as of its last run; `make verify USER_AUTH=1` checks now)",
+        )

@@ -134,7 +134,10 @@ def test_a_working_sign_in_path_passes_every_check(
         "the user gateway refuses requests without a token or forged",
     ]
     assert report.passed[1].startswith("jwks_uri publishes RS256 key ")
-    assert _deploy(config) == {"IsComplete": True, "Data": {"Checks": 4}}
+    assert _deploy(config) == {
+        "IsComplete": True,
+        "Data": {"Checks": 4, "Pending": "nothing: the sign-in path is ready"},
+    }
 
 
 # -- discovery -------------------------------------------------------------------------------
@@ -284,13 +287,27 @@ def placeholder_secret_server(lark: FakeLark, tmp_path: Path) -> Iterator[str]:
         yield base
 
 
-def test_an_unfilled_lark_secret_is_named_with_the_commands_that_fix_it(
+def test_an_unfilled_lark_secret_is_pending_after_a_deploy_with_the_commands_that_fix_it(
     lark: FakeLark, placeholder_secret_server: str
 ):
-    message = _fails(_config(placeholder_secret_server, lark))
-    assert message == (
-        "sign-in check failed: the authorization server sends people to the Feishu/Lark sign-in"
-        " page without an app id (client_id is empty): the Lark app secret is not filled."
+    """A first deploy leaves the secret to fill: the deploy passes and says what to do next."""
+    answer = _deploy(_config(placeholder_secret_server, lark))
+    assert answer["IsComplete"] is True
+    assert answer["Data"]["Pending"] == (
+        "the authorization server sends people to the Feishu/Lark sign-in page without an app"
+        " id (client_id is empty): the Lark app secret is not filled."
+        f" Fill it: {FILL}; then make the server read it again: {RESTART}; then check the"
+        " sign-in path with `make verify USER_AUTH=1`"
+    )
+
+
+def test_verify_fails_on_an_unfilled_lark_secret(lark: FakeLark, placeholder_secret_server: str):
+    """`make verify USER_AUTH=1` is asked whether sign-in works now: an unfilled secret fails."""
+    report = run_checks(_config(placeholder_secret_server, lark))
+    assert not report.ok
+    assert report.message == (
+        "the authorization server sends people to the Feishu/Lark sign-in page without an app"
+        " id (client_id is empty): the Lark app secret is not filled."
         f" Fill it: {FILL}; then make the server read it again: {RESTART}; then deploy again"
     )
 
@@ -377,11 +394,12 @@ def test_the_stand_in_gateway_refused_the_forged_jwt_for_its_signature(
 
 def test_a_failing_check_during_a_rollback_does_not_block_it(
     lark: FakeLark,
-    placeholder_secret_server: str,
+    auth_server: AuthServerProcess,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ):
-    config = _config(placeholder_secret_server, lark)
+    other = "https://us-east-1.quicksight.aws.amazon.com/sn/oauthcallback"  # not registered
+    config = _config(auth_server.base, lark, redirect_uri=other)
     event = events.update(RESOURCE, _properties(config), _properties(config), "sign-in-check:x")
     started = sign_in_handler.on_event(event)
     with handler_stub(monkeypatch, sign_in_handler, "cloudformation") as stubber:
@@ -389,7 +407,7 @@ def test_a_failing_check_during_a_rollback_does_not_block_it(
         with caplog.at_level("WARNING"):
             answer = sign_in_handler.is_complete(events.for_is_complete(event, started))
     assert answer == {"IsComplete": True}
-    assert "rollback_not_blocked" in caplog.text and "not filled" in caplog.text
+    assert "rollback_not_blocked" in caplog.text and "did not redirect" in caplog.text
 
 
 def test_delete_is_a_no_op(lark: FakeLark):
