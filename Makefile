@@ -47,8 +47,8 @@ doctor: setup ## preflight: AWS credentials, CDK bootstrap, Docker for linux/arm
 destroy: setup
 	$(CDK) destroy --all
 
-test: setup ## the whole suite, offline
-	$(PY) -m pytest
+test: setup ## the whole suite, offline (one worker per core; a test file stays on one worker)
+	$(PY) -m pytest -n auto --dist loadfile
 
 lint: setup
 	$(VENV)/bin/ruff check .
