@@ -21,14 +21,13 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from mcp_constructs.deploy_checks.runtime.mcp_smoke import (
     DEFAULT_PROTOCOL_VERSION,
     SmokeConfig,
-    SmokeReport,
     run_smoke,
 )
 from mcp_constructs.manifest import MANIFEST_PATH, ManifestError, tool_names
@@ -45,6 +44,14 @@ CLIENT_ID_OUTPUT = "ClientId"
 
 class VerifyError(Exception):
     """A problem before the check could run (no stack, no output, no credentials)."""
+
+
+class Report(Protocol):
+    """What `emit` prints: the smoke test's report or the sign-in check's (verify_sign_in)."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+    def render(self) -> str: ...
 
 
 def client_suffix(name: str) -> str:
@@ -226,7 +233,7 @@ def build_config(args: argparse.Namespace, session: Any = None) -> SmokeConfig:
     )
 
 
-def emit(report: SmokeReport, as_json: bool, out: Any = None) -> None:
+def emit(report: Report, as_json: bool, out: Any = None) -> None:
     out = out or sys.stdout
     if as_json:
         json.dump(report.to_dict(), out, indent=2)

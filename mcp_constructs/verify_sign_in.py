@@ -18,7 +18,6 @@ not run (no such stack, no credentials, missing arguments).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -28,10 +27,9 @@ from botocore.exceptions import BotoCoreError
 
 from mcp_constructs.deploy_checks.runtime.sign_in.sign_in_checks import (
     SignInConfig,
-    SignInReport,
     run_checks,
 )
-from mcp_constructs.verify import VerifyError, stack_outputs
+from mcp_constructs.verify import VerifyError, emit, stack_outputs
 
 # Output keys of stacks/user_auth_stack.py, stacks/user_gateway_stack.py, stacks/runtime_stack.py.
 ISSUER_OUTPUT = "IssuerUrl"
@@ -129,15 +127,6 @@ def build_config(args: argparse.Namespace, session: Any = None) -> SignInConfig:
         gateway_url=args.gateway_url,
         accounts_origin=args.accounts_origin,
     )
-
-
-def emit(report: SignInReport, as_json: bool, out: Any = None) -> None:
-    out = out or sys.stdout
-    if as_json:
-        json.dump(report.to_dict(), out, indent=2)
-        out.write("\n")
-    else:
-        out.write(report.render() + "\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
