@@ -8,13 +8,12 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from botocore.stub import Stubber
 
 from mcp_constructs import verify
 from mcp_constructs.deploy_checks.runtime.mcp_smoke import run_smoke
 from mcp_constructs.manifest import tool_names
+from tests.deploy_checks.cli_session import StubbedSession, expect_stack
 from tests.deploy_checks.conftest import CLIENT, READ_SCOPE, READER, SCOPE, TARGET, expected_tools
 from tests.deploy_checks.local_stack import REPO, GatewayStandIn, Issuer
 
@@ -81,27 +80,6 @@ def test_missing_manifest_is_a_usage_error(
     )
 
 
-class StubbedSession:
-    """A boto3 Session whose clients answer from botocore Stubbers (no AWS account here)."""
-
-    region_name = "eu-west-1"
-
-    def __init__(self) -> None:
-        self.clients = {
-            name: boto3.client(
-                name,
-                region_name=self.region_name,
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",
-            )
-            for name in ("cloudformation", "cognito-idp")
-        }
-        self.stubbers = {name: Stubber(c) for name, c in self.clients.items()}
-
-    def client(self, name: str) -> Any:
-        return self.clients[name]
-
-
 @pytest.fixture
 def session() -> Iterator[StubbedSession]:
     stubbed = StubbedSession()
@@ -111,23 +89,6 @@ def session() -> Iterator[StubbedSession]:
     for stubber in stubbed.stubbers.values():
         stubber.assert_no_pending_responses()
         stubber.deactivate()
-
-
-def expect_stack(session: StubbedSession, name: str, outputs: dict[str, str]) -> None:
-    session.stubbers["cloudformation"].add_response(
-        "describe_stacks",
-        {
-            "Stacks": [
-                {
-                    "StackName": name,
-                    "CreationTime": "2026-11-23T10:00:00Z",
-                    "StackStatus": "CREATE_COMPLETE",
-                    "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
-                }
-            ]
-        },
-        {"StackName": name},
-    )
 
 
 def test_stack_prefix_reads_outputs_then_the_secret(

@@ -16,9 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.stub import Stubber
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -32,6 +30,7 @@ from mcp_constructs import verify_sign_in
 from mcp_constructs.deploy_checks.runtime.sign_in import sign_in_handler
 from mcp_constructs.deploy_checks.runtime.sign_in.sign_in_checks import SignInConfig, run_checks
 from tests.deploy_checks import events
+from tests.deploy_checks.cli_session import StubbedSession, expect_stack
 from tests.deploy_checks.local_stack import free_port, serve_in_thread
 from tests.deploy_checks.stubs import expect_status, handler_stub
 from tests.lark_fake import FakeLark
@@ -467,47 +466,13 @@ def test_verify_sign_in_needs_a_redirect_uri_with_an_issuer(capsys: pytest.Captu
     assert "--redirect-uri is needed with --issuer" in capsys.readouterr().err
 
 
-class _Session:
-    """A boto3 Session whose CloudFormation client answers from a botocore Stubber."""
-
-    region_name = "eu-west-1"
-
-    def __init__(self) -> None:
-        self.cloudformation = boto3.client(
-            "cloudformation",
-            region_name=self.region_name,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-        self.stubber = Stubber(self.cloudformation)
-
-    def client(self, name: str) -> Any:
-        assert name == "cloudformation"
-        return self.cloudformation
-
-    def expect_stack(self, name: str, outputs: dict[str, str]) -> None:
-        self.stubber.add_response(
-            "describe_stacks",
-            {
-                "Stacks": [
-                    {
-                        "StackName": name,
-                        "CreationTime": "2026-11-23T10:00:00Z",
-                        "StackStatus": "CREATE_COMPLETE",
-                        "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
-                    }
-                ]
-            },
-            {"StackName": name},
-        )
-
-
 def test_stack_prefix_reads_the_three_stacks_outputs(
     lark: FakeLark, placeholder_secret_server: str, user_gateway: str
 ):
     iss = placeholder_secret_server
-    session = _Session()
-    session.expect_stack(
+    session = StubbedSession(services=("cloudformation",))
+    expect_stack(
+        session,
         "LarkMcp-UserAuth",
         {
             "IssuerUrl": iss,
@@ -517,17 +482,18 @@ def test_stack_prefix_reads_the_three_stacks_outputs(
             "AuthServerFunctionName": "LarkMcp-UserAuth-Server1234",
         },
     )
-    session.expect_stack("LarkMcp-UserGateway", {"UserMcpEndpointUrl": user_gateway})
-    session.expect_stack(
+    expect_stack(session, "LarkMcp-UserGateway", {"UserMcpEndpointUrl": user_gateway})
+    expect_stack(
+        session,
         "LarkMcp-Runtime",
         {"FillLarkSecretCommand": "aws secretsmanager put-secret-value --secret-id LarkMcp/x"},
     )
     args = verify_sign_in.parse_args(
         ["--stack-prefix", "LarkMcp", "--accounts-origin", lark.base_url]
     )
-    with session.stubber:
+    with session.stubbers["cloudformation"] as stubber:
         config = verify_sign_in.build_config(args, session)
-        session.stubber.assert_no_pending_responses()
+        stubber.assert_no_pending_responses()
     report = run_checks(config)
     assert report.message == (
         "the authorization server sends people to the Feishu/Lark sign-in page without an app"
@@ -540,11 +506,11 @@ def test_stack_prefix_reads_the_three_stacks_outputs(
 
 
 def test_stack_prefix_names_a_missing_output():
-    session = _Session()
-    session.expect_stack("LarkMcp-UserAuth", {"IssuerUrl": "https://x.example"})
-    session.expect_stack("LarkMcp-UserGateway", {})
-    session.expect_stack("LarkMcp-Runtime", {})
-    with session.stubber, pytest.raises(verify_sign_in.VerifyError) as error:
+    session = StubbedSession(services=("cloudformation",))
+    expect_stack(session, "LarkMcp-UserAuth", {"IssuerUrl": "https://x.example"})
+    expect_stack(session, "LarkMcp-UserGateway", {})
+    expect_stack(session, "LarkMcp-Runtime", {})
+    with session.stubbers["cloudformation"], pytest.raises(verify_sign_in.VerifyError) as error:
         verify_sign_in.deployed_config("LarkMcp", None, session)
     assert str(error.value) == (
         "stack LarkMcp-UserAuth has no output DiscoveryUrl, QuickSuiteRedirectUrl (deployed from"
