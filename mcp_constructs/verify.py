@@ -90,14 +90,18 @@ def deployed_config(
     team: str | None = None,
 ) -> Deployed:
     """The smoke-test configuration of a deployed app, from its stack outputs and Cognito."""
-    if session is None:
-        import boto3
-
-        session = boto3.Session(region_name=region)
     try:
+        session = session or aws_session(region)
         return _deployed_config(session, stack_prefix, client_name, team)
     except BotoCoreError as exc:  # no credentials, no network, expired token...
         raise VerifyError(f"AWS call failed: {exc}") from None
+
+
+def aws_session(region: str | None) -> Any:
+    """A boto3 session; raises ProfileNotFound (a BotoCoreError) for a bad AWS_PROFILE."""
+    import boto3
+
+    return boto3.Session(region_name=region)
 
 
 def _deployed_config(

@@ -29,7 +29,7 @@ from mcp_constructs.deploy_checks.runtime.sign_in.sign_in_checks import (
     SignInConfig,
     run_checks,
 )
-from mcp_constructs.verify import VerifyError, emit, stack_outputs
+from mcp_constructs.verify import VerifyError, aws_session, emit, stack_outputs
 
 # Output keys of stacks/user_auth_stack.py, stacks/user_gateway_stack.py, stacks/runtime_stack.py.
 ISSUER_OUTPUT = "IssuerUrl"
@@ -44,10 +44,10 @@ LARK_SECRET_OUTPUT = "LarkSecretName"
 
 def deployed_config(stack_prefix: str, region: str | None, session: Any = None) -> SignInConfig:
     """The check's configuration from the deployed stacks' outputs."""
-    if session is None:
-        import boto3
-
-        session = boto3.Session(region_name=region)
+    try:
+        session = session or aws_session(region)
+    except BotoCoreError as exc:  # e.g. AWS_PROFILE names a profile that does not exist
+        raise VerifyError(f"AWS call failed: {exc}") from None
     if not session.region_name:
         raise VerifyError("no AWS region: pass --region or set AWS_REGION")
     try:

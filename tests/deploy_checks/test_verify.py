@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -251,3 +253,27 @@ def test_unknown_team_lists_the_deployed_ones(
     assert str(failure.value) == (
         "stacks LarkMcp-Cognito / LarkMcp-Gateway have no team 'ops' (teams deployed: readers)"
     )
+
+
+@pytest.mark.parametrize("module", ["mcp_constructs.verify", "mcp_constructs.verify_sign_in"])
+def test_a_profile_that_does_not_exist_is_a_sentence_not_a_traceback(
+    module: str, tmp_path: Path
+) -> None:
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "AWS_CONFIG_FILE": str(tmp_path / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
+        "AWS_PROFILE": "no-such-profile",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", module, "--stack-prefix", "LarkMcp", "--region", "eu-west-1"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr  # 2: the check could not run
+    assert "Traceback" not in done.stderr
+    assert "The config profile (no-such-profile) could not be found" in done.stdout + done.stderr
