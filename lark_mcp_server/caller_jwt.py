@@ -115,6 +115,10 @@ class CallerVerifier:
             decoded = jwt.decode(token, keys, algorithms=list(ALGORITHMS))
         except (JoseError, ValueError):
             raise CallerRejected("the caller token's signature does not verify") from None
+        except (TypeError, KeyError, AttributeError):
+            # joserfc checks headers before the signature and trusts their types: a `crit`
+            # of numbers raised TypeError, so anyone could crash the call with a forged token.
+            raise CallerRejected("the caller token has a malformed header") from None
         claims = decoded.claims
         registry = jwt.JWTClaimsRegistry(
             leeway=CLOCK_LEEWAY,

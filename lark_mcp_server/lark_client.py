@@ -75,6 +75,8 @@ class UserTokens(Protocol):
 
     async def access_token(self, open_id: str, *, rejected: str | None = None) -> str: ...
 
+    async def require_sign_in(self, open_id: str) -> None: ...
+
 
 @dataclass(frozen=True)
 class User:

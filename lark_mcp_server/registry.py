@@ -203,6 +203,9 @@ def _bind(spec: ToolSpec) -> Callable[..., Awaitable[CallToolResult]]:
             if lark.user is not None:
                 who["open_id"] = lark.user.open_id
                 if spec.app_only:
+                    # The app's token, but only for a person whose Lark sign-in still stands
+                    # (not one with no stored sign-in, or one Lark refused to renew).
+                    await lark.user.tokens.require_sign_in(lark.user.open_id)
                     who["token"] = "app"
                     lark.user = None
             elif spec.needs_user:

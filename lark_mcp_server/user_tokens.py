@@ -70,6 +70,11 @@ class UserTokenSource:
 
     # -- public -----------------------------------------------------------------------------
 
+    async def require_sign_in(self, open_id: str) -> None:
+        """Raise `SignInRequired` unless `open_id` has a usable stored Lark sign-in (a store
+        read only: tools that run with the app's token serve only people still signed in)."""
+        await self._load(open_id)
+
     async def access_token(self, open_id: str, *, rejected: str | None = None) -> str:
         """A token for `open_id` with at least a few minutes left; `rejected` is one Lark
         just called invalid (then a new one is fetched even if it looks unexpired)."""

@@ -11,7 +11,13 @@ without touching this file):
 
 The probe sends each as a bare JSON-RPC `tools/call` over loopback HTTP and reports every way
 the answer is wrong: HTTP 5xx, a JSON-RPC internal error, a `crash` or ERROR log line, or a
-Lark request that went to another route than the one the tool meant.
+Lark request that went to another route than the one the tool meant. Given a caller JWT
+(`probing(..., headers=..., user_token=...)`) it calls as that signed-in person and also
+reports every Lark request made without the person's token (a fall back to the bot).
+
+`check_generated_input` and `check_routes` are the two properties, run by
+tests/server/test_generated_input.py as the bot and by
+tests/user_tools/test_generated_input_as_user.py as a signed-in person.
 """
 
 from __future__ import annotations
@@ -19,13 +25,17 @@ from __future__ import annotations
 import ast
 import inspect
 import json
+import os
 import re
 from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx2
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
@@ -36,7 +46,9 @@ from .harness import ACCEPT, ServerProcess
 from .literals import constant, module_constants
 
 TOKEN_PATH = FakeLark.TOKEN_PATH
+USER_TOKEN_PATH = "/open-apis/authen/v2/oauth/token"  # a person's token refreshed (oauth.py)
 INTERNAL_ERROR = -32603
+EXAMPLES = int(os.environ.get("LARK_FUZZ_EXAMPLES", "6"))  # per tool and source of arguments
 
 # -- values the fake Lark knows ----------------------------------------------------------------
 
@@ -311,6 +323,7 @@ class ToolTally:
     rpc_errors: int = 0
     lark_requests: int = 0
     problems: Counter[str] = field(default_factory=Counter)
+    as_user: int = 0  # calls the server logged as run for a signed-in person
 
 
 @dataclass
@@ -320,6 +333,12 @@ class Probe:
     server: ServerProcess
     fake: FakeLark
     http: httpx2.Client
+    headers: Mapping[str, str | bytes] = field(default_factory=dict)
+    """Sent with every call: the caller-JWT header makes the calls a signed-in person's."""
+    user_token: str | None = None
+    """That person's Lark access token: every Lark request must carry it (no bot call)."""
+    app_only: frozenset[str] = frozenset()
+    """Tools Lark serves to the app's token only: they may use the tenant token as a person."""
     tally: dict[str, ToolTally] = field(default_factory=dict)
     routes: dict[str, set[str]] = field(default_factory=dict)  # by tool: "METHOD /route"
     problems: list[str] = field(default_factory=list)
@@ -356,8 +375,12 @@ class Probe:
                 f"{tool} {kind}: {detail[:400]}\n    arguments: {repr(arguments)[:300]}"
             )
 
-    def call(self, tool: str, arguments: Any) -> dict[str, Any] | None:
-        """tools/call; returns the JSON-RPC body (None when the answer was not JSON)."""
+    def call(
+        self, tool: str, arguments: Any, *, headers: Mapping[str, str | bytes] | None = None
+    ) -> dict[str, Any] | None:
+        """tools/call; returns the JSON-RPC body (None when the answer was not JSON).
+
+        `headers` replace the probe's own for this call (e.g. another caller JWT)."""
         tally = self.tally.setdefault(tool, ToolTally())
         tally.calls += 1
         self._next_id += 1
@@ -374,7 +397,11 @@ class Probe:
         response = self.http.post(
             self.server.mcp_url,
             content=body.encode(),
-            headers={"Accept": ACCEPT, "Content-Type": "application/json"},
+            headers={
+                "Accept": ACCEPT,
+                "Content-Type": "application/json",
+                **(self.headers if headers is None else headers),
+            },
         )
         answer: dict[str, Any] | None = None
         if response.status_code >= 500:
@@ -408,6 +435,8 @@ class Probe:
         for line in self._new_log_lines():
             if line.get("message") == "tool call":
                 self._calls_logged.append(line)
+                if line.get("as") == "user":
+                    self.tally[tool].as_user += 1
                 if line.get("status") == "crash":
                     self._problem(tool, "crash", arguments, json.dumps(line))
             elif line.get("level") in ("ERROR", "CRITICAL", "RAW"):
@@ -421,7 +450,9 @@ class Probe:
             for endpoint in line.get("endpoints") or []
         }
         for request in self.fake.requests[first_request:]:
-            if request.path == TOKEN_PATH:
+            if self.user_token is not None and tool not in self.app_only:
+                self._check_token(tool, arguments, request)
+            if request.path in (TOKEN_PATH, USER_TOKEN_PATH):
                 continue
             self.tally[tool].lark_requests += 1
             got = route_key(request.method, request.route) if request.route else None
@@ -435,19 +466,132 @@ class Probe:
                     f"the tool meant {sorted(meant)}",
                 )
 
+    def _check_token(self, tool: str, arguments: Any, request: Any) -> None:
+        """As a person: no tenant token fetched, no request without the person's token."""
+        if request.path == USER_TOKEN_PATH:
+            return  # renewing the person's own token
+        if request.path == TOKEN_PATH:
+            self._problem(tool, "bot_call", arguments, "fetched a tenant token")
+        elif request.headers.get("authorization") != f"Bearer {self.user_token}":
+            shown = request.headers.get("authorization", "")[:9] or "no token"
+            self._problem(
+                tool, "bot_call", arguments, f"{request.method} {request.path} with {shown}..."
+            )
+
     def summary(self) -> str:
+        user = self.user_token is not None
         rows = [
             f"{'tool':<22}{'calls':>6}{'ok':>5}{'tool_err':>9}{'rpc_err':>8}{'lark_req':>9}"
-            "  problems"
+            + (f"{'as_user':>8}" if user else "")
+            + "  problems"
         ]
         for name, t in sorted(self.tally.items()):
             rows.append(
                 f"{name:<22}{t.calls:>6}{t.results:>5}{t.tool_errors:>9}{t.rpc_errors:>8}"
-                f"{t.lark_requests:>9}  {dict(t.problems) or ''}"
+                f"{t.lark_requests:>9}"
+                + (f"{t.as_user:>8}" if user else "")
+                + f"  {dict(t.problems) or ''}"
             )
         total = sum(t.calls for t in self.tally.values())
         rows.append(f"{len(self.tally)} tools, {total} calls, problems: {dict(self.kinds) or 0}")
         return "\n".join(rows)
+
+
+@contextmanager
+def probing(
+    server: ServerProcess,
+    fake: FakeLark,
+    *,
+    headers: Mapping[str, str | bytes] | None = None,
+    user_token: str | None = None,
+    app_only: frozenset[str] = frozenset(),
+) -> Iterator[Probe]:
+    """A probe on `server` (as the bot, or as the person whose caller JWT `headers` carries);
+    checks afterwards that the server survived."""
+    with httpx2.Client(timeout=60) as http:
+        yield Probe(
+            server,
+            fake,
+            http,
+            headers=dict(headers or {}),
+            user_token=user_token,
+            app_only=app_only,
+        )
+    assert server.alive(), f"the server died:\n{server.output()[-3000:]}"
+
+
+# -- the two properties ---------------------------------------------------------------------------
+
+
+def fuzz_settings(examples: int) -> settings:
+    return settings(
+        max_examples=examples,
+        derandomize=True,  # the same examples every run: CI is reproducible
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],  # problems are collected, not shrunk
+        suppress_health_check=list(HealthCheck),
+    )
+
+
+def run_examples(
+    probe: Probe, tool: dict[str, Any], strategy: st.SearchStrategy[Any], n: int
+) -> None:
+    """Call `tool` with `n` (derandomized) examples of `strategy`."""
+
+    @fuzz_settings(n)
+    @given(arguments=strategy)
+    def check(arguments: Any) -> None:
+        probe.call(tool["name"], arguments)
+
+    check()
+
+
+def reached_lark(probe: Probe) -> list[str]:
+    return [name for name, t in probe.tally.items() if t.lark_requests]
+
+
+def check_generated_input(
+    probe: Probe, tools: list[dict[str, Any]], examples: int = EXAMPLES
+) -> None:
+    """Schema, seeded (sometimes bent) and arbitrary arguments for every tool: no crash, no
+    5xx, no internal error, no request on a route the tool did not mean."""
+    for tool in tools:
+        schema = tool["inputSchema"]
+        probe.fake.reset()
+        run_examples(probe, tool, schema_args(schema), examples)
+        run_examples(probe, tool, seeded_args(schema), 2 * examples)
+        run_examples(probe, tool, arbitrary_args(schema), examples // 2)
+    print("\n" + probe.summary())
+    assert not probe.problems, probe.summary() + "\n\n" + "\n".join(probe.problems)
+    # The generated calls got past validation often enough to exercise the Lark side too.
+    reached = reached_lark(probe)
+    assert len(reached) >= len(tools) * 3 // 4, f"only {reached} reached Lark"
+
+
+def check_routes(
+    probe: Probe,
+    tools: list[dict[str, Any]],
+    allowed: dict[str, set[str]],
+    examples: int = EXAMPLES,
+) -> None:
+    """Good ids, then bent ones: every request Lark gets is a method and route in `allowed`
+    (the tool's code, `tool_routes`) and the one the tool meant for that call."""
+    for tool in tools:
+        schema = tool["inputSchema"]
+        probe.fake.reset()
+        run_examples(probe, tool, seeded_args(schema, bend="never"), examples - 2)
+        run_examples(probe, tool, seeded_args(schema, bend="always"), examples + 2)
+    print("\n" + probe.summary())
+    assert not probe.problems, probe.summary() + "\n\n" + "\n".join(probe.problems)
+    steered = {
+        name: sorted(seen - allowed.get(name, set()))
+        for name, seen in probe.routes.items()
+        if seen - allowed.get(name, set())
+    }
+    assert not steered, f"requests on routes the tool's code does not name: {steered}"
+    reached = reached_lark(probe)
+    assert len(reached) >= len(tools) * 3 // 4, f"only {reached} reached Lark"
 
 
 # -- the routes a tool's code can ask for ---------------------------------------------------------
@@ -463,9 +607,10 @@ def code_routes(package: Path) -> dict[str, set[str]]:
     """
     direct: dict[str, set[str]] = {}
     calls: dict[str, set[str]] = {}
-    for module in package.rglob("*.py"):
-        tree = ast.parse(module.read_text(encoding="utf-8"))
-        names = module_constants(tree)
+    trees = {m.stem: ast.parse(m.read_text(encoding="utf-8")) for m in package.rglob("*.py")}
+    constants = {stem: module_constants(tree) for stem, tree in trees.items()}
+    for stem, tree in trees.items():
+        names = {**_imported_constants(tree, constants), **constants[stem]}
         for fn in tree.body:
             if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
                 continue
@@ -493,6 +638,18 @@ def code_routes(package: Path) -> dict[str, set[str]]:
                     todo.append(callee)
         closed[start] = routes
     return closed
+
+
+def _imported_constants(tree: ast.Module, constants: dict[str, dict[str, str]]) -> dict[str, str]:
+    """String constants a module takes from its siblings (`from .task import TASKS`)."""
+    found: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module in constants:
+            for alias in node.names:
+                value = constants[node.module].get(alias.name)
+                if value is not None:
+                    found[alias.asname or alias.name] = value
+    return found
 
 
 def tool_routes(specs: list[Any], package: Path) -> dict[str, set[str]]:

@@ -14,33 +14,23 @@ Set LARK_FUZZ_EXAMPLES to a larger number for a longer local hunt.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
-import httpx2
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
 
 from lark_mcp_server import server
 from tests.lark_fake import FakeLark
 
-from .generated import Probe, arbitrary_args, package_of, schema_args, seeded_args, tool_routes
+from .generated import (
+    Probe,
+    check_generated_input,
+    check_routes,
+    package_of,
+    probing,
+    tool_routes,
+)
 from .harness import ServerProcess, rpc, run_server, server_env
-
-EXAMPLES = int(os.environ.get("LARK_FUZZ_EXAMPLES", "6"))  # per tool and source of arguments
-
-
-def _settings(examples: int) -> settings:
-    return settings(
-        max_examples=examples,
-        derandomize=True,  # the same examples every run: CI is reproducible
-        database=None,
-        deadline=None,
-        phases=[Phase.explicit, Phase.generate],  # problems are collected, not shrunk
-        suppress_health_check=list(HealthCheck),
-    )
 
 
 @pytest.fixture(scope="module")
@@ -60,35 +50,15 @@ def tools(fuzz_server: ServerProcess) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def probe(fuzz_server: ServerProcess, fresh_lark: FakeLark) -> Iterator[Probe]:
-    with httpx2.Client(timeout=60) as http:
-        yield Probe(fuzz_server, fresh_lark, http)
-    assert fuzz_server.alive(), f"the server died:\n{fuzz_server.output()[-3000:]}"
-
-
-def _run(probe: Probe, tool: dict[str, Any], strategy: st.SearchStrategy[Any], n: int) -> None:
-    @_settings(n)
-    @given(arguments=strategy)
-    def check(arguments: Any) -> None:
-        probe.call(tool["name"], arguments)
-
-    check()
+    with probing(fuzz_server, fresh_lark) as probe:
+        yield probe
 
 
 @pytest.mark.timeout(300)  # ~15 s on an idle machine; room for a loaded CI runner
 def test_every_tool_answers_generated_input_without_crashing(
     probe: Probe, tools: list[dict[str, Any]]
 ):
-    for tool in tools:
-        schema = tool["inputSchema"]
-        probe.fake.reset()
-        _run(probe, tool, schema_args(schema), EXAMPLES)
-        _run(probe, tool, seeded_args(schema), 2 * EXAMPLES)
-        _run(probe, tool, arbitrary_args(schema), EXAMPLES // 2)
-    print("\n" + probe.summary())
-    assert not probe.problems, probe.summary() + "\n\n" + "\n".join(probe.problems)
-    # The generated calls got past validation often enough to exercise the Lark side too.
-    reached = [name for name, t in probe.tally.items() if t.lark_requests]
-    assert len(reached) >= len(tools) * 3 // 4, f"only {reached} reached Lark"
+    check_generated_input(probe, tools)
 
 
 @pytest.mark.timeout(300)
@@ -98,22 +68,7 @@ def test_no_argument_changes_the_method_or_route_of_a_lark_request(
     """Good ids, then ids bent with `/`, `..`, `?`, `#`, `%`, unicode look-alikes and control
     characters: every request Lark gets is one the tool's code writes down (method and route,
     read from the source), and the route the tool meant for that call (the probe's check)."""
-    allowed = tool_routes(server.all_tools(), package_of(server))
-    for tool in tools:
-        schema = tool["inputSchema"]
-        probe.fake.reset()
-        _run(probe, tool, seeded_args(schema, bend="never"), EXAMPLES - 2)
-        _run(probe, tool, seeded_args(schema, bend="always"), EXAMPLES + 2)
-    print("\n" + probe.summary())
-    assert not probe.problems, probe.summary() + "\n\n" + "\n".join(probe.problems)
-    steered = {
-        name: sorted(seen - allowed.get(name, set()))
-        for name, seen in probe.routes.items()
-        if seen - allowed.get(name, set())
-    }
-    assert not steered, f"requests on routes the tool's code does not name: {steered}"
-    reached = [name for name, t in probe.tally.items() if t.lark_requests]
-    assert len(reached) >= len(tools) * 3 // 4, f"only {reached} reached Lark"
+    check_routes(probe, tools, tool_routes(server.all_tools(), package_of(server)))
 
 
 # Inputs the generated runs found crashing the server (or that a longer hunt found), kept as

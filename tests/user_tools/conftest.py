@@ -6,6 +6,7 @@ so Lark accepts them) and returns a caller JWT for them; calls then go through `
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -60,30 +61,41 @@ def lark(fresh_lark: FakeLark, server: ServerProcess) -> Iterator[FakeLark]:
 Person = Callable[..., tuple[str, UserTokens]]
 
 
+def store_person(
+    lark: FakeLark,
+    issuer: LocalIssuer,
+    store_url: str,
+    open_id: str,
+    *,
+    access_ttl: int = 7200,
+    **overrides: Any,
+) -> tuple[str, UserTokens]:
+    """Store `open_id`'s Lark tokens as sign-in does (issued by the fake, so Lark accepts
+    them; access token valid for `access_ttl` s); return (caller JWT, stored tokens)."""
+    issued = issue_user_tokens(lark, open_id, access_ttl=max(access_ttl, 1))
+    now = time.time()
+    tokens = UserTokens(
+        open_id=open_id,
+        access_token=issued["access_token"],
+        access_expires_at=now + access_ttl,
+        refresh_token=issued["refresh_token"],
+        refresh_expires_at=now + issued["refresh_token_expires_in"],
+        scopes=(),
+        name=lark.user(open_id)["name"],
+        tenant_key=lark.tenant_key,
+    )
+    if overrides:
+        tokens = dataclasses.replace(tokens, **overrides)
+    return issuer.token(open_id), open_store(store_url).put(tokens)
+
+
 @pytest.fixture
 def person(lark: FakeLark, issuer: LocalIssuer, store_url: str) -> Person:
     """Store `open_id`'s Lark tokens (access token valid for `access_ttl` s) and return
     (caller JWT, stored tokens)."""
-    store = open_store(store_url)
 
     def make(open_id: str, *, access_ttl: int = 7200, **overrides: Any) -> tuple[str, UserTokens]:
-        issued = issue_user_tokens(lark, open_id, access_ttl=max(access_ttl, 1))
-        now = time.time()
-        tokens = UserTokens(
-            open_id=open_id,
-            access_token=issued["access_token"],
-            access_expires_at=now + access_ttl,
-            refresh_token=issued["refresh_token"],
-            refresh_expires_at=now + issued["refresh_token_expires_in"],
-            scopes=(),
-            name=lark.user(open_id)["name"],
-            tenant_key=lark.tenant_key,
-        )
-        if overrides:
-            import dataclasses
-
-            tokens = dataclasses.replace(tokens, **overrides)
-        return issuer.token(open_id), store.put(tokens)
+        return store_person(lark, issuer, store_url, open_id, access_ttl=access_ttl, **overrides)
 
     return make
 
