@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 
-from . import aws_secrets
 from .config import Settings
 from .lark_client import CredentialsMissing
 
@@ -42,6 +41,9 @@ class AppCredentials:
             return self._cached
 
     def _read_secret(self) -> tuple[str, str]:
+        # Imported here: only deployed runs read a secret, and it costs ~4 ms of start-up.
+        from . import aws_secrets
+
         arn = str(self._settings.secret_arn)
         try:
             text = aws_secrets.get_secret_string(arn)
