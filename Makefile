@@ -47,8 +47,16 @@ doctor: setup ## preflight: AWS credentials, CDK bootstrap, Docker for linux/arm
 destroy: setup
 	$(CDK) destroy --all
 
-test: setup ## the whole suite, offline (one worker per core; a test file stays on one worker)
+test: setup browser ## the whole suite, offline (one worker per core; a test file stays on one worker)
 	$(PY) -m pytest -n auto --dist loadfile
+
+.PHONY: browser
+# The real-browser tests drive Debian's headless chromium through its matching chromedriver.
+browser: ## headless chromium + chromedriver for the sign-in page tests (apt, once)
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "make test needs chromium and chromedriver: sudo apt-get install chromium chromium-driver" >&2; exit 2; fi
 
 lint: setup
 	$(VENV)/bin/ruff check .
