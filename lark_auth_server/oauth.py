@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from authlib.oauth2.rfc6749 import AuthorizationServer, ClientMixin, OAuth2Request
-from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError, OAuth2Error
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, RefreshTokenGrant
 from authlib.oauth2.rfc7636 import CodeChallenge
 
@@ -43,6 +43,12 @@ CODE_TTL = 300  # our authorization codes: 5 minutes
 LOGIN_TTL = 600  # a sign-in in progress at Feishu: 10 minutes
 ACCESS_TTL = 3600  # access token JWTs: 1 hour (the contract's maximum)
 REFRESH_TTL = 30 * 86400  # each refresh token, and a family since its last rotation
+
+
+class InvalidTargetError(OAuth2Error):
+    """RFC 8707: the `resource` asked for is not one this server issues tokens for."""
+
+    error = "invalid_target"
 
 
 def digest(value: str) -> str:
@@ -332,6 +338,11 @@ class OAuthServer(AuthorizationServer):
         self.register_grant(CodeGrant, [RequireS256(required=True)])
         self.register_grant(RotatingRefreshGrant)
 
+    def is_audience(self, resource: str) -> bool:
+        """`resource` names our audience (RFC 8707; a trailing slash makes no difference)."""
+        ours = (self.audience or "").rstrip("/")
+        return bool(ours) and resource.rstrip("/") == ours
+
     # Authlib framework hooks
     def query_client(self, client_id: str) -> OAuthClient | None:
         client = self.clients.get(client_id)
@@ -362,7 +373,7 @@ class OAuthServer(AuthorizationServer):
     ) -> dict[str, Any]:
         client_id = request.client.get_client_id()
         now = int(time.time())
-        audience = aud or self.audience or request.issuer
+        audience = self.audience or request.issuer
         claims = {
             "iss": request.issuer,
             "sub": user.open_id,

@@ -5,7 +5,8 @@ interceptor copies that JWT into `X-Amzn-Bedrock-AgentCore-Runtime-Custom-Caller
 module checks it again here (the runtime must not trust a header on its own word): signature
 against the issuer's JWKS (found through its discovery document, cached, fetched again when a
 token names a key id we do not know, at most once per `JWKS_REFETCH_FLOOR` seconds), `iss`,
-`exp` and `client_id`. `sub` is the person's Lark `open_id`.
+`exp`, `aud` (the user gateway's MCP URL: a token minted for another resource is refused) and
+`client_id`. `sub` is the person's Lark `open_id`.
 
 joserfc (and through it `cryptography`) is imported on the first verification, not at startup:
 a server that never sees a signed-in person starts exactly as fast as before.
@@ -29,10 +30,7 @@ JWKS_REFETCH_FLOOR = 30.0  # an unknown kid triggers a fetch at most this often
 _MAX_JWT_BYTES = 8192
 _DISCOVERY_PATHS = ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server")
 
-RECONNECT = (
-    "Sign in again: in Quick Suite, open the Lark integration that acts as you "
-    '("Lark as me") and reconnect it.'
-)
+RECONNECT = "Sign in again: reconnect the Lark integration in your client."
 
 
 class CallerRejected(Exception):
@@ -58,12 +56,14 @@ class CallerVerifier:
         self,
         issuer: str,
         clients: tuple[str, ...],
+        audience: str,
         *,
         http_timeout: float = 5.0,
         transport: httpx2.AsyncBaseTransport | None = None,
     ) -> None:
         self.issuer = issuer.rstrip("/")
         self.clients = frozenset(clients)
+        self.audience = audience
         self._http_timeout = http_timeout
         self._transport = transport
         self._client: httpx2.AsyncClient | None = None
@@ -123,6 +123,7 @@ class CallerVerifier:
         registry = jwt.JWTClaimsRegistry(
             leeway=CLOCK_LEEWAY,
             iss={"essential": True, "value": self.issuer},
+            aud={"essential": True, "value": self.audience},
             exp={"essential": True},
             sub={"essential": True},
         )

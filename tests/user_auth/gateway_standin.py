@@ -4,7 +4,8 @@ the REQUEST interceptor that copies the caller's JWT into the header the runtime
 What it does, in AgentCore's order:
 1. Authorizer: fetch the discovery document (`<issuer>/.well-known/openid-configuration`),
    then its `jwks_uri`; verify the bearer token's RS256 signature by `kid`, `iss` equal to the
-   discovery's issuer, `exp`, and `client_id` among the allowed clients. Anything else: 401.
+   discovery's issuer, `exp`, `aud` equal to the allowed audience (when one is set, as
+   `allowedAudience`) and `client_id` among the allowed clients. Anything else: 401.
 2. Interceptor: set `X-Amzn-Bedrock-AgentCore-Runtime-Custom-Caller-Jwt` to the verified
    token, always overwriting a value the client sent (and dropping it when there is no token,
    which cannot reach here since the authorizer requires one).
@@ -40,9 +41,17 @@ def caller_headers(incoming: dict[str, str], verified_jwt: str | None) -> dict[s
 
 
 class UserGatewayStandIn:
-    def __init__(self, *, discovery_url: str, allowed_clients: list[str], backend_url: str) -> None:
+    def __init__(
+        self,
+        *,
+        discovery_url: str,
+        allowed_clients: list[str],
+        backend_url: str,
+        allowed_audience: str | None = None,
+    ) -> None:
         self.discovery_url = discovery_url
         self.allowed_clients = allowed_clients
+        self.allowed_audience = allowed_audience
         self.backend_url = backend_url
         self.refusals: list[str] = []  # why each refused request was refused (for tests)
         self._keys: KeySet | None = None
@@ -71,6 +80,8 @@ class UserGatewayStandIn:
             ).validate(decoded.claims)
         except (JoseError, ValueError) as exc:
             return f"invalid token: {type(exc).__name__}: {exc}"
+        if self.allowed_audience and decoded.claims.get("aud") != self.allowed_audience:
+            return "audience is not allowed"
         if decoded.claims.get("client_id") not in self.allowed_clients:
             return "client is not allowed"
         return None

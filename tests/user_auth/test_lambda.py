@@ -29,7 +29,14 @@ DOMAIN = "abc123xyz.lambda-url.eu-west-1.on.aws"
 ISSUER = f"https://{DOMAIN}"
 
 
-def event(method: str, path: str, query: str = "", body: bytes | None = None, **headers: str):
+def event(
+    method: str,
+    path: str,
+    query: str = "",
+    body: bytes | None = None,
+    cookies: list[str] | None = None,
+    **headers: str,
+):
     """An API Gateway HTTP API / function URL event, payload format 2.0."""
     evt: dict[str, Any] = {
         "version": "2.0",
@@ -59,6 +66,8 @@ def event(method: str, path: str, query: str = "", body: bytes | None = None, **
     }
     if body is not None:
         evt["body"] = base64.b64encode(body).decode()
+    if cookies:
+        evt["cookies"] = cookies
     return evt
 
 
@@ -82,6 +91,9 @@ def deployed(aws: dict[str, str], lark_fake: FakeLark, monkeypatch: pytest.Monke
     clients_arn = secrets.create_secret(
         Name=f"LarkMcp/auth-clients-{suffix}", SecretString=json.dumps(CLIENTS)
     )["ARN"]
+    cookie_arn = secrets.create_secret(
+        Name=f"LarkMcp/auth-cookie-{suffix}", SecretString=uuid.uuid4().hex * 2
+    )["ARN"]
     kms = boto_client("kms", aws)
     keys = [
         kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["Arn"]
@@ -97,6 +109,8 @@ def deployed(aws: dict[str, str], lark_fake: FakeLark, monkeypatch: pytest.Monke
         "LARK_USER_SCOPES": "calendar:calendar:readonly",
         "LARK_SECRET_ARN": lark_arn,
         "AUTH_CLIENTS_SECRET_ARN": clients_arn,
+        "AUTH_COOKIE_SECRET_ARN": cookie_arn,
+        "AUTH_AUDIENCE": MCP_RESOURCE,
         "AUTH_SIGNING_KEY": f"kms:{keys[0]}",
         "AUTH_PREVIOUS_SIGNING_KEYS": f"kms:{keys[1]}",
     }.items():
@@ -108,7 +122,7 @@ def deployed(aws: dict[str, str], lark_fake: FakeLark, monkeypatch: pytest.Monke
 
 def _call(evt: dict) -> dict:
     answer = aws_lambda.handler(evt, None)
-    assert set(answer) == {"statusCode", "headers", "body", "isBase64Encoded"}
+    assert set(answer) - {"cookies"} == {"statusCode", "headers", "body", "isBase64Encoded"}
     return answer
 
 
@@ -138,13 +152,18 @@ def test_a_sign_in_through_the_lambda_handler(deployed: dict, lark_fake: FakeLar
     )
     start = _call(event("GET", "/authorize", query))
     assert start["statusCode"] == 302
+    [cookie] = start["cookies"]  # the browser binding, in payload 2.0's own field
+    assert cookie.startswith("__Host-") and "; Secure; HttpOnly; SameSite=Lax" in cookie
     # The browser visits the fake Feishu page, which sends it to our /callback (a Lambda event).
     landed = browse(start["headers"]["Location"], stop_at=f"{ISSUER}/callback")
     assert isinstance(landed, str)
-    back = _call(event("GET", "/callback", urlsplit(landed).query))
+    elsewhere = _call(event("GET", "/callback", urlsplit(landed).query))
+    assert elsewhere["statusCode"] == 400 and "Location" not in elsewhere["headers"]
+    back = _call(event("GET", "/callback", urlsplit(landed).query, cookies=[cookie.split(";")[0]]))
     assert back["statusCode"] == 302
     location = back["headers"]["Location"]
     assert location.startswith(QUICKSUITE_REDIRECT) and query_of(location)["state"] == "qs-state"
+    assert query_of(location)["iss"] == ISSUER
 
     basic = base64.b64encode(b"quicksuite:" + CLIENTS[0]["client_secret"].encode()).decode()
     form = urlencode(

@@ -287,10 +287,18 @@ def test_a_person_who_declines_consent_sees_it_and_can_go_back(
 
 
 def test_a_used_sign_in_link_says_it_expired(lark: FakeLark, auth_server: AuthServerProcess):
-    answer = requests.get(
-        f"{auth_server.base}/callback", params={"code": "x", "state": "never-issued"}, timeout=5
-    )
-    assert answer.status_code == 400 and "expired" in answer.text
+    """The browser that finished a sign-in replays its /callback, cookie and all: refused."""
+    iss = auth_server.base
+    sign_in = start_sign_in(iss, stop_at=f"{iss}/callback")
+    callback = sign_in.landed
+    assert isinstance(callback, str)
+    cookies = sign_in.browser.cookies.get_dict()
+    first = sign_in.browser.get(callback, allow_redirects=False, timeout=5)
+    assert first.status_code == 302 and first.headers["Location"].startswith(QUICKSUITE_REDIRECT)
+    assert not sign_in.browser.cookies.get_dict()  # the sign-in cookie was cleared
+    again = requests.get(callback, cookies=cookies, allow_redirects=False, timeout=5)
+    assert again.status_code == 400 and "expired" in again.text
+    assert "Location" not in again.headers
 
 
 def test_wrong_client_secret_or_unknown_client(lark: FakeLark, auth_server: AuthServerProcess):

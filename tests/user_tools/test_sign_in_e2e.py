@@ -19,7 +19,12 @@ from tests.deploy_checks.local_stack import serve_in_thread
 from tests.lark_fake import FakeLark
 from tests.server.harness import ServerProcess, run_server, server_env
 from tests.user_auth.gateway_standin import UserGatewayStandIn
-from tests.user_auth.harness import AuthServerProcess, start_auth_server, start_sign_in
+from tests.user_auth.harness import (
+    MCP_RESOURCE,
+    AuthServerProcess,
+    start_auth_server,
+    start_sign_in,
+)
 
 from .conftest import bot_calls, refreshes
 
@@ -41,6 +46,7 @@ def runtime(lark_fake: FakeLark, auth_server: AuthServerProcess) -> Iterator[Ser
         lark_fake.base_url,
         LARK_USER_AUTH_ISSUER=auth_server.base,
         LARK_USER_AUTH_CLIENTS="quicksuite",
+        LARK_USER_AUTH_AUDIENCE=MCP_RESOURCE,
         USER_TOKEN_STORE=auth_server.store_url,
     )
     with run_server(env) as process:
