@@ -21,6 +21,7 @@ from lark_user_store.sigv4 import (
     AwsApiError,
     CredentialsError,
     find_credentials,
+    get_parameter,
     get_secret_string,
 )
 
@@ -132,6 +133,30 @@ def _need(env: Mapping[str, str], name: str, what: str) -> str:
     return value
 
 
+def resolve_audience(value: str, env: Mapping[str, str]) -> str:
+    """`AUTH_AUDIENCE` as given, or, for `ssm:<parameter name>` (what the stacks set: the user
+    gateway's URL exists only after this server's stack, so its stack publishes it in SSM),
+    that parameter's value, read once per cold start."""
+    if not value.startswith("ssm:"):
+        return value
+    name = value.removeprefix("ssm:")
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or ""
+    try:
+        found = get_parameter(name, find_credentials(env), region, env)
+    except AwsApiError as exc:
+        if exc.kind == "ParameterNotFound":
+            raise ConfigError(
+                f"AUTH_AUDIENCE reads the SSM parameter {name}, which does not exist yet: deploy "
+                "the user gateway's stack (it publishes its MCP URL there)."
+            ) from None
+        raise ConfigError(
+            f"Cannot read the SSM parameter {name} ({exc}); the role needs ssm:GetParameter."
+        ) from None
+    except (CredentialsError, OSError, ValueError) as exc:
+        raise ConfigError(f"Cannot read the SSM parameter {name} ({exc}).") from None
+    return found or ""
+
+
 def _settings(env: Mapping[str, str], **where: Any) -> Settings:
     """`Settings` from `where` (what the two environments read differently: the Lark app, the
     clients, the store, the key and the issuer) plus the variables both read alike."""
@@ -141,7 +166,10 @@ def _settings(env: Mapping[str, str], **where: Any) -> Settings:
         lark_scopes=_scopes(env.get("LARK_USER_SCOPES", "")),
         previous_keys=env.get("AUTH_PREVIOUS_SIGNING_KEYS", ""),
         audience=_audience(
-            _need(env, "AUTH_AUDIENCE", "the MCP URL of the user gateway, every token's `aud`")
+            resolve_audience(
+                _need(env, "AUTH_AUDIENCE", "the MCP URL of the user gateway, every token's `aud`"),
+                env,
+            )
         ),
         **where,
     )

@@ -174,9 +174,10 @@ def _user_auth(
         raise ConfigError(
             f"USER_TOKEN_STORE={store!r} must be sqlite:///<path> or dynamodb://<table-name>"
         )
-    if not audience.startswith(("https://", "http://")):
+    if not audience.startswith(("https://", "http://", "ssm:/")):
         raise ConfigError(
             f"LARK_USER_AUTH_AUDIENCE={audience!r} must be the user gateway's MCP URL (the "
-            "authorization server's AUTH_AUDIENCE), e.g. https://<gateway>/mcp"
+            "authorization server's AUTH_AUDIENCE), e.g. https://<gateway>/mcp, or "
+            "ssm:<parameter name> holding it"
         )
     return issuer, clients, audience, store

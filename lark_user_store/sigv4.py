@@ -266,3 +266,26 @@ def get_secret_string(
         timeout=timeout,
     )
     return answer.get("SecretString")
+
+
+def get_parameter(
+    name: str,
+    creds: AwsCredentials,
+    region: str,
+    env: Mapping[str, str] | None = None,
+    timeout: float = _TIMEOUT,
+) -> str | None:
+    """SSM ``GetParameter(Name=name)``'s value (None when it has none). Errors as
+    :func:`call_json_api` (``ParameterNotFound`` when it does not exist yet)."""
+    answer = call_json_api(
+        endpoint=endpoint_for("SSM", "ssm", region, env),
+        region=region,
+        service="ssm",
+        target="AmazonSSM.GetParameter",
+        payload={"Name": name},
+        creds=creds,
+        content_type="application/x-amz-json-1.1",
+        timeout=timeout,
+    )
+    value = (answer.get("Parameter") or {}).get("Value")
+    return value if isinstance(value, str) else None

@@ -14,13 +14,19 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import httpx2
 import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from lark_auth_server import aws_lambda, lambda_adapter
 from lark_user_store import open_store
 from tests.lark_fake import FakeLark
+from tests.loopback import serve_in_thread
 from tests.user_store.moto_aws import boto_client, create_table, moto_server
 
 from .harness import CLIENTS, MCP_RESOURCE, QUICKSUITE_REDIRECT, browse, query_of
@@ -241,3 +247,98 @@ print('ok')
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+class KmsOutage:
+    """KMS in front of moto that can fail: `down` answers every call with KMS's own 500."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.down = False
+        self.app = Starlette(routes=[Route("/", self._forward, methods=["POST"])])
+
+    async def _forward(self, request: Request) -> Response:
+        if self.down:
+            body = {"__type": "KMSInternalException", "message": "We encountered an error"}
+            return JSONResponse(body, status_code=500)
+        async with httpx2.AsyncClient(timeout=30) as client:
+            answer = await client.post(
+                self.upstream + "/",
+                content=await request.body(),
+                headers={k: v for k, v in request.headers.items() if k.lower() != "host"},
+            )
+        return Response(answer.content, answer.status_code, media_type="application/json")
+
+
+def test_a_signing_failure_spends_nothing(
+    deployed: dict, lark_fake: FakeLark, monkeypatch: pytest.MonkeyPatch
+):
+    """KMS fails to sign (a 5xx): /token answers 503 with an RFC 6749 code and Retry-After,
+    and the same refresh token works once KMS signs again."""
+    kms = KmsOutage(deployed["env"]["AWS_ENDPOINT_URL"])
+    with serve_in_thread(kms.app) as url:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_KMS", url)
+        token = _sign_in_through_the_handler()
+        kms.down = True
+        failed = _call(_refresh_event(token["refresh_token"]))
+        assert failed["statusCode"] == 503, failed["body"]
+        assert json.loads(failed["body"])["error"] == "invalid_request"
+        assert failed["headers"]["Retry-After"]
+        kms.down = False
+        again = _call(_refresh_event(token["refresh_token"]))
+        assert again["statusCode"] == 200, again["body"]
+
+
+def _refresh_event(refresh_token: str) -> dict:
+    return event(
+        "POST",
+        "/token",
+        body=urlencode(
+            {
+                "grant_type": "refresh_token",
+                "refresh_token": refresh_token,
+                "client_id": "quicksuite",
+                "client_secret": CLIENTS[0]["client_secret"],
+            }
+        ).encode(),
+        **{"content-type": "application/x-www-form-urlencoded"},
+    )
+
+
+def _sign_in_through_the_handler() -> dict:
+    verifier = "v" * 64
+    challenge = (
+        base64.urlsafe_b64encode(__import__("hashlib").sha256(verifier.encode()).digest())
+        .rstrip(b"=")
+        .decode()
+    )
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": "quicksuite",
+            "redirect_uri": QUICKSUITE_REDIRECT,
+            "state": "s",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+    )
+    start = _call(event("GET", "/authorize", query))
+    landed = browse(start["headers"]["Location"], stop_at=f"{ISSUER}/callback")
+    assert isinstance(landed, str)
+    cookie = start["cookies"][0].split(";")[0]
+    back = _call(event("GET", "/callback", urlsplit(landed).query, cookies=[cookie]))
+    form = urlencode(
+        {
+            "grant_type": "authorization_code",
+            "code": query_of(back["headers"]["Location"])["code"],
+            "redirect_uri": QUICKSUITE_REDIRECT,
+            "code_verifier": verifier,
+            "client_id": "quicksuite",
+            "client_secret": CLIENTS[0]["client_secret"],
+        }
+    ).encode()
+    answer = _call(
+        event("POST", "/token", body=form, **{"content-type": "application/x-www-form-urlencoded"})
+    )
+    assert answer["statusCode"] == 200, answer["body"]
+    return json.loads(answer["body"])
