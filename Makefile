@@ -66,8 +66,14 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-local: setup ## run the MCP server on http://$(HOST):$(PORT)/mcp
+# `make local USER_AUTH=1`: the whole sign-in chain on loopback (fake Lark and Feishu unless
+# LARK_APP_ID/LARK_APP_SECRET are set); prints the MCP URL to paste into any MCP client.
+local: setup ## run the MCP server on http://$(HOST):$(PORT)/mcp [USER_AUTH=1: the sign-in chain]
+ifdef USER_AUTH
+	PORT=$(PORT) $(PY) -m local_gateway.chain
+else
 	HOST=$(HOST) PORT=$(PORT) $(PY) -m lark_mcp_server
+endif
 
 .PHONY: quicksuite
 quicksuite: setup ## Quick Suite MCP form fields of the deployed stacks [TEAM=name | USER_AUTH=1] [SHOW_SECRET=1] [JSON=1]
