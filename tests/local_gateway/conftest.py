@@ -20,7 +20,7 @@ from tests.server.fixtures import anyio_backend as anyio_backend
 from tests.user_auth.harness import QUICKSUITE_REDIRECT
 
 REPO = Path(__file__).resolve().parents[2]
-START_SECONDS = 120  # four processes on a busy 2-core machine
+START_SECONDS = 300  # four processes, each waited for, on a busy 2-core machine
 PY_REDIRECT = "http://127.0.0.1:33418/callback"
 TS_REDIRECT = "http://localhost:47123/oauth/callback"
 CLIENTS = [

@@ -36,7 +36,8 @@ from .conftest import CLIENTS, PY_REDIRECT, REPO, TS_REDIRECT, RunningChain
 
 NODE = REPO / "node_modules" / "node" / "bin" / "node"
 TS_DRIVER = REPO / "tests" / "local_gateway" / "ts_client.mjs"
-pytestmark = pytest.mark.anyio
+# The chain's four processes start in the first test: minutes on a loaded 2-core runner.
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(600)]
 
 
 class MemoryStorage:
