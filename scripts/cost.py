@@ -44,6 +44,7 @@ HOURS_IN_USE_PER_DAY = 4  # hours a day each person's session stays alive (15 mi
 LOG_BYTES_PER_CALL = 600  # the tool-call log line and AgentCore's own lines
 IMAGE_GB = 0.3  # the server image in ECR
 ALARMS = 9  # alarms of the Monitoring stack (one runtime; a test counts them)
+SIGN_IN_ALARMS = 4  # its alarms on the authorization server, with sign-in (a test counts them)
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ def lines(usage: Usage) -> list[tuple[str, float, str]]:
     session_hours = usage.people * HOURS_IN_USE_PER_DAY * usage.days
     clients = 1 + usage.teams
     tokens = clients * HOURS_IN_USE_PER_DAY * usage.days  # one token an hour per client in use
+    alarms = ALARMS + (SIGN_IN_ALARMS if usage.user_auth else 0)
     out = [
         (
             "AgentCore Runtime, CPU",
@@ -100,9 +102,9 @@ def lines(usage: Usage) -> list[tuple[str, float, str]]:
         (
             "CloudWatch",
             p["dashboard_month"]
-            + ALARMS * p["alarm_month"]
+            + alarms * p["alarm_month"]
             + calls * LOG_BYTES_PER_CALL / 1e9 * p["logs_gb"],
-            f"1 dashboard, {ALARMS} alarms, logs",
+            f"1 dashboard, {alarms} alarms, logs",
         ),
         ("ECR", IMAGE_GB * p["ecr_gb_month"], f"{IMAGE_GB} GB image"),
     ]

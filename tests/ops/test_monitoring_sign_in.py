@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from mcp_constructs.monitoring import SIGN_IN_EVENTS
+from scripts import cost
 from tests.user_auth_cdk.conftest import USER_AUTH, Assembly, synthesize
 
 # One whole-app synth with the Lambda bundle: ~40 s idle, far more on a loaded runner.
@@ -83,6 +84,8 @@ def test_the_authorization_server_has_error_and_throttling_alarms(monitoring: di
         assert props["Threshold"] == 1 and props["TreatMissingData"] == "notBreaching"
     throttled = alarms[prefix + "AuthApiThrottled"]
     assert throttled["MetricName"] == "AuthThrottled" and throttled["Threshold"] == 20
+    signing_in = [name for name in alarms if name.startswith(prefix + "Auth")]
+    assert len(signing_in) == cost.SIGN_IN_ALARMS  # docs/cost.md counts them
 
 
 def test_the_dashboard_shows_the_sign_in_widgets_and_the_stack_order(assembly: Assembly):
