@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -119,10 +120,11 @@ def deployed_config(
 
 
 def aws_session(region: str | None) -> Any:
-    """A boto3 session; raises ProfileNotFound (a BotoCoreError) for a bad AWS_PROFILE."""
+    """A boto3 session in ``region``, else AWS_REGION (which botocore itself does not read),
+    else what botocore finds; raises ProfileNotFound (a BotoCoreError) for a bad AWS_PROFILE."""
     import boto3
 
-    return boto3.Session(region_name=region)
+    return boto3.Session(region_name=region or os.environ.get("AWS_REGION") or None)
 
 
 def _deployed_config(
