@@ -255,10 +255,17 @@ class AuthServer:
     def _callback(self, request: HttpRequest, query: dict[str, str], state: str) -> HttpResponse:
         login = self.cookies.open(state, request.headers.get("cookie", ""), request.issuer)
         if login is None:  # another browser, or the cookie expired
-            log.info("sign-in refused at /callback: no sign-in cookie of this browser")
+            log.info(
+                "sign-in refused at /callback: no sign-in cookie of this browser",
+                extra={"event": "sign_in_refused", "reason": "other_browser"},
+            )
             return _html(400, pages.other_browser())
         once = self.oauth.records.create("login#" + digest(state), {}, expires_at=login["exp"])
         if once is None:
+            log.info(
+                "sign-in refused: the sign-in link was already used",
+                extra={"event": "sign_in_refused", "reason": "expired"},
+            )
             return _html(400, pages.expired_login())
         if query.get("error") or not query.get("code"):
             back = None
@@ -267,7 +274,11 @@ class AuthServer:
                 if login.get("state"):
                     params["state"] = login["state"]
                 back = add_params_to_uri(login["redirect_uri"], params)
-            log.info("sign-in declined at Feishu client=%s", login.get("client_id"))
+            log.info(
+                "sign-in declined at Feishu client=%s",
+                login.get("client_id"),
+                extra={"event": "sign_in_refused", "reason": "declined"},
+            )
             return _html(403, pages.consent_denied(back))
         settings = self.settings
         try:
@@ -281,7 +292,12 @@ class AuthServer:
             )
             info = lark.user_info(settings.lark_domain, grant.access_token)
         except lark.LarkOAuthError as exc:
-            log.warning("Feishu refused the sign-in: code=%s %s", exc.code, exc.message)
+            log.warning(
+                "Feishu refused the sign-in: code=%s %s",
+                exc.code,
+                exc.message,
+                extra={"event": "sign_in_refused", "reason": f"lark_{exc.code}"},
+            )
             if exc.code == lark.NO_APP_ACCESS:
                 return _html(403, pages.no_app_access(settings.app_id))
             return _html(502, pages.lark_failed(f"Feishu answered: {exc.message} ({exc.code})."))
@@ -294,7 +310,12 @@ class AuthServer:
         self.store.put(
             grant.signed_in(open_id, name=info.get("name"), tenant_key=info.get("tenant_key"))
         )
-        log.info("signed in open_id=%s client=%s", open_id, login.get("client_id"))
+        log.info(
+            "signed in open_id=%s client=%s",
+            open_id,
+            login.get("client_id"),
+            extra={"event": "sign_in"},
+        )
         params = {k: [login[k]] for k in _PASSED_ON if login.get(k)}
         oauth_request = Request("GET", f"{request.issuer}/authorize", {}, params, request.issuer)
         try:

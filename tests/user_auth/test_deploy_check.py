@@ -26,6 +26,7 @@ from lark_auth_server import lambda_adapter
 from lark_auth_server.asgi import build_app
 from lark_auth_server.config import Settings, parse_clients
 from lark_auth_server.core import AuthServer
+from local_gateway import LocalGateway
 from mcp_constructs import verify_sign_in
 from mcp_constructs.deploy_checks.runtime.sign_in import sign_in_handler
 from mcp_constructs.deploy_checks.runtime.sign_in.sign_in_checks import SignInConfig, run_checks
@@ -35,7 +36,6 @@ from tests.deploy_checks.local_stack import free_port, serve_in_thread
 from tests.deploy_checks.stubs import expect_status, handler_stub
 from tests.lark_fake import FakeLark
 
-from .gateway_standin import UserGatewayStandIn
 from .harness import CLIENTS, QUICKSUITE_REDIRECT, REPO, AuthServerProcess, start_auth_server
 
 FILL = "aws secretsmanager put-secret-value --secret-id LarkMcp/lark-app-credentials ..."
@@ -57,21 +57,25 @@ def runtime_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def gateway_standin(runtime_url: str) -> Iterator[tuple[UserGatewayStandIn, str]]:
+def gateway_standin(runtime_url: str) -> Iterator[LocalGateway]:
     """Started before the authorization server, whose audience is its MCP URL (as deployed)."""
-    gateway = UserGatewayStandIn(
-        discovery_url="", allowed_clients=["quicksuite"], backend_url=runtime_url
+    gateway = LocalGateway(
+        issuer="http://127.0.0.1:1", upstream_url=runtime_url, allowed_clients=("quicksuite",)
     )
     with serve_in_thread(gateway.app) as base:
-        gateway.allowed_audience = f"{base}/mcp"
-        yield gateway, f"{base}/mcp"
+        gateway.public_url = base
+        yield gateway
+
+
+def _trust(gateway: LocalGateway, issuer: str) -> None:
+    """Point the stand-in's authorizer at `issuer` once it runs."""
+    gateway.issuer = issuer
+    gateway.authorizer.discovery_url = f"{issuer}/.well-known/openid-configuration"
 
 
 @pytest.fixture(scope="module")
 def auth_server(
-    lark_fake: FakeLark,
-    tmp_path_factory: pytest.TempPathFactory,
-    gateway_standin: tuple[UserGatewayStandIn, str],
+    lark_fake: FakeLark, tmp_path_factory: pytest.TempPathFactory, gateway_standin: LocalGateway
 ) -> Iterator[AuthServerProcess]:
     workdir = tmp_path_factory.mktemp("auth")
     with start_auth_server(
@@ -79,18 +83,15 @@ def auth_server(
         lark_fake.app_id,
         lark_fake.app_secret,
         workdir,
-        AUTH_AUDIENCE=gateway_standin[1],
+        AUTH_AUDIENCE=gateway_standin.mcp_url,
     ) as server:
         yield server
 
 
 @pytest.fixture(scope="module")
-def user_gateway(
-    auth_server: AuthServerProcess, gateway_standin: tuple[UserGatewayStandIn, str]
-) -> str:
-    gateway, url = gateway_standin
-    gateway.discovery_url = f"{auth_server.base}/.well-known/openid-configuration"
-    return url
+def user_gateway(auth_server: AuthServerProcess, gateway_standin: LocalGateway) -> str:
+    _trust(gateway_standin, auth_server.base)
+    return gateway_standin.mcp_url
 
 
 def _config(issuer: str, lark: FakeLark, gateway_url: str | None = None, **kw: Any):
@@ -415,15 +416,14 @@ def test_a_user_gateway_that_lets_a_request_through_fails(
 def test_the_stand_in_gateway_refused_the_forged_jwt_for_its_signature(
     lark: FakeLark, tmp_path: Path, runtime_url: str
 ):
-    gateway = UserGatewayStandIn(
-        discovery_url="", allowed_clients=["quicksuite"], backend_url=runtime_url
+    gateway = LocalGateway(
+        issuer="http://127.0.0.1:1", upstream_url=runtime_url, allowed_clients=("quicksuite",)
     )
-    with (
-        serve_in_thread(gateway.app) as base,
-        _auth_server_for(lark, tmp_path, f"{base}/mcp") as auth_server,
-    ):
-        gateway.discovery_url = f"{auth_server.base}/.well-known/openid-configuration"
-        assert run_checks(_config(auth_server.base, lark, f"{base}/mcp")).ok
+    with serve_in_thread(gateway.app) as base:
+        gateway.public_url = base
+        with _auth_server_for(lark, tmp_path, gateway.mcp_url) as auth_server:
+            _trust(gateway, auth_server.base)
+            assert run_checks(_config(auth_server.base, lark, gateway.mcp_url)).ok
     assert gateway.refusals[0] == "missing bearer token"
     assert gateway.refusals[1].startswith("invalid token: BadSignatureError")
 
