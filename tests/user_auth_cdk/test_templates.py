@@ -370,9 +370,7 @@ def test_user_gateway_publishes_its_mcp_url_as_the_audience(user_app):
     gateway_id, _ = _one(raw, "AWS::BedrockAgentCore::Gateway")
     assert props["Value"] == {"Fn::GetAtt": [gateway_id, "GatewayUrl"]}
     # The deploy's sign-in check asks for that resource: it runs once the parameter exists.
-    check = [
-        k for k, v in raw["Resources"].items() if v["Type"].startswith("Custom::SignInCheck")
-    ]
+    check = [k for k, v in raw["Resources"].items() if v["Type"].startswith("Custom::SignInCheck")]
     [check_id] = check
     parameter_id, _ = _one(raw, "AWS::SSM::Parameter")
     assert parameter_id in raw["Resources"][check_id].get("DependsOn", [])
