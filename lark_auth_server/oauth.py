@@ -45,6 +45,7 @@ from lark_user_store import Record, Records, TokenStore
 
 from .config import Client
 from .keys import Signer
+from .sign_out import signed_out_at
 
 log = logging.getLogger("lark_auth_server")
 # Authlib logs issued tokens at DEBUG ("Issue token %r"): never let that reach a log.
@@ -234,6 +235,7 @@ class CodeGrant(AuthorizationCodeGrant):
                 "code_challenge": data["code_challenge"],
                 "code_challenge_method": data["code_challenge_method"],
                 "open_id": request.user.open_id,
+                "issued_at": time.time(),
             },
             expires_at=int(time.time()) + CODE_TTL,
         )
@@ -249,6 +251,10 @@ class CodeGrant(AuthorizationCodeGrant):
         if record.data.get("spent"):
             self.server.revoke_family(record.data.get("family"), "authorization code reused")
             return None
+        if record.data.get("issued_at", 0) < signed_out_at(
+            self.server.records, record.data["open_id"]
+        ):
+            return None  # issued before an administrator signed the person out
         return IssuedCode(record)
 
     def delete_authorization_code(self, authorization_code: IssuedCode) -> None:
@@ -267,7 +273,7 @@ class CodeGrant(AuthorizationCodeGrant):
         client_id = self.request.client.get_client_id()
         server.records.create(
             "family#" + family,
-            {"open_id": user.open_id, "client_id": client_id},
+            {"open_id": user.open_id, "client_id": client_id, "created_at": time.time()},
             expires_at=int(time.time()) + REFRESH_TTL,
         )
         refresh = server.new_refresh(family, user.open_id, client_id, scope or "", code.data)
@@ -301,6 +307,9 @@ class RotatingRefreshGrant(RefreshTokenGrant):
         family = record.data["family"]
         state = records.get("family#" + family)
         if state is None or state.data.get("revoked"):
+            return None
+        if state.data.get("created_at", 0) < signed_out_at(records, record.data["open_id"]):
+            log.info("refresh refused: signed out by an administrator")
             return None
         if record.data.get("used"):
             if record.data.get("superseded"):
