@@ -7,6 +7,7 @@ Feishu over urllib): the ASGI adapter runs them in a worker thread.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import secrets
@@ -65,6 +66,26 @@ def _json(status: int, body: dict[str, Any], cache: bool = False) -> HttpRespons
     else:
         headers["Cache-Control"] = "public, max-age=300"
     return HttpResponse(status, headers, json.dumps(body).encode())
+
+
+_UNQUOTABLE = (
+    "A parameter contains a character that is not allowed there (such as a double quote or a "
+    "backslash)."
+)
+
+
+def _basic_credentials_problem(header: str) -> str | None:
+    """Why HTTP Basic credentials cannot be read (RFC 6749 2.3.1: form-encoded UTF-8), if so."""
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return "The Basic credentials are not base64 of UTF-8 text."
+    if ":" not in decoded:
+        return "The Basic credentials must be client_id:client_secret."
+    return None
 
 
 def _token_error(status: int, error: str, description: str) -> HttpResponse:
@@ -205,6 +226,8 @@ class AuthServer:
             self.oauth.get_consent_grant(oauth_request)
             data = oauth_request.payload.data
             self._check_resource(oauth_request)
+        except ValueError:  # Authlib refuses to quote a value with `"` or `\` in its error
+            return _html(400, pages.bad_request(_UNQUOTABLE))
         except OAuth2Error as error:
             if error.redirect_uri:  # the client and its redirect URI are known: tell it
                 status, headers, _ = self.oauth.handle_error_response(oauth_request, error)
@@ -338,10 +361,16 @@ class AuthServer:
                 },
             )
         oauth_request = self._oauth_request(request, request.body.decode(errors="replace"))
+        problem = _basic_credentials_problem(request.headers.get("authorization", ""))
+        if problem:
+            return _token_error(401, "invalid_client", problem)
         asked = oauth_request.payload.datalist.get("resource", [])
         if any(not self.oauth.is_audience(r) for r in asked):  # RFC 8707 2.2
             return _token_error(
                 400, "invalid_target", f"resource must be {self.oauth.audience} (or be left out)."
             )
-        status, headers, body = self.oauth.create_token_response(oauth_request)
+        try:
+            status, headers, body = self.oauth.create_token_response(oauth_request)
+        except ValueError:  # as in authorize: a value Authlib will not quote
+            return _token_error(400, "invalid_request", _UNQUOTABLE)
         return HttpResponse(status, {**headers, **_NO_STORE}, body)
