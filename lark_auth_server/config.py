@@ -140,9 +140,8 @@ def resolve_audience(value: str, env: Mapping[str, str]) -> str:
     if not value.startswith("ssm:"):
         return value
     name = value.removeprefix("ssm:")
-    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or ""
     try:
-        found = get_parameter(name, find_credentials(env), region, env)
+        found = get_parameter(name, find_credentials(env), env)
     except AwsApiError as exc:
         if exc.kind == "ParameterNotFound":
             raise ConfigError(

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -166,10 +165,9 @@ class CallerVerifier:
         )
 
         name = self.audience.removeprefix("ssm:")
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or ""
 
         def read() -> str | None:
-            return get_parameter(name, find_credentials(), region, timeout=self._http_timeout)
+            return get_parameter(name, find_credentials(), timeout=self._http_timeout)
 
         try:
             value = await asyncio.to_thread(read)

@@ -271,12 +271,13 @@ def get_secret_string(
 def get_parameter(
     name: str,
     creds: AwsCredentials,
-    region: str,
     env: Mapping[str, str] | None = None,
     timeout: float = _TIMEOUT,
 ) -> str | None:
-    """SSM ``GetParameter(Name=name)``'s value (None when it has none). Errors as
-    :func:`call_json_api` (``ParameterNotFound`` when it does not exist yet)."""
+    """SSM ``GetParameter(Name=name)``'s value (None when it has none), in ``AWS_REGION``.
+    Errors as :func:`call_json_api` (``ParameterNotFound`` when it does not exist yet)."""
+    env = os.environ if env is None else env
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or ""
     answer = call_json_api(
         endpoint=endpoint_for("SSM", "ssm", region, env),
         region=region,

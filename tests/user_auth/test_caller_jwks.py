@@ -142,3 +142,29 @@ def _without_aud(issuer: FlakyIssuer) -> str:
     now = int(time.time())
     claims = {"iss": issuer.url, "sub": "ou_a", "client_id": "quicksuite", "exp": now + 60}
     return jwt.encode({"alg": "RS256", "kid": "k1"}, claims, issuer.key)
+
+
+def test_the_runtime_reads_its_audience_from_the_parameter(
+    issuer: FlakyIssuer, monkeypatch: pytest.MonkeyPatch
+):
+    """LARK_USER_AUTH_AUDIENCE=ssm:<name> (as deployed), read once through SSM (moto)."""
+    from tests.user_store.moto_aws import boto_client, moto_server
+
+    with moto_server() as env:
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        name = "/LarkMcp/user-gateway/mcp-url"
+
+        async def scenario() -> None:
+            verifier = CallerVerifier(issuer.url, ("quicksuite",), f"ssm:{name}")
+            try:
+                with pytest.raises(IssuerUnavailable, match="audience parameter"):
+                    await verifier.verify(issuer.token())  # not written yet: try again later
+                boto_client("ssm", env).put_parameter(Name=name, Value=AUDIENCE, Type="String")
+                assert (await verifier.verify(issuer.token())).open_id == "ou_alice"
+                with pytest.raises(CallerRejected, match="aud"):
+                    await verifier.verify(issuer.token(aud="https://evil.example/mcp"))
+            finally:
+                await verifier.aclose()
+
+        anyio.run(scenario)

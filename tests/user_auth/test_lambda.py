@@ -342,3 +342,31 @@ def _sign_in_through_the_handler() -> dict:
     )
     assert answer["statusCode"] == 200, answer["body"]
     return json.loads(answer["body"])
+
+
+def test_the_audience_comes_from_the_user_gateways_parameter(
+    deployed: dict, monkeypatch: pytest.MonkeyPatch
+):
+    """As deployed: AUTH_AUDIENCE=ssm:<name>; until the UserGateway stack wrote the parameter
+    the server says it is misconfigured (and tries again on the next request)."""
+    name = f"/LarkMcp-{uuid.uuid4().hex[:6]}/user-gateway/mcp-url"
+    monkeypatch.setenv("AUTH_AUDIENCE", f"ssm:{name}")
+    assert _call(event("GET", "/jwks"))["statusCode"] == 500
+    gateway_url = (
+        "https://lark-user-gw-abcdefghij.gateway.bedrock-agentcore.eu-west-1.amazonaws.com/mcp"
+    )
+    boto_client("ssm", deployed["env"]).put_parameter(Name=name, Value=gateway_url, Type="String")
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": "quicksuite",
+            "redirect_uri": QUICKSUITE_REDIRECT,
+            "state": "s",
+            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge_method": "S256",
+        }
+    )
+    accepted = _call(event("GET", "/authorize", query + "&" + urlencode({"resource": gateway_url})))
+    assert accepted["statusCode"] == 302 and "cookies" in accepted
+    refused = _call(event("GET", "/authorize", query + "&resource=https%3A%2F%2Fevil.example"))
+    assert query_of(refused["headers"]["Location"])["error"] == "invalid_target"
