@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from lark_mcp_server.caller_jwt import CALLER_JWT_HEADER
 from tests.lark_fake import FakeLark
+from tests.lark_fake.definitions import problems
 from tests.server.harness import ServerProcess, call, error_text, payload
 
 from .conftest import Person
@@ -71,6 +72,7 @@ def test_list_approval_tasks_pending_done_started(
     [mine] = started["tasks"]
     assert mine["instance_code"] == ALICE_LEAVE["instance_code"]
     assert "task_id" not in mine and "from" not in mine
+    assert [p for r in lark.requests for p in problems(r)] == []
 
 
 def test_approve_for_the_verified_person_once(
@@ -105,6 +107,8 @@ def test_approve_for_the_verified_person_once(
     )
     assert "is approved, so it cannot be rejected" in rejected
     assert len(decisions(lark)) == 1
+    # Every request fits Lark's definition: the user token for the list, the app's for the rest.
+    assert [p for r in lark.requests for p in problems(r)] == []
 
 
 def test_reject_needs_a_comment_and_only_the_assignees_task(
