@@ -86,7 +86,7 @@ sign-out: setup ## sign a person out everywhere: USER=<open_id or email> [STACK_
 
 .PHONY: bench
 bench: setup ## ours vs bare mcp vs lark-mcp on loopback; table + bench/results.json (~3 min)
-	$(PY) -m bench.run
+	$(PY) -m bench.run --user-auth
 
 # `make verify URL=http://127.0.0.1:8000/mcp` (local server, no auth) or
 # `make verify [STACK_PREFIX=LarkMcp] [REGION=eu-west-1] [TEAM=ops | CLIENT=name]` (deployed; the
