@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .records import StoreError
-from .sigv4 import AwsApiError, CachedCredentials, CredentialsError, call_json_api, endpoint_for
 
 FORMAT = 1  # the `sealed` object's version
 KEY_BYTES = 32  # AES-256
@@ -71,6 +70,8 @@ class KmsDataKeys:
     """Data keys from a KMS key (`GenerateDataKey` / `Decrypt` through our SigV4 client)."""
 
     def __init__(self, key_id: str, env: Mapping[str, str] | None = None) -> None:
+        from .sigv4 import CachedCredentials, endpoint_for
+
         env = os.environ if env is None else env
         parts = key_id.split(":")
         region = (
@@ -87,8 +88,18 @@ class KmsDataKeys:
         self._credentials = CachedCredentials(env)
 
     def _call(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        from .sigv4 import AwsApiError, CredentialsError, call_json_api
+
         try:
-            return self._send(action, payload)
+            return call_json_api(
+                endpoint=self._endpoint,
+                region=self._region,
+                service="kms",
+                target=f"TrentService.{action}",
+                payload={"KeyId": self.key_id, **payload},
+                creds=self._credentials.get(),
+                content_type="application/x-amz-json-1.1",
+            )
         except AwsApiError as exc:
             if exc.kind == "InvalidCiphertextException":
                 raise WrongKey(f"KMS: {exc.kind}") from None
@@ -100,17 +111,6 @@ class KmsDataKeys:
             raise StoreError(f"Cannot reach KMS for {self.key_id}: {exc}.") from None
         except (OSError, ValueError) as exc:
             raise StoreError(f"Cannot reach KMS for {self.key_id}: {exc}") from None
-
-    def _send(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
-        return call_json_api(
-            endpoint=self._endpoint,
-            region=self._region,
-            service="kms",
-            target=f"TrentService.{action}",
-            payload={"KeyId": self.key_id, **payload},
-            creds=self._credentials.get(),
-            content_type="application/x-amz-json-1.1",
-        )
 
     def generate(self, open_id: str) -> tuple[bytes, bytes]:
         answer = self._call(
