@@ -2,9 +2,9 @@
 
 The README is a short first-reader page; reference material lives in docs/. These tests keep
 the two honest as the code moves: every relative link (and its #anchor) resolves, the tool
-table in docs/tools.md lists exactly the manifest's tools, every context key the app reads is
-documented, every `make` target the README quotes exists, and docs/benchmark.md is exactly
-what `python -m bench.run --docs` renders from bench/results.json.
+table in docs/tools.md lists exactly the manifest's tools, every `make` target the README quotes
+exists, and docs/benchmark.md is exactly what `python -m bench.run --docs` renders from
+bench/results.json. Context keys, outputs and variables: test_configuration.py.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from bench.run import docs_page
-from stacks.config import DEFAULTS
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -110,18 +109,62 @@ def test_tools_doc_lists_exactly_the_manifest_tools_with_scopes() -> None:
     )
 
 
-def test_every_context_key_is_documented() -> None:
-    docs = "\n".join(p.read_text() for p in sorted(DOCS.glob("*.md")))
-    missing = [key for key in DEFAULTS if f"`{key}`" not in docs]
-    assert not missing, (
-        f"context keys read by stacks/config.py but not documented in docs/: {missing}; "
-        "add them to docs/configuration.md (or the feature's page)"
-    )
-
-
 def test_benchmark_page_is_the_rendering_of_results_json() -> None:
     results = json.loads((ROOT / "bench" / "results.json").read_text())
     assert (DOCS / "benchmark.md").read_text() == docs_page(results), (
         "docs/benchmark.md does not match bench/results.json; regenerate it with "
         "`.venv/bin/python -m bench.run --docs > docs/benchmark.md`"
     )
+
+
+#: Pages longer than this open with a table of contents.
+TOC_MIN_LINES = 200
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_long_pages_open_with_a_table_of_contents(page: Path) -> None:
+    text = page.read_text()
+    if text.count("\n") <= TOC_MIN_LINES:
+        return
+    prose = _prose(text)
+    head = prose.split("\n## ", 1)[0]
+    linked = {link.partition("#")[2] for link in _LINK.findall(head) if link.startswith("#")}
+    sections = [
+        anchor
+        for anchor, line in zip(
+            _ordered_anchors(page), re.findall(r"^#{1,6} .+$", prose, re.M), strict=True
+        )
+        if line.startswith("## ")
+    ]
+    missing = [anchor for anchor in sections if anchor not in linked]
+    assert not missing, (
+        f"{page.relative_to(ROOT)} is over {TOC_MIN_LINES} lines: list every '## ' section in a "
+        f"table of contents before the first one (missing: {missing})"
+    )
+
+
+def _ordered_anchors(page: Path) -> list[str]:
+    """Every heading's anchor, in page order (as `_anchors` computes them)."""
+    seen: dict[str, int] = {}
+    anchors = []
+    for line in _prose(page.read_text()).splitlines():
+        m = re.match(r"^#{1,6} (.+?)\s*$", line)
+        if not m:
+            continue
+        slug = re.sub(r"[^\w\- ]", "", m.group(1).lower()).replace(" ", "-")
+        n = seen.get(slug, 0)
+        seen[slug] = n + 1
+        anchors.append(slug if n == 0 else f"{slug}-{n}")
+    return anchors
+
+
+def test_readme_says_what_leaves_the_account() -> None:
+    """The first page a reader sees must not promise that everything stays in the account."""
+    text = " ".join(README.read_text().split())
+    assert "Every byte stays" not in text
+    for claim in (
+        "Tool results leave it",
+        "Every call goes to Lark",
+        "everyone who uses the bot integration sees everything the bot can see",
+    ):
+        assert claim in text, f"README.md no longer says: {claim!r}"
