@@ -23,7 +23,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from . import auth, bitable, calendar_api, contact, control, docs, im, oauth, task, user_api
+from . import (
+    approval,
+    auth,
+    bench_pages,
+    bitable,
+    calendar_api,
+    comments,
+    contact,
+    control,
+    docs,
+    im,
+    oauth,
+    sheets,
+    task,
+    user_api,
+)
 from .errors import (
     INVALID_TOKEN,
     MISSING_TOKEN,
@@ -37,7 +52,7 @@ from .seed import build_seed
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Reads that Lark exposes as POST (they store nothing, so after_commit does not apply).
-_READ_POSTS = ("/records/search", "/freebusy/list", "/users/batch_get_id")
+_READ_POSTS = ("/records/search", "/freebusy/list", "/users/batch_get_id", "/find")
 _OAUTH_AREA = "/open-apis/authen/"  # served by oauth.py, outside the dispatcher
 
 
@@ -90,11 +105,13 @@ class FakeLark:
         app_secret: str = "fake-secret",
         token_ttl: int = 7200,
         seed: int = 0,
+        bench_pages: bool = False,
     ) -> None:
         self.app_id = app_id
         self.app_secret = app_secret
         self.token_ttl = token_ttl
         self.seed = seed
+        self.bench_pages = bench_pages  # 20-item pages for make bench (bench_pages.py)
         self.tenant_key = "fake_tenant_1"
         self.base_url = ""
         self._tokens: dict[str, _Token] = {}
@@ -132,6 +149,12 @@ class FakeLark:
             for table_id, table in base["tables"].items()
         }
         self.tasks: list[dict[str, Any]] = seeded["tasks"]
+        self.spreadsheets: dict[str, dict[str, Any]] = sheets.load(seeded["spreadsheets"])
+        self.approvals: list[dict[str, Any]] = seeded["approvals"]
+        self.comments: dict[str, list[dict[str, Any]]] = seeded["comments"]
+        self.withheld_fields: set[str] = set()  # user fields the app has no scope for
+        if getattr(self, "bench_pages", False):
+            bench_pages.extend(self)
         self.requests: list[RecordedRequest] = []
         self.token_fetches = 0
         self._writes: dict[str, list[dict[str, Any]]] = {}
@@ -151,7 +174,8 @@ class FakeLark:
         """Objects the clients created, by kind.
 
         Kinds: "message" (sent and replies), "document", "block", "event", "attendee",
-        "record", "record_update", "task", "task_update".
+        "record", "record_update", "task", "task_update", "event_update", "event_delete",
+        "sheet_write", "sheet_append", "approval_decision", "comment".
         """
         return list(self._writes.get(kind, []))
 
@@ -168,7 +192,7 @@ class FakeLark:
         self,
         *,
         path: str = "",
-        methods: tuple[str, ...] = ("GET", "POST", "PUT", "PATCH"),
+        methods: tuple[str, ...] = ("GET", "POST", "PUT", "PATCH", "DELETE"),
         rate_429: float = 0.0,
         rate_5xx: float = 0.0,
         latency: float = 0.0,
@@ -271,6 +295,9 @@ class FakeLark:
             *contact.endpoints(),
             *bitable.endpoints(),
             *task.endpoints(),
+            *sheets.endpoints(),
+            *approval.endpoints(),
+            *comments.endpoints(),
             *oauth.endpoints(),
             *user_api.endpoints(),
         ]
