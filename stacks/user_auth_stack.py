@@ -119,4 +119,4 @@ class UserAuthStack(Stack):
         self.auth.grant_read_audience(runtime.role)
         runtime.add_environment("USER_TOKEN_STORE", self.auth.token_store_url)
         runtime.allow_request_headers(CALLER_JWT_HEADER)
-        self.auth.grant_token_store(runtime.role)
+        self.auth.grant_token_refresh(runtime.role)
