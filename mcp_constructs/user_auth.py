@@ -69,6 +69,9 @@ class UserAuth(Construct):
             Default 5; 0 or None reserves nothing (accounts whose limit is 10 need that).
         rate_limit / burst_limit: requests per second the HTTP API lets through. Default 20/40.
         log_retention: retention of the server's and the API's log groups. Default one month.
+        redirect_allow: https hosts and app schemes self-registered clients may redirect to
+            (``AUTH_REDIRECT_ALLOW``; docs/user-auth.md "Redirect policy"). Default: the
+            server's own list (Quick Suite in every region, Claude, VS Code, Cursor).
     """
 
     def __init__(
@@ -85,6 +88,7 @@ class UserAuth(Construct):
         rate_limit: int = 20,
         burst_limit: int = 40,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        redirect_allow: Sequence[str] | None = None,
     ) -> None:
         super().__init__(scope, id)
         if not redirect_uris:
@@ -182,6 +186,8 @@ class UserAuth(Construct):
             "AUTH_SIGNING_KEY": f"kms:{self.signing_key.key_arn}",
             "AUTH_ISSUER": self.issuer,
         }
+        if redirect_allow is not None:
+            self.server_environment["AUTH_REDIRECT_ALLOW"] = " ".join(redirect_allow)
         self.function = lambda_.Function(
             self,
             "Server",

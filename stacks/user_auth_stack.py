@@ -56,6 +56,7 @@ class UserAuthStack(Stack):
             lark_user_scopes=user_auth.lark_user_scopes,
             redirect_uris=[quicksuite_redirect_uri(region), *user_auth.extra_redirect_uris],
             reserved_concurrency=user_auth.concurrency,
+            redirect_allow=user_auth.redirect_allow,
             code=code,
         )
         auth = self.auth
