@@ -213,6 +213,7 @@ def _bind(spec: ToolSpec) -> Callable[..., Awaitable[CallToolResult]]:
             result = await spec.fn(lark, **kwargs)
         except SignInRequired as exc:
             status = "sign_in_required"
+            extra = {"event": "reconnect_required"}  # the person is asked to sign in again
             raise ToolError(str(exc)) from None
         except LarkError as exc:
             status = "lark_error"
