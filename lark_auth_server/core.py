@@ -47,6 +47,7 @@ _PASSED_ON = (  # the client's authorize parameters we keep while the person is 
     "code_challenge",
     "code_challenge_method",
     "resource",
+    "nonce",
 )
 
 

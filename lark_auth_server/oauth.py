@@ -34,6 +34,7 @@ from lark_user_store import Records, TokenStore
 
 from .config import Client
 from .keys import Signer
+from .openid import id_token, wants_id_token
 from .registration import ClientRegistry, redirect_matches
 from .registration_settings import RegistrationSettings
 
@@ -46,8 +47,9 @@ LOGIN_TTL = 600  # a sign-in in progress at Feishu: 10 minutes
 ACCESS_TTL = 3600  # access token JWTs: 1 hour (the contract's maximum)
 REFRESH_TTL = 30 * 86400  # each refresh token, and a family since its last rotation
 #: Scopes any client gets when it asks (and `scopes_supported` publishes): a refresh token is
-#: issued either way, but clients that ask for offline_access expect to see it granted.
-GRANTED_TO_EVERY_CLIENT = ("offline_access",)
+#: issued either way, but clients that ask for offline_access expect to see it granted;
+#: `openid` adds an ID token (openid.py).
+GRANTED_TO_EVERY_CLIENT = ("offline_access", "openid")
 #: How clients may authenticate at /token: a secret, or none (public clients, PKCE only).
 TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
@@ -221,6 +223,8 @@ class CodeGrant(AuthorizationCodeGrant):
                 "code_challenge_method": data["code_challenge_method"],
                 "resource": data.get("resource", ""),
                 "open_id": request.user.open_id,
+                "nonce": data.get("nonce", ""),  # for the ID token (openid.py)
+                "auth_time": int(time.time()),  # the person just signed in at Feishu
             },
             expires_at=int(time.time()) + CODE_TTL,
         )
@@ -403,6 +407,16 @@ class OAuthServer(AuthorizationServer):
             "expires_in": ACCESS_TTL,
             "scope": scope,
         }
+        if wants_id_token(scope):
+            code = request.authorization_code
+            token["id_token"] = id_token(
+                self.signer,
+                issuer=request.issuer,
+                open_id=user.open_id,
+                client_id=client_id,
+                now=now,
+                code=code.data if code is not None else None,
+            )
         if include_refresh_token:
             family = family or request.authorization_code.family
             refresh = secrets.token_urlsafe(32)

@@ -53,7 +53,7 @@ MAX_NAME = 80
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
 GRANT_TYPES = ("authorization_code", "refresh_token")
 _TEXT_FIELDS = (
-    *("client_uri", "logo_uri", "tos_uri", "policy_uri", "jwks_uri"),
+    *("client_uri", "logo_uri", "tos_uri", "policy_uri"),
     *("software_id", "software_version", "scope", "client_name", "token_endpoint_auth_method"),
 )
 _BAD_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
@@ -234,8 +234,9 @@ class _Claims(ClientMetadataClaims):
                 raise InvalidClientMetadataError(f"{key} must be a string.")
             if key in self and len(self[key]) > 2000:
                 raise InvalidClientMetadataError(f"{key} is longer than 2000 characters.")
-        if "jwks" in self and not isinstance(self["jwks"], dict):
-            raise InvalidClientMetadataError("jwks must be a JSON object.")
+        # Keys are for private_key_jwt, which this server does not offer: ignored, unchecked.
+        self.pop("jwks", None)
+        self.pop("jwks_uri", None)
         _string_list(self, "contacts", 10)
         uris = _string_list(self, "redirect_uris", MAX_REDIRECT_URIS)
         if not uris:

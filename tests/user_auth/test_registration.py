@@ -31,7 +31,9 @@ def register(iss: str, **metadata: object) -> requests.Response:
     return requests.post(f"{iss}/register", json=metadata, timeout=5)
 
 
-def sign_in_as(iss: str, client: dict, redirect_uri: str, scope: str | None = None) -> dict:
+def sign_in_as(
+    iss: str, client: dict, redirect_uri: str, scope: str | None = None, **extra: str
+) -> dict:
     """Authorization code + PKCE with a registered client, through the browser, to a token."""
     session = OAuth2Session(
         client["client_id"],
@@ -43,7 +45,7 @@ def sign_in_as(iss: str, client: dict, redirect_uri: str, scope: str | None = No
     )
     verifier = generate_token(64)
     url, state = session.create_authorization_url(
-        f"{iss}/authorize", code_verifier=verifier, resource=MCP_RESOURCE
+        f"{iss}/authorize", code_verifier=verifier, resource=MCP_RESOURCE, **extra
     )
     landed = browse(url, stop_at=redirect_uri)
     assert isinstance(landed, str), getattr(landed, "text", landed)
@@ -316,3 +318,29 @@ def test_a_registration_expires_unless_used_and_lives_on_while_used(
         timeout=5,
     )
     assert page.status_code == 400 and "Location" not in page.headers
+
+
+def test_openid_gets_an_id_token_for_the_client_with_the_nonce(
+    lark: FakeLark, auth_server: AuthServerProcess
+):
+    iss = auth_server.base
+    meta = requests.get(f"{iss}/.well-known/openid-configuration", timeout=5).json()
+    assert "openid" in meta["scopes_supported"]
+    client = register(iss, redirect_uris=[LOOPBACK], token_endpoint_auth_method="none").json()
+    token = sign_in_as(iss, client, LOOPBACK, scope="openid offline_access", nonce="n-0S6_WzA2Mj")
+    assert token["scope"] == "openid offline_access"
+    id_claims = claims(token["id_token"], iss)
+    assert id_claims["iss"] == iss and id_claims["sub"] == "ou_alice"
+    assert id_claims["aud"] == client["client_id"] == id_claims["azp"]
+    assert id_claims["nonce"] == "n-0S6_WzA2Mj"
+    assert id_claims["exp"] - id_claims["iat"] <= 3600
+    assert abs(id_claims["auth_time"] - time.time()) < 60
+    # Not an access token: its audience is the client, never the MCP server.
+    assert id_claims["aud"] != MCP_RESOURCE and "client_id" not in id_claims
+    refreshed = token["_session"].refresh_token(
+        f"{iss}/token", refresh_token=token["refresh_token"]
+    )
+    assert claims(refreshed["id_token"], iss)["sub"] == "ou_alice"
+    # Without openid there is no ID token.
+    plain = sign_in_as(iss, client, LOOPBACK)
+    assert "id_token" not in plain and plain["scope"] == ""
