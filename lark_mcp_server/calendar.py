@@ -19,7 +19,7 @@ from .formatting import (
     time_arg,
     unix_seconds,
 )
-from .lark_client import LarkCall
+from .lark_client import LarkCall, LarkError
 from .paths import CALENDAR_ID, EVENT_ID
 from .registry import ToolSet
 
@@ -82,7 +82,7 @@ def _event(item: dict[str, Any], tz: dt.tzinfo | None) -> dict[str, Any]:
         "end_time": _event_time(item.get("end_time"), tz),
         "description": item.get("description"),
         "location": (item.get("location") or {}).get("name"),
-        "status": item.get("status"),
+        "status": item.get("status") if item.get("status") != "confirmed" else None,
         "link": item.get("app_link"),
     }
 
@@ -138,6 +138,7 @@ async def list_events(
     ] = None,
 ) -> dict[str, Any]:
     _check_window(start_time, end_time)
+    given = calendar_id
     calendar_id = await _calendar(lark, calendar_id)
     # Whole seconds that still cover the window (Lark takes Unix seconds).
     start, end = math.floor(start_time.timestamp()), math.ceil(end_time.timestamp())
@@ -161,7 +162,8 @@ async def list_events(
         for item in found.items
         if item.get("status") != "cancelled"
     ]
-    result: dict[str, Any] = {"calendar_id": calendar_id, "events": events}
+    # The calendar is said only when it was not asked for (the person's primary calendar).
+    result: dict[str, Any] = {"calendar_id": None if given else calendar_id, "events": events}
     result["has_more"] = found.resume is not None
     if found.resume is not None:
         token = occurrences.encode_token(found.resume)
@@ -201,6 +203,7 @@ async def create_event(
     ] = None,
 ) -> dict[str, Any]:
     _check_window(start_time, end_time)
+    given = calendar_id
     calendar_id = await _calendar(lark, calendar_id)
     data = await lark.post(
         "/open-apis/calendar/v4/calendars/{calendar_id}/events",
@@ -239,7 +242,7 @@ async def create_event(
                 f"attendees failed: {exc}. Do not create it again; fix the attendee list instead."
             ) from None
         result["attendees"] = [p.get("user_id") or p.get("third_party_email") for p in people]
-    return {"calendar_id": calendar_id, **result}
+    return {"calendar_id": None if given else calendar_id, **result}
 
 
 @TOOLS.tool(
@@ -272,4 +275,89 @@ async def get_freebusy(
         }
         for item in data.get("freebusy_list") or []
     ]
-    return {"user_id": user_id, "busy": busy}
+    return {"busy": busy}
+
+
+EventId = Annotated[str, Field(min_length=1, description="The event (event_id from list_events).")]
+# Lark's answers for an event that is not there (any more): "event not found", "event deleted".
+_GONE = (193001, 193002)
+
+
+@TOOLS.tool(
+    title="Update event",
+    description="Change an event's title, description, times or location; only the fields "
+    "given change.",
+    read_only=False,
+    idempotent=True,
+)
+async def update_event(
+    lark: LarkCall,
+    event_id: EventId,
+    calendar_id: OptionalCalendarId = None,
+    summary: Annotated[
+        str | None, Field(min_length=1, max_length=1000, description="Title.")
+    ] = None,
+    description: Annotated[str | None, Field(max_length=40000, description="Details.")] = None,
+    start_time: time_arg("New start (give end_time too)", optional=True) = None,
+    end_time: time_arg("New end (give start_time too)", optional=True) = None,
+    location: Annotated[str | None, Field(max_length=1000, description="Place.")] = None,
+) -> dict[str, Any]:
+    if (start_time is None) != (end_time is None):
+        raise ToolError("Give start_time and end_time together (Lark moves an event by both).")
+    if start_time is not None and end_time is not None:
+        _check_window(start_time, end_time)
+    body: dict[str, Any] = {
+        "summary": summary,
+        "description": description,
+        "start_time": {"timestamp": unix_seconds(start_time)} if start_time else None,
+        "end_time": {"timestamp": unix_seconds(end_time)} if end_time else None,
+        "location": {"name": location} if location is not None else None,
+    }
+    if all(value is None for value in body.values()):
+        raise ToolError(
+            "Nothing to change: give summary, description, start_time + end_time or location."
+        )
+    event = EVENT_ID.segment("event_id", event_id)
+    calendar_id = await _calendar(lark, calendar_id)
+    # Setting the same fields twice leaves the same event: safe to retry.
+    data = await lark.patch(
+        "/open-apis/calendar/v4/calendars/{calendar_id}/events/{event_id}",
+        CALENDAR_ID.segment("calendar_id", calendar_id),
+        event,
+        params={"user_id_type": "open_id"},
+        json=body,
+        idempotent=True,
+    )
+    tz = (start_time or end_time).tzinfo if start_time or end_time else None
+    return _event(data.get("event") or {}, tz)
+
+
+@TOOLS.tool(
+    title="Delete event",
+    description="Delete (cancel) an event and notify its attendees; deleting it again is not "
+    "an error.",
+    read_only=False,
+    destructive=True,
+    idempotent=True,
+)
+async def delete_event(
+    lark: LarkCall,
+    event_id: EventId,
+    calendar_id: OptionalCalendarId = None,
+    notify: Annotated[bool, Field(description="Tell the attendees (default true).")] = True,
+) -> dict[str, Any]:
+    event = EVENT_ID.segment("event_id", event_id)
+    calendar_id = await _calendar(lark, calendar_id)
+    try:
+        await lark.delete(
+            "/open-apis/calendar/v4/calendars/{calendar_id}/events/{event_id}",
+            CALENDAR_ID.segment("calendar_id", calendar_id),
+            event,
+            params={"need_notification": str(notify).lower()},
+            idempotent=True,  # deleting twice leaves it deleted
+        )
+    except LarkError as exc:
+        if exc.code not in _GONE:
+            raise
+        return {"event_id": event_id.strip(), "deleted": True, "note": "It was already gone."}
+    return {"event_id": event_id.strip(), "deleted": True}

@@ -137,6 +137,13 @@ class Chain:
         issuer = f"http://127.0.0.1:{ports['auth']}"
         gateway = f"http://127.0.0.1:{ports['gateway']}"
         mcp_url = f"{gateway}/mcp"
+        clients_json = env.get("AUTH_CLIENTS") or json.dumps([DEV_CLIENT])
+        try:
+            clients = [str(c["client_id"]) for c in json.loads(clients_json)]
+        except (ValueError, TypeError, KeyError):
+            raise ChainError(
+                "AUTH_CLIENTS must be a JSON list of {client_id, ...} objects"
+            ) from None
         if real:
             lark = env.get("LARK_DOMAIN", "https://open.feishu.cn")
             app_id, app_secret = env["LARK_APP_ID"], env["LARK_APP_SECRET"]
@@ -153,13 +160,6 @@ class Chain:
             scopes = env.get("LARK_USER_SCOPES") or FAKE_SCOPES
             fake = ["-m", "tests.lark_fake", "--port", str(fake_port)]
             self.start("fake-lark", fake, {}, lark, health="/_fake/stats")
-        clients_json = env.get("AUTH_CLIENTS") or json.dumps([DEV_CLIENT])
-        try:
-            clients = [str(c["client_id"]) for c in json.loads(clients_json)]
-        except (ValueError, TypeError, KeyError):
-            raise ChainError(
-                "AUTH_CLIENTS must be a JSON list of {client_id, ...} objects"
-            ) from None
         store = f"sqlite:///{self.data / 'tokens.db'}"
         lark_env = {"LARK_DOMAIN": lark, "LARK_APP_ID": app_id, "LARK_APP_SECRET": app_secret}
         if env.get("LARK_ACCOUNTS_DOMAIN"):

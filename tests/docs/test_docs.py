@@ -156,3 +156,15 @@ def _ordered_anchors(page: Path) -> list[str]:
         seen[slug] = n + 1
         anchors.append(slug if n == 0 else f"{slug}-{n}")
     return anchors
+
+
+def test_readme_says_what_leaves_the_account() -> None:
+    """The first page a reader sees must not promise that everything stays in the account."""
+    text = " ".join(README.read_text().split())
+    assert "Every byte stays" not in text
+    for claim in (
+        "Tool results leave it",
+        "Every call goes to Lark",
+        "everyone who uses the bot integration sees everything the bot can see",
+    ):
+        assert claim in text, f"README.md no longer says: {claim!r}"

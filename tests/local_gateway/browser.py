@@ -1,6 +1,7 @@
 """A tiny browser for sign-in flows: follows redirects, keeps cookies, and on an HTML page with a
-form (our consent page) submits it the way a person clicking its first submit button would
-(auto-consent). It stops before loading the client's redirect URI and returns that URL.
+form (our consent page) submits it as a person clicking its "Allow" button would (auto-consent;
+without one, its first button). It stops before loading the client's redirect URI and returns
+that URL.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import httpx2
 
 MAX_STEPS = 12
 REDIRECTS = (301, 302, 303, 307, 308)
+AGREE = frozenset({"allow", "approve", "accept", "yes"})
 
 
 class _Form(HTMLParser):
@@ -22,6 +24,7 @@ class _Form(HTMLParser):
         self.fields: dict[str, str] = {}
         self.submit: tuple[str, str] | None = None
         self._in_form = False
+        self._agreed = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
@@ -32,8 +35,11 @@ class _Form(HTMLParser):
         elif self._in_form and tag in ("input", "button"):
             kind = a.get("type", "submit" if tag == "button" else "text").lower()
             if kind == "submit":
-                if self.submit is None and a.get("name"):
+                # A person consenting clicks "Allow" (else the first button there is).
+                agrees = a.get("value", "").lower() in AGREE
+                if a.get("name") and (self.submit is None or agrees) and not self._agreed:
                     self.submit = (a["name"], a.get("value", ""))
+                    self._agreed = agrees
             elif a.get("name"):
                 self.fields[a["name"]] = a.get("value", "")
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 
 from tests.server.fixtures import anyio_backend as anyio_backend
@@ -91,6 +92,7 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningChain]:
     )
     assert process.stdout is not None
     banner: list[str] = []
+    mcp = sign_in = None
     deadline = time.monotonic() + START_SECONDS
     try:
         while time.monotonic() < deadline:
@@ -113,3 +115,7 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningChain]:
             process.kill()
             process.wait()
     assert process.returncode == 0, process.stdout.read()
+    if mcp and sign_in:  # Ctrl-C stopped every process of the chain: nothing answers any more
+        for url in (mcp.group(1), f"{sign_in.group(1)}/health", f"{sign_in.group(2)}/_fake/stats"):
+            with pytest.raises(httpx2.ConnectError):
+                httpx2.get(url, timeout=5)

@@ -175,3 +175,25 @@ def test_python_m_local_gateway(issuer: LocalIssuer, upstream: tuple[str, list])
         assert metadata["resource"] == mcp_url
     finally:
         stop_process(process)
+
+
+def test_the_chain_names_a_setting_it_cannot_use(tmp_path):
+    """`make local USER_AUTH=1` with a bad setting: one line naming it, exit 1, nothing left."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LARK_", "AUTH_"))}
+    cases = [
+        ({"LARK_APP_ID": "cli_x", "LARK_APP_SECRET": "s"}, "LARK_USER_SCOPES is required"),
+        ({"PORT": "abc"}, "PORT='abc' is not a port number"),
+        ({"AUTH_CLIENTS": "nope"}, "AUTH_CLIENTS must be a JSON list"),
+    ]
+    for extra, message in cases:
+        run = subprocess.run(
+            [sys.executable, "-m", "local_gateway.chain"],
+            cwd=REPO,
+            env={**env, "LOCAL_DATA": str(tmp_path), **extra},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert run.returncode == 1, run.stderr
+        assert run.stderr.startswith(f"make local USER_AUTH=1: {message}"), run.stderr
+        assert "Traceback" not in run.stderr and list(tmp_path.glob("*.log")) == []

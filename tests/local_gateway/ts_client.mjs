@@ -8,8 +8,9 @@ import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
 
 const { MCP_URL, REDIRECT_URI, TOOL, CLIENT_ID, CLIENT_SECRET } = process.env;
 
-// A tiny browser: follows redirects, keeps cookies, submits the first form it meets
-// (auto-consent), and stops before loading the client's redirect URI.
+// A tiny browser: follows redirects, keeps cookies, submits the first form it meets with
+// its Allow button (auto-consent), and stops before loading the client's redirect URI.
+let consentPages = 0; // HTML pages with a form the browser submitted
 async function browse(start) {
   const cookies = new Map();
   let url = start;
@@ -32,6 +33,7 @@ async function browse(start) {
     const html = await res.text();
     const form = html.match(/<form\b([^>]*)>([\s\S]*?)<\/form>/i);
     if (res.status !== 200 || !form) throw new Error(`stopped at ${url} (HTTP ${res.status}): ${html.slice(0, 500)}`);
+    consentPages += 1;
     const attr = (tag, name) => (tag.match(new RegExp(`\\b${name}="([^"]*)"`, "i")) || [])[1];
     const unescape = (s) => (s || "").replace(/&quot;/g, '"').replace(/&#x27;|&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
     const fields = new URLSearchParams();
@@ -41,8 +43,12 @@ async function browse(start) {
       const name = attr(tag, "name");
       if (!name) continue;
       if (type === "submit") {
-        if (!submitted) fields.set(unescape(name), unescape(attr(tag, "value")));
-        submitted = true;
+        // A person consenting clicks "Allow" (else the first button there is).
+        const agrees = /^(allow|approve|accept|yes)$/i.test(attr(tag, "value") || "");
+        if (!submitted || (agrees && submitted !== "agreed")) {
+          fields.set(unescape(name), unescape(attr(tag, "value")));
+          submitted = agrees ? "agreed" : "first";
+        }
       } else fields.set(unescape(name), unescape(attr(tag, "value")));
     }
     url = new URL(unescape(attr(form[1], "action")) || url, url).toString();
@@ -106,6 +112,7 @@ const result = await session.client.callTool({ name: TOOL, arguments: {} });
 await session.client.close();
 console.log(JSON.stringify({
   unauthorizedFirst,
+  consentPages,
   registered: info?.client_id,
   tools: tools.map((t) => t.name),
   isError: Boolean(result.isError),

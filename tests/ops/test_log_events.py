@@ -72,6 +72,7 @@ def test_the_mcp_server_logs_each_person_asked_to_reconnect(lark_fake: FakeLark,
         lark_fake.base_url,
         LARK_USER_AUTH_ISSUER="http://127.0.0.1:9",  # never reached: the token is no JWT
         LARK_USER_AUTH_CLIENTS="quicksuite",
+        LARK_USER_AUTH_AUDIENCE="https://gateway.example/mcp",
         USER_TOKEN_STORE=f"sqlite:///{tmp_path / 'tokens.db'}",
     )
     with run_server(env) as server:
