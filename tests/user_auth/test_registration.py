@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 
 import pytest
 import requests
@@ -25,6 +26,23 @@ from tests.lark_fake import FakeLark
 from .harness import MCP_RESOURCE, AuthServerProcess, browse, query_of, start_auth_server
 
 LOOPBACK = "http://127.0.0.1:33418/callback"
+
+
+@pytest.fixture(scope="module")
+def auth_server(
+    lark_fake: FakeLark, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AuthServerProcess]:
+    """This module's own server: its tests register far more clients from one address than
+    the hourly limit lets through (the limit itself is tested on a server of its own)."""
+    with start_auth_server(
+        lark_fake.base_url,
+        lark_fake.app_id,
+        lark_fake.app_secret,
+        tmp_path_factory.mktemp("auth-registration"),
+        AUTH_REGISTRATIONS_PER_HOUR="100000",
+        AUTH_REGISTRATIONS_PER_HOUR_TOTAL="100000",
+    ) as server:
+        yield server
 
 
 def register(iss: str, **metadata: object) -> requests.Response:
