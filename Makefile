@@ -81,7 +81,7 @@ quicksuite: setup ## Quick Suite MCP form fields of the deployed stacks [TEAM=na
 
 .PHONY: bench
 bench: setup ## ours vs bare mcp vs lark-mcp on loopback; table + bench/results.json (~3 min)
-	$(PY) -m bench.run
+	$(PY) -m bench.run --user-auth
 
 # `make verify URL=http://127.0.0.1:8000/mcp` (local server, no auth) or
 # `make verify [STACK_PREFIX=LarkMcp] [REGION=eu-west-1] [TEAM=ops | CLIENT=name]` (deployed; the

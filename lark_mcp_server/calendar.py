@@ -157,8 +157,10 @@ async def list_events(
         fetch, start, end, page_size=page_size, resume=resume, time_left=lark.remaining
     )
     tz = start_time.tzinfo
+    # Rows to pick an event and act on it by event_id: the app link (a long URL per event)
+    # is left to create_event / update_event, which answer about one event.
     events = [
-        _event(item, tz) | _series(item)
+        _event(item, tz) | _series(item) | {"link": None}
         for item in found.items
         if item.get("status") != "cancelled"
     ]

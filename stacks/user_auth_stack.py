@@ -114,4 +114,4 @@ class UserAuthStack(Stack):
         runtime.add_environment("LARK_USER_AUTH_CLIENTS", self.auth.client_id)
         runtime.add_environment("USER_TOKEN_STORE", self.auth.token_store_url)
         runtime.allow_request_headers(CALLER_JWT_HEADER)
-        self.auth.grant_token_store(runtime.role)
+        self.auth.grant_token_refresh(runtime.role)
