@@ -26,6 +26,7 @@ from lark_user_store.sigv4 import (
 )
 
 from .lark import accounts_origin
+from .registration_settings import RegistrationSettings, registration_settings
 from .signin_cookie import CookieKeyError, derive_key, load_key_file
 
 
@@ -35,12 +36,20 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class Client:
-    """A registered OAuth client (Quick Suite, or a test client)."""
+    """An OAuth client: pre-registered by an administrator (`AUTH_CLIENTS`: Quick Suite, a
+    test client) or registered by itself at `/register` (`registration.py`)."""
 
     client_id: str
     client_secret: str = field(repr=False)
     redirect_uris: tuple[str, ...]
     scopes: tuple[str, ...] = ()  # scopes of ours it may be granted (none by default)
+    # Self-registered clients: the secret is kept as its SHA-256 only, a public client has
+    # none (auth method "none"), and a person confirms the client on our consent page.
+    secret_sha256: str = field(default="", repr=False)
+    auth_method: str = field(default="client_secret_basic", repr=False)
+    grant_types: tuple[str, ...] = ("authorization_code", "refresh_token")
+    name: str = ""
+    registered: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,7 @@ class Settings:
     issuer: str | None = None  # None: https://<the request's domainName> (Lambda)
     audience: str | None = None  # `AUTH_AUDIENCE`: every token's `aud`, the only `resource`
     cookie_key: bytes = field(default=b"", repr=False)  # b"": a random key for this process
+    registration: RegistrationSettings = field(default_factory=RegistrationSettings)
 
     @property
     def accounts(self) -> str:
@@ -170,6 +180,7 @@ def _settings(env: Mapping[str, str], **where: Any) -> Settings:
                 env,
             )
         ),
+        registration=registration_settings(env),
         **where,
     )
 

@@ -60,6 +60,7 @@ def handle(event: dict[str, Any], server: AuthServer | None = None) -> dict[str,
             headers=headers,
             body=raw,
             issuer=issuer,
+            source=str(http.get("sourceIp", "")),
         )
     )
     answer_headers = dict(response.headers)

@@ -89,6 +89,9 @@ class UserAuth(Construct):
             (the catch-all). Default 20/40. ``route_throttles`` sets the others.
         route_throttles: (rate, burst) per route key. Default :data:`ROUTE_THROTTLES`.
         log_retention: retention of the server's and the API's log groups. Default one month.
+        redirect_allow: https hosts and app schemes self-registered clients may redirect to
+            (``AUTH_REDIRECT_ALLOW``; docs/user-auth.md "Redirect policy"). Default: the
+            server's own list (Quick Suite in every region, Claude, VS Code, Cursor).
     """
 
     def __init__(
@@ -107,6 +110,7 @@ class UserAuth(Construct):
         burst_limit: int = 40,
         route_throttles: Mapping[str, tuple[int, int]] | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        redirect_allow: Sequence[str] | None = None,
     ) -> None:
         super().__init__(scope, id)
         if not redirect_uris:
@@ -237,6 +241,8 @@ class UserAuth(Construct):
         }
         #: What the server (and the runtime) reads as the audience.
         self.audience = audience
+        if redirect_allow is not None:
+            self.server_environment["AUTH_REDIRECT_ALLOW"] = " ".join(redirect_allow)
         self.function = lambda_.Function(
             self,
             "Server",

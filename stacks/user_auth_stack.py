@@ -59,6 +59,7 @@ class UserAuthStack(Stack):
             # The user gateway is deployed after this stack: its URL comes through SSM.
             audience=f"ssm:{user_gateway_url_parameter(config)}",
             reserved_concurrency=user_auth.concurrency,
+            redirect_allow=user_auth.redirect_allow,
             code=code,
         )
         auth = self.auth

@@ -64,6 +64,9 @@ def test_the_cookie_key_is_made_once_readable_only_by_its_owner(
         ({"AUTH_ISSUER": ""}, "AUTH_ISSUER is not set"),
         ({"AUTH_AUDIENCE": ""}, "AUTH_AUDIENCE is not set"),
         ({"AUTH_AUDIENCE": "javascript:alert(1)"}, "AUTH_AUDIENCE=javascript"),
+        ({"AUTH_REDIRECT_ALLOW": "defaults javascript"}, "AUTH_REDIRECT_ALLOW: 'javascript'"),
+        ({"AUTH_REDIRECT_ALLOW": "bad_host.example"}, "AUTH_REDIRECT_ALLOW: 'bad_host"),
+        ({"AUTH_REGISTRATIONS_PER_HOUR": "many"}, "AUTH_REGISTRATIONS_PER_HOUR='many'"),
     ],
 )
 def test_bad_settings_name_the_variable(base: dict[str, str], change: dict[str, str], message: str):
