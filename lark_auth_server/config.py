@@ -23,6 +23,7 @@ from lark_user_store.sigv4 import (
 )
 
 from .lark import accounts_origin
+from .registration_settings import RegistrationSettings, registration_settings
 
 
 class ConfigError(Exception):
@@ -31,12 +32,20 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class Client:
-    """A registered OAuth client (Quick Suite, or a test client)."""
+    """An OAuth client: pre-registered by an administrator (`AUTH_CLIENTS`: Quick Suite, a
+    test client) or registered by itself at `/register` (`registration.py`)."""
 
     client_id: str
     client_secret: str = field(repr=False)
     redirect_uris: tuple[str, ...]
     scopes: tuple[str, ...] = ()  # scopes of ours it may be granted (none by default)
+    # Self-registered clients: the secret is kept as its SHA-256 only, a public client has
+    # none (auth method "none"), and a person confirms the client on our consent page.
+    secret_sha256: str = field(default="", repr=False)
+    auth_method: str = field(default="client_secret_basic", repr=False)
+    grant_types: tuple[str, ...] = ("authorization_code", "refresh_token")
+    name: str = ""
+    registered: bool = False
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,7 @@ class Settings:
     previous_keys: str = ""
     issuer: str | None = None  # None: https://<the request's domainName> (Lambda)
     audience: str | None = None  # default `aud` when the client asks for no resource
+    registration: RegistrationSettings = field(default_factory=RegistrationSettings)
 
     @property
     def accounts(self) -> str:
@@ -126,6 +136,7 @@ def _settings(env: Mapping[str, str], **where: Any) -> Settings:
         lark_scopes=_scopes(env.get("LARK_USER_SCOPES", "")),
         previous_keys=env.get("AUTH_PREVIOUS_SIGNING_KEYS", ""),
         audience=env.get("AUTH_AUDIENCE", "").strip() or None,
+        registration=registration_settings(env),
         **where,
     )
 

@@ -23,11 +23,21 @@ from lark_user_store import StoreError, TokenStore, open_store
 from . import lark, pages
 from .config import Settings
 from .keys import Signer, SigningKeyError, load_previous, load_signer
-from .oauth import LOGIN_TTL, OAuthServer, Request, SignedInUser, digest
+from .oauth import (
+    GRANTED_TO_EVERY_CLIENT,
+    LOGIN_TTL,
+    TOKEN_AUTH_METHODS,
+    OAuthServer,
+    Request,
+    SignedInUser,
+    digest,
+)
+from .registration import RegistrationEndpoint, register
 
 log = logging.getLogger("lark_auth_server")
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_JSON_PATHS = ("/token", "/register")  # machine endpoints: errors as JSON, never a page
 _PASSED_ON = (  # the client's authorize parameters we keep while the person is at Feishu
     "response_type",
     "client_id",
@@ -37,6 +47,7 @@ _PASSED_ON = (  # the client's authorize parameters we keep while the person is 
     "code_challenge",
     "code_challenge_method",
     "resource",
+    "nonce",
 )
 
 
@@ -48,6 +59,7 @@ class HttpRequest:
     headers: dict[str, str] = field(default_factory=dict)  # lower-case names
     body: bytes = b""
     issuer: str = ""  # our public base URL for this request
+    source: str = ""  # the caller's IP address (rate limits of /register)
 
 
 @dataclass
@@ -82,7 +94,12 @@ class AuthServer:
         self.store = store
         self.signer = signer
         self.previous = previous
-        self.oauth = OAuthServer(settings.clients, store, signer, settings.audience)
+        self.oauth = OAuthServer(
+            settings.clients, store, signer, settings.audience, settings.registration
+        )
+        self.registration = RegistrationEndpoint(
+            self.oauth.registry, settings.registration, lambda: self._metadata("")
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AuthServer:
@@ -103,6 +120,7 @@ class AuthServer:
             ("GET", "/authorize"): self.authorize,
             ("GET", "/callback"): self.callback,
             ("POST", "/token"): self.token,
+            ("POST", "/register"): self.register,
             ("GET", "/health"): lambda _: _json(200, {"status": "ok"}),
         }
         path = request.path.rstrip("/") or "/"
@@ -116,12 +134,12 @@ class AuthServer:
             return route(request)
         except (StoreError, SigningKeyError) as exc:
             log.error("%s %s failed: %s", request.method, path, exc)
-            if path == "/token":
+            if path in _JSON_PATHS:
                 return _json(503, {"error": "temporarily_unavailable"})
             return _html(503, pages.lark_failed("The sign-in service is temporarily unavailable."))
         except Exception:  # a bug: say so without echoing the request (it may carry a code)
             log.exception("%s %s failed unexpectedly", request.method, path)
-            if path == "/token":
+            if path in _JSON_PATHS:
                 return _json(500, {"error": "server_error"})
             return _html(500, pages.lark_failed("The sign-in service failed unexpectedly."))
 
@@ -133,28 +151,29 @@ class AuthServer:
     # --------------------------------------------------------------------------- endpoints
 
     def metadata(self, request: HttpRequest) -> HttpResponse:
-        iss = request.issuer
-        scopes = sorted({s for c in self.settings.clients.values() for s in c.scopes})
-        return _json(
-            200,
-            {
-                **({"scopes_supported": scopes} if scopes else {}),
-                "issuer": iss,
-                "authorization_endpoint": f"{iss}/authorize",
-                "token_endpoint": f"{iss}/token",
-                "jwks_uri": f"{iss}/jwks",
-                "response_types_supported": ["code"],
-                "grant_types_supported": ["authorization_code", "refresh_token"],
-                "code_challenge_methods_supported": ["S256"],
-                "token_endpoint_auth_methods_supported": [
-                    "client_secret_basic",
-                    "client_secret_post",
-                ],
-                "subject_types_supported": ["public"],
-                "id_token_signing_alg_values_supported": ["RS256"],
-            },
-            cache=True,
-        )
+        return _json(200, self._metadata(request.issuer), cache=True)
+
+    def _metadata(self, iss: str) -> dict[str, Any]:
+        """RFC 8414 metadata (also served as the OpenID discovery document)."""
+        scopes = {s for c in self.settings.clients.values() for s in c.scopes}
+        return {
+            "issuer": iss,
+            "authorization_endpoint": f"{iss}/authorize",
+            "token_endpoint": f"{iss}/token",
+            "registration_endpoint": f"{iss}/register",
+            "jwks_uri": f"{iss}/jwks",
+            "scopes_supported": sorted(scopes | set(GRANTED_TO_EVERY_CLIENT)),
+            "response_types_supported": ["code"],
+            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": list(TOKEN_AUTH_METHODS),
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+        }
+
+    def register(self, request: HttpRequest) -> HttpResponse:
+        status, headers, body = register(self.registration, request)
+        return HttpResponse(status, {**headers, **_NO_STORE}, json.dumps(body).encode())
 
     def jwks(self, request: HttpRequest) -> HttpResponse:
         keys = [self.signer.public_jwk()]

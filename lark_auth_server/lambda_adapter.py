@@ -55,6 +55,7 @@ def handle(event: dict[str, Any], server: AuthServer | None = None) -> dict[str,
             headers={k.lower(): v for k, v in (event.get("headers") or {}).items()},
             body=raw,
             issuer=issuer,
+            source=str(http.get("sourceIp", "")),
         )
     )
     return {

@@ -34,6 +34,9 @@ from lark_user_store import Records, TokenStore
 
 from .config import Client
 from .keys import Signer
+from .openid import id_token, wants_id_token
+from .registration import ClientRegistry, redirect_matches
+from .registration_settings import RegistrationSettings
 
 log = logging.getLogger("lark_auth_server")
 # Authlib logs issued tokens at DEBUG ("Issue token %r"): never let that reach a log.
@@ -43,6 +46,12 @@ CODE_TTL = 300  # our authorization codes: 5 minutes
 LOGIN_TTL = 600  # a sign-in in progress at Feishu: 10 minutes
 ACCESS_TTL = 3600  # access token JWTs: 1 hour (the contract's maximum)
 REFRESH_TTL = 30 * 86400  # each refresh token, and a family since its last rotation
+#: Scopes any client gets when it asks (and `scopes_supported` publishes): a refresh token is
+#: issued either way, but clients that ask for offline_access expect to see it granted;
+#: `openid` adds an ID token (openid.py).
+GRANTED_TO_EVERY_CLIENT = ("offline_access", "openid")
+#: How clients may authenticate at /token: a secret, or none (public clients, PKCE only).
+TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
 
 def digest(value: str) -> str:
@@ -63,22 +72,30 @@ class OAuthClient(ClientMixin):
         return None  # the redirect_uri is required: it must match a registered one exactly
 
     def get_allowed_scope(self, scope: str | None) -> str:
-        return " ".join(s for s in (scope or "").split() if s in self.client.scopes)
+        allowed = {*self.client.scopes, *GRANTED_TO_EVERY_CLIENT}
+        return " ".join(dict.fromkeys(s for s in (scope or "").split() if s in allowed))
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        return redirect_uri in self.client.redirect_uris
+        return redirect_matches(self.client, redirect_uri)  # exact, loopback on any port
 
     def check_client_secret(self, client_secret: str) -> bool:
+        if self.client.secret_sha256:  # self-registered: only the digest is stored
+            given = hashlib.sha256(client_secret.encode()).hexdigest()
+            return hmac.compare_digest(self.client.secret_sha256, given)
+        if not self.client.client_secret:
+            return False
         return hmac.compare_digest(self.client.client_secret.encode(), client_secret.encode())
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        if self.client.auth_method == "none":  # a public client: PKCE is its proof
+            return method == "none"
         return method in ("client_secret_basic", "client_secret_post")
 
     def check_response_type(self, response_type: str) -> bool:
         return response_type == "code"
 
     def check_grant_type(self, grant_type: str) -> bool:
-        return grant_type in ("authorization_code", "refresh_token")
+        return grant_type in self.client.grant_types
 
 
 @dataclass(frozen=True)
@@ -191,7 +208,7 @@ class RequireS256(CodeChallenge):
 
 
 class CodeGrant(AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post"]
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = TOKEN_AUTH_METHODS
     server: OAuthServer
 
     def save_authorization_code(self, code: str, request: Request) -> None:
@@ -206,6 +223,8 @@ class CodeGrant(AuthorizationCodeGrant):
                 "code_challenge_method": data["code_challenge_method"],
                 "resource": data.get("resource", ""),
                 "open_id": request.user.open_id,
+                "nonce": data.get("nonce", ""),  # for the ID token (openid.py)
+                "auth_time": int(time.time()),  # the person just signed in at Feishu
             },
             expires_at=int(time.time()) + CODE_TTL,
         )
@@ -245,7 +264,7 @@ class CodeGrant(AuthorizationCodeGrant):
 
 
 class RotatingRefreshGrant(RefreshTokenGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post"]
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = TOKEN_AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True
     server: OAuthServer
 
@@ -326,9 +345,12 @@ class OAuthServer(AuthorizationServer):
         store: TokenStore,
         signer: Signer,
         audience: str | None = None,
+        registration: RegistrationSettings | None = None,
     ) -> None:
         super().__init__()
         self.clients = clients
+        self.registration = registration or RegistrationSettings()
+        self.registry = ClientRegistry(store.records, self.registration.policy)
         self.store = store
         self.records: Records = store.records
         self.signer = signer
@@ -338,11 +360,13 @@ class OAuthServer(AuthorizationServer):
 
     # Authlib framework hooks
     def query_client(self, client_id: str) -> OAuthClient | None:
-        client = self.clients.get(client_id)
+        client = self.clients.get(client_id) or self.registry.get(client_id)
         return OAuthClient(client) if client else None
 
     def save_token(self, token: dict[str, Any], request: Request) -> None:
-        pass  # issue() already stored the refresh token with its family
+        # issue() already stored the refresh token with its family; a self-registered
+        # client that received a token stays registered (registration.IDLE_TTL).
+        self.registry.touch(request.client.client)
 
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
         pass
@@ -383,6 +407,16 @@ class OAuthServer(AuthorizationServer):
             "expires_in": ACCESS_TTL,
             "scope": scope,
         }
+        if wants_id_token(scope):
+            code = request.authorization_code
+            token["id_token"] = id_token(
+                self.signer,
+                issuer=request.issuer,
+                open_id=user.open_id,
+                client_id=client_id,
+                now=now,
+                code=code.data if code is not None else None,
+            )
         if include_refresh_token:
             family = family or request.authorization_code.family
             refresh = secrets.token_urlsafe(32)

@@ -3,7 +3,9 @@
 One construct owns everything the sign-in needs in AWS:
 
 * the user token table (DynamoDB, on demand, point-in-time recovery, encrypted with its own
-  customer-managed key, retained and deletion-protected: people's Lark tokens live here);
+  customer-managed key, retained and deletion-protected: people's Lark tokens live here), and
+  a second customer-managed key that wraps the per-person data keys sealing each stored Lark
+  token (lark_user_store.envelope), so reading an item is not reading a token;
 * the token signing key: a KMS asymmetric RSA_2048 key (RS256); the private half never leaves KMS,
   so it appears in no template, environment variable or log;
 * the OAuth client ``quicksuite``: its secret is generated into Secrets Manager at deploy time
@@ -37,6 +39,11 @@ from constructs import Construct
 from mcp_constructs.nag import acknowledge
 from mcp_constructs.python_bundle import PYTHON_RUNTIME, REPO, WHEELHOUSE_ROOT, PythonBundle
 
+#: The item kinds the MCP server reads and writes (lark_user_store.tokens.USER_PREFIX and
+#: lark_mcp_server.user_tokens.LEASE_PREFIX); everything else in the table is the auth server's.
+RUNTIME_KEY_PREFIXES = ("user#", "refreshing#")
+#: Get a person's tokens; conditional PutItem (refresh, lease); conditional DeleteItem (lease).
+RUNTIME_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
 #: The client id Quick Suite uses (fixed, so the form can be filled before the first deploy).
 QUICKSUITE_CLIENT_ID = "quicksuite"
 HANDLER = "lark_auth_server.aws_lambda.handler"
@@ -69,6 +76,9 @@ class UserAuth(Construct):
             Default 5; 0 or None reserves nothing (accounts whose limit is 10 need that).
         rate_limit / burst_limit: requests per second the HTTP API lets through. Default 20/40.
         log_retention: retention of the server's and the API's log groups. Default one month.
+        redirect_allow: https hosts and app schemes self-registered clients may redirect to
+            (``AUTH_REDIRECT_ALLOW``; docs/user-auth.md "Redirect policy"). Default: the
+            server's own list (Quick Suite in every region, Claude, VS Code, Cursor).
     """
 
     def __init__(
@@ -85,6 +95,7 @@ class UserAuth(Construct):
         rate_limit: int = 20,
         burst_limit: int = 40,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        redirect_allow: Sequence[str] | None = None,
     ) -> None:
         super().__init__(scope, id)
         if not redirect_uris:
@@ -114,6 +125,16 @@ class UserAuth(Construct):
             ),
             time_to_live_attribute="ttl",
             deletion_protection=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+        # The tokens inside each item are sealed again with a per-person data key that this
+        # key wraps (encryption context {"open_id": ...}); the table's key alone opens nothing.
+        self.token_key = kms.Key(
+            self,
+            "TokenKey",
+            description="Wraps the data keys that encrypt each stored Lark user token",
+            enable_key_rotation=True,
             removal_policy=RemovalPolicy.RETAIN,
         )
 
@@ -182,6 +203,8 @@ class UserAuth(Construct):
             "AUTH_SIGNING_KEY": f"kms:{self.signing_key.key_arn}",
             "AUTH_ISSUER": self.issuer,
         }
+        if redirect_allow is not None:
+            self.server_environment["AUTH_REDIRECT_ALLOW"] = " ".join(redirect_allow)
         self.function = lambda_.Function(
             self,
             "Server",
@@ -258,16 +281,54 @@ class UserAuth(Construct):
 
     @property
     def token_store_url(self) -> str:
-        """``USER_TOKEN_STORE`` for every reader of the store (lark_user_store.open_store)."""
-        return f"dynamodb://{self.table.table_name}"
+        """``USER_TOKEN_STORE`` for every reader of the store (lark_user_store.open_store):
+        the table and the KMS key that wraps the tokens' data keys."""
+        return f"dynamodb://{self.table.table_name}?kms_key={self.token_key.key_arn}"
 
     # -- grants --------------------------------------------------------------------------------
 
     def grant_token_store(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Read and write the user tokens (the table and encrypt/decrypt with its key)."""
+        """Read and write every item kind of the store (the authorization server: sign-ins,
+        codes, refresh-token families, registrations), and seal/open people's Lark tokens."""
         grant = self.table.grant_read_write_data(grantee)
         _acknowledge_table_key_actions(grantee)
+        self._grant_data_keys(grantee)
         return grant
+
+    def grant_token_refresh(self, grantee: iam.IGrantable) -> iam.Grant:
+        """What the MCP server needs of the store, no more: read, conditionally write and
+        delete only the items keyed ``user#<open_id>`` (a person's Lark tokens) and
+        ``refreshing#<open_id>`` (the refresh lease), enforced with ``dynamodb:LeadingKeys``,
+        and seal/open the Lark tokens. It cannot read our codes, refresh tokens, families or
+        client registrations."""
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=list(RUNTIME_TABLE_ACTIONS),
+            resource_arns=[self.table.table_arn],
+            conditions={
+                "ForAllValues:StringLike": {
+                    "dynamodb:LeadingKeys": [f"{p}*" for p in RUNTIME_KEY_PREFIXES]
+                }
+            },
+        )
+        # DynamoDB decrypts and encrypts items with the table's key on the caller's behalf
+        # (the same key actions Table.grantReadWriteData gives).
+        self.table_key.grant_encrypt_decrypt(grantee)
+        _acknowledge_table_key_actions(grantee)
+        self._grant_data_keys(grantee)
+        return grant
+
+    def _grant_data_keys(self, grantee: iam.IGrantable) -> iam.Grant:
+        """GenerateDataKey/Decrypt on the token key, only with a person's encryption context."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["kms:GenerateDataKey", "kms:Decrypt"],
+            resource_arns=[self.token_key.key_arn],
+            conditions={
+                "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["open_id"]},
+                "Null": {"kms:EncryptionContext:open_id": "false"},
+            },
+        )
 
     def grant_read_client_secret(self, grantee: iam.IGrantable) -> iam.Grant:
         """Read the Quick Suite client's secret (for a person's `make quicksuite`, not code)."""

@@ -56,6 +56,7 @@ class UserAuthStack(Stack):
             lark_user_scopes=user_auth.lark_user_scopes,
             redirect_uris=[quicksuite_redirect_uri(region), *user_auth.extra_redirect_uris],
             reserved_concurrency=user_auth.concurrency,
+            redirect_allow=user_auth.redirect_allow,
             code=code,
         )
         auth = self.auth
@@ -113,4 +114,4 @@ class UserAuthStack(Stack):
         runtime.add_environment("LARK_USER_AUTH_CLIENTS", self.auth.client_id)
         runtime.add_environment("USER_TOKEN_STORE", self.auth.token_store_url)
         runtime.allow_request_headers(CALLER_JWT_HEADER)
-        self.auth.grant_token_store(runtime.role)
+        self.auth.grant_token_refresh(runtime.role)

@@ -41,6 +41,9 @@ def test_defaults_and_derived_values():
         ),
         ({"AUTH_ISSUER": "http://auth.example.com"}, "must be an https:// URL"),
         ({"AUTH_ISSUER": ""}, "AUTH_ISSUER is not set"),
+        ({"AUTH_REDIRECT_ALLOW": "defaults javascript"}, "AUTH_REDIRECT_ALLOW: 'javascript'"),
+        ({"AUTH_REDIRECT_ALLOW": "bad_host.example"}, "AUTH_REDIRECT_ALLOW: 'bad_host"),
+        ({"AUTH_REGISTRATIONS_PER_HOUR": "many"}, "AUTH_REGISTRATIONS_PER_HOUR='many'"),
     ],
 )
 def test_bad_settings_name_the_variable(change: dict[str, str], message: str):

@@ -131,12 +131,13 @@ def test_a_working_sign_in_path_passes_every_check(
         report.passed[1],
         f"/authorize sends quicksuite to the Feishu/Lark sign-in page for app {lark.app_id}"
         " with offline_access",
+        f"{auth_server.base}/register refuses a redirect outside the policy",
         "the user gateway refuses requests without a token or forged",
     ]
     assert report.passed[1].startswith("jwks_uri publishes RS256 key ")
     assert _deploy(config) == {
         "IsComplete": True,
-        "Data": {"Checks": 4, "Pending": "nothing: the sign-in path is ready"},
+        "Data": {"Checks": 5, "Pending": "nothing: the sign-in path is ready"},
     }
 
 
@@ -344,6 +345,29 @@ def test_a_quick_suite_redirect_uri_not_registered_fails(
     )
 
 
+# -- registration ----------------------------------------------------------------------------
+
+
+def test_registration_that_lets_any_redirect_through_fails(lark: FakeLark, tmp_path: Path):
+    with start_auth_server(
+        lark.base_url,
+        lark.app_id,
+        lark.app_secret,
+        tmp_path,
+        AUTH_REDIRECT_ALLOW="defaults sign-in-check.invalid",  # an admin allowed too much
+    ) as server:
+        report = run_checks(_config(server.base, lark))
+    assert report.failed_step == "registration" and not report.retryable
+    assert report.message.startswith(
+        f"the registration endpoint {server.base}/register answered 201 ("
+    )
+    assert report.message.endswith(
+        "to a redirect URI outside the redirect policy (https://sign-in-check.invalid/callback)"
+        " instead of 400 invalid_redirect_uri: anyone could register a client that sends"
+        " people's codes anywhere. Check AUTH_REDIRECT_ALLOW (context userAuthRedirectAllow)"
+    )
+
+
 # -- the user gateway must refuse ------------------------------------------------------------
 
 
@@ -371,7 +395,7 @@ def test_a_user_gateway_that_lets_a_request_through_fails(
     assert message == (
         f"sign-in check failed: the user gateway accepted an MCP request {label} (HTTP 200)"
         " instead of refusing it with 401: anyone could call the tools. Its authorizer must be"
-        f" CUSTOM_JWT on {auth_server.base} with allowed client quicksuite"
+        f" CUSTOM_JWT on {auth_server.base} with allowed audience {gateway}/mcp"
     )
 
 

@@ -87,12 +87,13 @@ def deployed(aws: dict[str, str], lark_fake: FakeLark, monkeypatch: pytest.Monke
         kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["Arn"]
         for _ in range(2)
     ]
+    store_url = f"dynamodb://{table}?kms_key={kms.create_key()['KeyMetadata']['Arn']}"
     for name in list(__import__("os").environ):
         if name.startswith(("AWS_", "LARK_", "AUTH_", "USER_TOKEN")):
             monkeypatch.delenv(name)
     for name, value in {
         **aws,
-        "USER_TOKEN_STORE": f"dynamodb://{table}",
+        "USER_TOKEN_STORE": store_url,
         "LARK_DOMAIN": lark_fake.base_url,
         "LARK_USER_SCOPES": "calendar:calendar:readonly",
         "LARK_SECRET_ARN": lark_arn,
@@ -103,7 +104,7 @@ def deployed(aws: dict[str, str], lark_fake: FakeLark, monkeypatch: pytest.Monke
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(lambda_adapter, "_server", None)  # a cold start for each test
     lark_fake.reset()
-    return {"table": table, "keys": keys, "env": aws}
+    return {"table": table, "keys": keys, "env": aws, "store_url": store_url}
 
 
 def _call(evt: dict) -> dict:
@@ -173,7 +174,7 @@ def test_a_sign_in_through_the_lambda_handler(deployed: dict, lark_fake: FakeLar
     assert decoded.claims["iss"] == ISSUER and decoded.claims["sub"] == "ou_alice"
     assert decoded.claims["aud"] == MCP_RESOURCE
 
-    stored = open_store(f"dynamodb://{deployed['table']}", deployed["env"]).get("ou_alice")
+    stored = open_store(deployed["store_url"], deployed["env"]).get("ou_alice")
     assert stored is not None and stored.refresh_token
 
     refreshed = _call(

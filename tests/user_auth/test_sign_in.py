@@ -54,6 +54,7 @@ def test_metadata_is_served_at_both_well_known_paths(auth_server: AuthServerProc
         assert set(meta["token_endpoint_auth_methods_supported"]) == {
             "client_secret_basic",
             "client_secret_post",
+            "none",  # self-registered public clients (PKCE)
         }
     [key] = requests.get(f"{iss}/jwks", timeout=5).json()["keys"]
     assert key["kty"] == "RSA" and key["alg"] == "RS256" and key["kid"] and "d" not in key

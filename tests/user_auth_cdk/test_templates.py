@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 
 import pytest
@@ -77,7 +78,43 @@ def test_signing_key_is_asymmetric_rsa_for_signing(user_app):
     signing = [k for k in keys.values() if k["Properties"].get("KeyUsage") == "SIGN_VERIFY"]
     assert len(signing) == 1
     assert signing[0]["Properties"]["KeySpec"] == "RSA_2048"
-    assert len(keys) == 2  # the table key and the signing key, nothing else
+    assert len(keys) == 3  # the table key, the token key and the signing key, nothing else
+
+
+def _token_key_id(raw: dict) -> str:
+    (key_id,) = [k for k in _resources(raw, "AWS::KMS::Key") if "TokenKey" in k]
+    return key_id
+
+
+def test_stored_tokens_are_sealed_with_their_own_key(user_app):
+    """A second customer-managed key wraps the per-person data keys; the store URL names it."""
+    raw = user_app.raw("UserAuth")
+    key_id = _token_key_id(raw)
+    key = raw["Resources"][key_id]
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert key["DeletionPolicy"] == "Retain"
+    assert "KeyUsage" not in key["Properties"]  # symmetric ENCRYPT_DECRYPT
+    _, fn = _server(raw)
+    url = fn["Properties"]["Environment"]["Variables"]["USER_TOKEN_STORE"]["Fn::Join"][1]
+    assert url[0] == "dynamodb://" and url[2] == "?kms_key="
+    assert url[3] == {"Fn::GetAtt": [key_id, "Arn"]}
+
+
+def _data_key_statement(statements: list[dict], key_id: str) -> dict:
+    (statement,) = [
+        s
+        for s in statements
+        if key_id in json.dumps(s["Resource"]) and "kms:GenerateDataKey" in _actions(s)
+    ]
+    return statement
+
+
+def _assert_data_keys_need_a_person(statement: dict) -> None:
+    assert _actions(statement) == {"kms:GenerateDataKey", "kms:Decrypt"}
+    assert statement["Condition"] == {
+        "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["open_id"]},
+        "Null": {"kms:EncryptionContext:open_id": "false"},
+    }
 
 
 # -- the Quick Suite client -------------------------------------------------------------------
@@ -178,7 +215,8 @@ def test_auth_server_role_is_least_privilege(user_app):
     table_id, _ = _one(raw, "AWS::DynamoDB::Table")
     keys = _resources(raw, "AWS::KMS::Key")
     signing_id = next(k for k, v in keys.items() if v["Properties"].get("KeyUsage"))
-    table_key_id = next(k for k in keys if k != signing_id)
+    token_key_id = _token_key_id(raw)
+    table_key_id = next(k for k in keys if k not in (signing_id, token_key_id))
     secret_id, _ = _one(raw, "AWS::SecretsManager::Secret")
     by_resource = {}
     for statement in _statements(raw, role_id):
@@ -193,6 +231,7 @@ def test_auth_server_role_is_least_privilege(user_app):
         json.dumps({"Fn::GetAtt": [table_id, "Arn"]}, sort_keys=True): "dynamodb:",
         json.dumps({"Fn::GetAtt": [table_key_id, "Arn"]}, sort_keys=True): "kms:",
         json.dumps({"Fn::GetAtt": [signing_id, "Arn"]}, sort_keys=True): "kms:",
+        json.dumps({"Fn::GetAtt": [token_key_id, "Arn"]}, sort_keys=True): "kms:",
         json.dumps({"Ref": secret_id}, sort_keys=True): "secretsmanager:",
     }
     for resource, prefix in expected.items():
@@ -202,6 +241,7 @@ def test_auth_server_role_is_least_privilege(user_app):
         "kms:Sign",
         "kms:GetPublicKey",
     }
+    _assert_data_keys_need_a_person(_data_key_statement(_statements(raw, role_id), token_key_id))
     lark = [r for r in by_resource if "lark-app-credentials-??????" in r]
     assert len(lark) == 1 and by_resource[lark[0]] <= {
         "secretsmanager:GetSecretValue",
@@ -294,14 +334,48 @@ def test_runtime_trusts_the_issuer_reads_the_store_and_receives_the_header(user_
     assert env["LARK_USER_AUTH_CLIENTS"] == "quicksuite"
     assert "Fn::GetStackOutput" in json.dumps(env["LARK_USER_AUTH_ISSUER"])
     assert env["USER_TOKEN_STORE"]["Fn::Join"][1][0] == "dynamodb://"
+    assert "?kms_key=" in json.dumps(env["USER_TOKEN_STORE"])
     role_id = props["RoleArn"]["Fn::GetAtt"][0]
     statements = _statements(raw, role_id)
-    table = [s for s in statements if "dynamodb:PutItem" in _actions(s)]
-    assert len(table) == 1 and "dynamodb:ConditionCheckItem" in _actions(table[0])
+    table = [s for s in statements if any(a.startswith("dynamodb:") for a in _actions(s))]
+    assert len(table) == 1
+    assert _actions(table[0]) == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}
     assert "UserAuthTokens" in json.dumps(table[0]["Resource"])
-    key = [s for s in statements if "kms:Decrypt" in _actions(s)]
-    assert len(key) == 1 and "UserAuthTableKey" in json.dumps(key[0]["Resource"])
+    assert table[0]["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["user#*", "refreshing#*"]}
+    }
+    key = [s for s in statements if "UserAuthTableKey" in json.dumps(s["Resource"])]
+    assert len(key) == 1 and "kms:Decrypt" in _actions(key[0])
+    token = [s for s in statements if "UserAuthTokenKey" in json.dumps(s["Resource"])]
+    assert len(token) == 1
+    _assert_data_keys_need_a_person(token[0])
     assert not [s for s in statements if "kms:Sign" in _actions(s)]
+
+
+def _leading_keys_allow(condition: dict, key: str) -> bool:
+    """IAM's `ForAllValues:StringLike` on `dynamodb:LeadingKeys` for a request on one item
+    (`*` any run of characters, `?` one character), as IAM evaluates it."""
+    patterns = condition["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+    return any(fnmatch.fnmatchcase(key, p) for p in patterns)
+
+
+def test_runtime_role_reaches_only_the_item_kinds_the_server_uses(user_app):
+    """The condition evaluated against the keys each side of the store writes: every key the
+    MCP server uses is allowed, every key of the authorization server's is refused."""
+    from lark_mcp_server.user_tokens import LEASE_PREFIX
+    from lark_user_store.tokens import USER_PREFIX
+
+    raw = user_app.raw("Runtime")
+    _, runtime = _one(raw, "AWS::BedrockAgentCore::Runtime")
+    statements = _statements(raw, runtime["Properties"]["RoleArn"]["Fn::GetAtt"][0])
+    (table,) = [s for s in statements if "dynamodb:GetItem" in _actions(s)]
+    condition = table["Condition"]
+    for key in (USER_PREFIX + "ou_alice", LEASE_PREFIX + "ou_alice"):
+        assert _leading_keys_allow(condition, key), key
+    auth_server_keys = ["login#", "code#", "rt#", "family#", "client#", "registration#", ""]
+    for prefix in auth_server_keys:
+        assert not _leading_keys_allow(condition, prefix + "4f1c0d"), prefix
+    assert not _leading_keys_allow(condition, "ou_alice#user#")  # a prefix, not a substring
 
 
 # -- the user gateway -------------------------------------------------------------------------
