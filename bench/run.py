@@ -479,7 +479,12 @@ def docs_page(report: dict[str, Any]) -> str:
     sizes = [s for s in report.get("result_sizes") or [] if "ratio" in s]
     sizes_md = "\n".join(
         [
-            "Result text a model reads, one 20-item page (`bench/result_sizes.py`):",
+            para(
+                "Result text a model reads, one 20-item page of the same fake data "
+                "(`bench/result_sizes.py`); lark-mcp has no tool that reads cell values, so the "
+                "sheet's lark-mcp column is Lark's `data` serialized as lark-mcp serializes "
+                "every answer:"
+            ),
             "",
             "| page (ours) | items | ours | lark-mcp tool | lark-mcp | ratio |",
             "|---|---:|---:|---|---:|---:|",

@@ -60,7 +60,6 @@ class UserGatewayStack(Stack):
             "UserGateway",
             gateway_name=user_gateway_name(config),
             discovery_url=auth.discovery_url,
-            client_ids=[auth.client_id],
             runtime=runtime,
             target_name=TARGET_NAME,
             description="Lark/Feishu tools acting as the signed-in person",
@@ -133,7 +132,7 @@ class UserGatewayStack(Stack):
             "ToolPolicy",
             gateway=gateway.resource,
             gateway_role=gateway.role,
-            client_ids=[auth.client_id],
+            audience=gateway.gateway_url,
             mode=config.policy_mode,
         )
         self.tool_policy.add_target(

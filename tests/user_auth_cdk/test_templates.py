@@ -457,7 +457,8 @@ def test_user_gateway_authorizer_and_interceptor(user_app):
     assert props["Name"] == "larkmcp-user-gw"
     assert props["AuthorizerType"] == "CUSTOM_JWT"
     jwt = props["AuthorizerConfiguration"]["CustomJWTAuthorizer"]
-    assert jwt["AllowedClients"] == ["quicksuite"]
+    # Any client (they register themselves); the policies bind tokens to this gateway's URL.
+    assert "AllowedClients" not in jwt
     assert "AllowedScopes" not in jwt and "AllowedAudience" not in jwt
     (interceptor,) = props["InterceptorConfigurations"]
     assert interceptor["InterceptionPoints"] == ["REQUEST"]
@@ -489,7 +490,7 @@ def test_user_gateway_target_forwards_exactly_the_caller_jwt_header(user_app):
     template.resource_count_is("AWS::BedrockAgentCore::GatewayTarget", 1)
 
 
-def test_user_gateway_policies_allow_every_tool_to_quicksuite(user_app):
+def test_user_gateway_policies_allow_every_tool_to_tokens_for_this_gateway(user_app):
     raw = user_app.raw("UserGateway")
     _, gateway = _one(raw, "AWS::BedrockAgentCore::Gateway")
     _engine_id, engine = _one(raw, "AWS::BedrockAgentCore::PolicyEngine")
@@ -499,7 +500,10 @@ def test_user_gateway_policies_allow_every_tool_to_quicksuite(user_app):
     statement = json.dumps(policy["Properties"]["Definition"]["Cedar"]["Statement"])
     for tool in expected_tool_names(None):
         assert f'AgentCore::Action::\\"lark___{tool}\\"' in statement, tool
-    assert 'principal.getTag(\\"client_id\\") == \\"quicksuite\\"' in statement
+    gateway_id = _one(raw, "AWS::BedrockAgentCore::Gateway")[0]
+    assert 'principal.getTag(\\"aud\\") == \\"' in statement
+    assert json.dumps({"Fn::GetAtt": [gateway_id, "GatewayUrl"]}) in statement
+    assert "client_id" not in statement
     assert policy["Properties"]["ValidationMode"] == "FAIL_ON_ANY_FINDINGS"
     sync = _resources(raw, "Custom::GatewayToolSync")
     assert len(sync) == 1
