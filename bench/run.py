@@ -540,7 +540,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--user-auth",
         action="store_true",
         help="start ours with user sign-in configured (LARK_USER_AUTH_ISSUER, "
-        "LARK_USER_AUTH_CLIENTS, USER_TOKEN_STORE), as a userAuth deployment runs it",
+        "LARK_USER_AUTH_CLIENTS, LARK_USER_AUTH_AUDIENCE, USER_TOKEN_STORE), as a userAuth "
+        "deployment runs it",
     )
     parser.add_argument(
         "--no-pin",
@@ -620,6 +621,7 @@ def main(argv: list[str] | None = None) -> int:
         user_env = {
             "LARK_USER_AUTH_ISSUER": "https://auth.example.invalid",
             "LARK_USER_AUTH_CLIENTS": "quicksuite",
+            "LARK_USER_AUTH_AUDIENCE": "https://gateway.example.invalid/mcp",
             "USER_TOKEN_STORE": f"sqlite:///{ROOT / 'bench' / '.work' / 'user-tokens.db'}",
         }
         specs = [
