@@ -146,7 +146,9 @@ class CallerVerifier:
         except JoseError as exc:
             raise CallerRejected(_claim_problem(exc)) from None
         client_id = claims.get("client_id")
-        if not isinstance(client_id, str) or client_id not in self.clients:
+        # Any client when no list is configured: the audience above already binds the token
+        # to this server, and self-registered clients cannot be listed in advance.
+        if not isinstance(client_id, str) or (self.clients and client_id not in self.clients):
             raise CallerRejected(
                 "the caller token was issued to a client this server does not accept"
             )

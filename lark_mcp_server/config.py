@@ -78,7 +78,9 @@ class Settings:
     user_auth_issuer: str | None = None
     """`LARK_USER_AUTH_ISSUER`: the authorization server whose JWTs name a signed-in person."""
     user_auth_clients: tuple[str, ...] = ()
-    """`LARK_USER_AUTH_CLIENTS`: OAuth client ids whose JWTs are accepted (comma list)."""
+    """`LARK_USER_AUTH_CLIENTS`: if set, only these OAuth client ids' JWTs are accepted (comma
+    list); unset (as deployed), any client's: self-registered clients cannot be listed, and
+    the audience binds the token to this server."""
     user_auth_audience: str | None = None
     """`LARK_USER_AUTH_AUDIENCE`: the `aud` a caller JWT must carry (the user gateway's MCP URL)."""
     user_token_store: str | None = None
@@ -90,13 +92,9 @@ class Settings:
 
     @property
     def user_auth(self) -> bool:
-        """True when the server can act as a signed-in person (all three settings given)."""
-        return bool(
-            self.user_auth_issuer
-            and self.user_auth_clients
-            and self.user_auth_audience
-            and self.user_token_store
-        )
+        """True when the server can act as a signed-in person (issuer, audience and store
+        given; a client list is optional)."""
+        return bool(self.user_auth_issuer and self.user_auth_audience and self.user_token_store)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -144,7 +142,8 @@ class Settings:
 def _user_auth(
     env: Mapping[str, str],
 ) -> tuple[str | None, tuple[str, ...], str | None, str | None]:
-    """The four user-auth settings: all given, or none (then only the bot is served)."""
+    """The user-auth settings: issuer, audience and store all given, or none of them (then only
+    the bot is served); the client list is optional either way."""
     issuer = (env.get("LARK_USER_AUTH_ISSUER") or "").strip().rstrip("/") or None
     raw_clients = env.get("LARK_USER_AUTH_CLIENTS") or ""
     clients = tuple(dict.fromkeys(c.strip() for c in raw_clients.split(",") if c.strip()))
@@ -152,12 +151,16 @@ def _user_auth(
     store = (env.get("USER_TOKEN_STORE") or "").strip() or None
     given = {
         "LARK_USER_AUTH_ISSUER": issuer,
-        "LARK_USER_AUTH_CLIENTS": clients,
         "LARK_USER_AUTH_AUDIENCE": audience,
         "USER_TOKEN_STORE": store,
     }
     missing = [name for name, value in given.items() if not value]
     if len(missing) == len(given):
+        if clients:
+            raise ConfigError(
+                "LARK_USER_AUTH_CLIENTS is set but user sign-in is not: set "
+                f"{', '.join(given)} as well (or unset LARK_USER_AUTH_CLIENTS)"
+            )
         return None, (), None, None
     if missing:
         raise ConfigError(

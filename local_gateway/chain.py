@@ -188,7 +188,6 @@ class Chain:
                 "PORT": str(ports["mcp"]),
                 "LARK_USER_AUTH_ISSUER": issuer,
                 "LARK_USER_AUTH_AUDIENCE": mcp_url,
-                "LARK_USER_AUTH_CLIENTS": ",".join(clients),
                 "USER_TOKEN_STORE": store,
             },
             f"http://127.0.0.1:{ports['mcp']}",

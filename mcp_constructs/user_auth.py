@@ -428,6 +428,9 @@ ROUTE_THROTTLES: dict[str, tuple[int, int]] = {
     "GET /callback": (5, 10),
     "GET /jwks": (5, 10),
     "GET /.well-known/{proxy+}": (5, 10),
+    # Anyone may register a client: its own small bucket (the server also limits per address).
+    "POST /register": (2, 5),
+    "POST /consent": (5, 10),
 }
 
 _ACCESS_LOG_FORMAT = {

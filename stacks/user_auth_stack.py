@@ -111,11 +111,10 @@ class UserAuthStack(Stack):
         )
 
     def connect_runtime(self, runtime: McpServerRuntime) -> None:
-        """Let the MCP server act as signed-in people: trust this issuer, the quicksuite
-        client and the audience, read/write the token store, and receive the caller-JWT
-        header."""
+        """Let the MCP server act as signed-in people: trust this issuer and the audience (any
+        client: they register themselves), read/write the token store, and receive the
+        caller-JWT header."""
         runtime.add_environment("LARK_USER_AUTH_ISSUER", self.auth.issuer)
-        runtime.add_environment("LARK_USER_AUTH_CLIENTS", self.auth.client_id)
         runtime.add_environment("LARK_USER_AUTH_AUDIENCE", self.auth.audience)
         self.auth.grant_read_audience(runtime.role)
         runtime.add_environment("USER_TOKEN_STORE", self.auth.token_store_url)
