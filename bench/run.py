@@ -479,7 +479,12 @@ def docs_page(report: dict[str, Any]) -> str:
     sizes = [s for s in report.get("result_sizes") or [] if "ratio" in s]
     sizes_md = "\n".join(
         [
-            "Result text a model reads, one 20-item page (`bench/result_sizes.py`):",
+            para(
+                "Result text a model reads, one 20-item page of the same fake data "
+                "(`bench/result_sizes.py`); lark-mcp has no tool that reads cell values, so the "
+                "sheet's lark-mcp column is Lark's `data` serialized as lark-mcp serializes "
+                "every answer:"
+            ),
             "",
             "| page (ours) | items | ours | lark-mcp tool | lark-mcp | ratio |",
             "|---|---:|---:|---|---:|---:|",
@@ -535,7 +540,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--user-auth",
         action="store_true",
         help="start ours with user sign-in configured (LARK_USER_AUTH_ISSUER, "
-        "LARK_USER_AUTH_CLIENTS, USER_TOKEN_STORE), as a userAuth deployment runs it",
+        "LARK_USER_AUTH_CLIENTS, LARK_USER_AUTH_AUDIENCE, USER_TOKEN_STORE), as a userAuth "
+        "deployment runs it",
     )
     parser.add_argument(
         "--no-pin",
@@ -615,6 +621,7 @@ def main(argv: list[str] | None = None) -> int:
         user_env = {
             "LARK_USER_AUTH_ISSUER": "https://auth.example.invalid",
             "LARK_USER_AUTH_CLIENTS": "quicksuite",
+            "LARK_USER_AUTH_AUDIENCE": "https://gateway.example.invalid/mcp",
             "USER_TOKEN_STORE": f"sqlite:///{ROOT / 'bench' / '.work' / 'user-tokens.db'}",
         }
         specs = [

@@ -281,8 +281,8 @@ async def get_freebusy(
 
 
 EventId = Annotated[str, Field(min_length=1, description="The event (event_id from list_events).")]
-# Lark's answers for an event that is not there (any more): "event not found", "event deleted".
-_GONE = (193001, 193002)
+# Lark's answer for an event that is not there (any more): "event not found".
+_GONE = (193001,)
 
 
 @TOOLS.tool(

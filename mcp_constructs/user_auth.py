@@ -13,6 +13,15 @@ One construct owns everything the sign-in needs in AWS:
 * the server itself (``lark_auth_server.aws_lambda.handler``, arm64, wheels bundled without
   Docker by :mod:`mcp_constructs.python_bundle`) behind an API Gateway HTTP API.
 
+The tokens' audience is the user gateway's MCP URL. That gateway is created after this
+construct (its authorizer reads our discovery URL, and its target calls the runtime that trusts
+our issuer), so the server cannot take the URL as a CloudFormation reference without a cycle:
+``audience`` may be ``ssm:<parameter name>``, the parameter the user gateway's stack writes,
+read by the server at cold start (the construct grants ``ssm:GetParameter`` on it).
+
+Each OAuth endpoint has its own throttle (HTTP API route settings), so anonymous traffic on
+``/authorize``, ``/callback`` or the metadata cannot use up what ``/token`` needs.
+
 Why an HTTP API rather than a Lambda function URL: its endpoint
 ``https://<api id>.execute-api.<region>.<suffix>`` is built from the API id without string
 surgery, so the issuer and discovery URLs are plain joins (a function URL ends in ``/`` and
@@ -23,7 +32,7 @@ gives per-stage throttling and access logs, which a function URL has not.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigatewayv2 as apigwv2
@@ -74,8 +83,15 @@ class UserAuth(Construct):
             with their wheels (raises with the make target to run when they are missing).
         reserved_concurrency: concurrent executions reserved for (and capping) the server.
             Default 5; 0 or None reserves nothing (accounts whose limit is 10 need that).
-        rate_limit / burst_limit: requests per second the HTTP API lets through. Default 20/40.
+        audience: every token's ``aud``: the user gateway's MCP URL, or ``ssm:<parameter
+            name>`` holding it (see the module docstring).
+        rate_limit / burst_limit: requests per second for routes without their own throttle
+            (the catch-all). Default 20/40. ``route_throttles`` sets the others.
+        route_throttles: (rate, burst) per route key. Default :data:`ROUTE_THROTTLES`.
         log_retention: retention of the server's and the API's log groups. Default one month.
+        redirect_allow: https hosts and app schemes self-registered clients may redirect to
+            (``AUTH_REDIRECT_ALLOW``; docs/user-auth.md "Redirect policy"). Default: the
+            server's own list (Quick Suite in every region, Claude, VS Code, Cursor).
     """
 
     def __init__(
@@ -86,12 +102,15 @@ class UserAuth(Construct):
         lark_secret: secretsmanager.ISecret,
         lark_domain: str,
         redirect_uris: Sequence[str],
+        audience: str,
         lark_user_scopes: Sequence[str] = (),
         code: lambda_.Code | None = None,
         reserved_concurrency: int | None = 5,
         rate_limit: int = 20,
         burst_limit: int = 40,
+        route_throttles: Mapping[str, tuple[int, int]] | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        redirect_allow: Sequence[str] | None = None,
     ) -> None:
         super().__init__(scope, id)
         if not redirect_uris:
@@ -171,6 +190,25 @@ class UserAuth(Construct):
             "Rotate by hand (docs/user-auth.md).",
         )
 
+        # -- the sign-in cookie key ------------------------------------------------------------
+        # Seals the pending sign-in in the person's browser (lark_auth_server.signin_cookie).
+        self.cookie_secret = secretsmanager.Secret(
+            self,
+            "CookieSecret",
+            description="Key material sealing the sign-in cookie of the Lark MCP authorization "
+            "server (a pending sign-in, at most 10 minutes)",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True
+            ),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        acknowledge(
+            self.cookie_secret,
+            "AwsSolutions-SMG4",
+            "Seals sign-in cookies that live 10 minutes; rotate by hand (put a new random "
+            "value, restart the function): sign-ins in progress then start again.",
+        )
+
         # -- the server ----------------------------------------------------------------------
         self.log_group = logs.LogGroup(self, "ServerLogs", retention=log_retention)
         self.role = iam.Role(
@@ -197,8 +235,14 @@ class UserAuth(Construct):
             "LARK_SECRET_ARN": lark_secret.secret_arn,
             "AUTH_CLIENTS_SECRET_ARN": self.clients_secret.secret_arn,
             "AUTH_SIGNING_KEY": f"kms:{self.signing_key.key_arn}",
+            "AUTH_COOKIE_SECRET_ARN": self.cookie_secret.secret_arn,
             "AUTH_ISSUER": self.issuer,
+            "AUTH_AUDIENCE": audience,
         }
+        #: What the server (and the runtime) reads as the audience.
+        self.audience = audience
+        if redirect_allow is not None:
+            self.server_environment["AUTH_REDIRECT_ALLOW"] = " ".join(redirect_allow)
         self.function = lambda_.Function(
             self,
             "Server",
@@ -220,12 +264,22 @@ class UserAuth(Construct):
         self.grant_token_store(self.function)
         self.signing_key.grant(self.function, "kms:Sign", "kms:GetPublicKey")
         self.clients_secret.grant_read(self.function)
+        self.cookie_secret.grant_read(self.function)
         lark_secret.grant_read(self.function)
+        self.grant_read_audience(self.function)
 
-        self.api.add_routes(
+        integration = integrations.HttpLambdaIntegration("Server", self.function)
+        self.route_throttles = dict(route_throttles or ROUTE_THROTTLES)
+        routes: list[apigwv2.HttpRoute] = []
+        for key in self.route_throttles:
+            method, path = key.split(" ", 1)
+            routes += self.api.add_routes(
+                path=path, methods=[apigwv2.HttpMethod(method)], integration=integration
+            )
+        routes += self.api.add_routes(  # anything else (health, later endpoints): the default
             path="/{proxy+}",
             methods=[apigwv2.HttpMethod.GET, apigwv2.HttpMethod.POST],
-            integration=integrations.HttpLambdaIntegration("Server", self.function),
+            integration=integration,
         )
         self.access_logs = logs.LogGroup(self, "ApiAccessLogs", retention=log_retention)
         self.stage = apigwv2.HttpStage(
@@ -236,6 +290,13 @@ class UserAuth(Construct):
             auto_deploy=True,
             throttle=apigwv2.ThrottleSettings(rate_limit=rate_limit, burst_limit=burst_limit),
         )
+        stage = self.stage.node.default_child
+        stage.route_settings = {
+            key: {"ThrottlingRateLimit": rate, "ThrottlingBurstLimit": burst}
+            for key, (rate, burst) in self.route_throttles.items()
+        }
+        for route in routes:  # route settings name routes that must exist first
+            stage.node.add_dependency(route)
         # Method, path (never the query: it carries authorization codes), status and caller.
         self.stage.node.default_child.access_log_settings = (
             apigwv2.CfnStage.AccessLogSettingsProperty(
@@ -288,6 +349,19 @@ class UserAuth(Construct):
         _acknowledge_table_key_actions(grantee)
         self._grant_data_keys(grantee)
         return grant
+
+    def grant_read_audience(self, grantee: iam.IGrantable) -> iam.Grant | None:
+        """Read the SSM parameter holding the audience (None when it is a plain URL)."""
+        if not self.audience.startswith("ssm:"):
+            return None
+        name = self.audience.removeprefix("ssm:").lstrip("/")
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["ssm:GetParameter"],
+            resource_arns=[
+                Stack.of(self).format_arn(service="ssm", resource="parameter", resource_name=name)
+            ],
+        )
 
     def grant_token_refresh(self, grantee: iam.IGrantable) -> iam.Grant:
         """What the MCP server needs of the store, no more: read, conditionally write and
@@ -345,6 +419,16 @@ def _acknowledge_table_key_actions(grantee: iam.IGrantable) -> None:
             "customer-managed key on the caller's behalf; the statement names that key alone.",
         )
 
+
+#: (requests per second, burst) per route. /token is Quick Suite's and every client's refresh;
+#: the browser routes and the metadata are anonymous and may not use it up.
+ROUTE_THROTTLES: dict[str, tuple[int, int]] = {
+    "POST /token": (25, 50),
+    "GET /authorize": (5, 10),
+    "GET /callback": (5, 10),
+    "GET /jwks": (5, 10),
+    "GET /.well-known/{proxy+}": (5, 10),
+}
 
 _ACCESS_LOG_FORMAT = {
     "requestId": "$context.requestId",

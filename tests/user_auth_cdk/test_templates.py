@@ -24,6 +24,27 @@ def _one(raw: dict, type_: str) -> tuple[str, dict]:
     return next(iter(found.items()))
 
 
+def _clients_secret(raw: dict) -> tuple[str, dict]:
+    """The quicksuite client's secret (the other one seals sign-in cookies)."""
+    found = {
+        k: v
+        for k, v in _resources(raw, "AWS::SecretsManager::Secret").items()
+        if "GenerateStringKey" in v["Properties"]["GenerateSecretString"]
+    }
+    assert len(found) == 1, list(found)
+    return next(iter(found.items()))
+
+
+def _cookie_secret(raw: dict) -> tuple[str, dict]:
+    found = {
+        k: v
+        for k, v in _resources(raw, "AWS::SecretsManager::Secret").items()
+        if "GenerateStringKey" not in v["Properties"]["GenerateSecretString"]
+    }
+    assert len(found) == 1, list(found)
+    return next(iter(found.items()))
+
+
 def _statements(raw: dict, role_logical_id: str) -> list[dict]:
     policies = [
         r["Properties"]["PolicyDocument"]["Statement"]
@@ -122,7 +143,7 @@ def _assert_data_keys_need_a_person(statement: dict) -> None:
 
 def test_quicksuite_client_secret_is_generated_never_output(user_app):
     raw = user_app.raw("UserAuth")
-    _secret_id, secret = _one(raw, "AWS::SecretsManager::Secret")
+    _secret_id, secret = _clients_secret(raw)
     generated = secret["Properties"]["GenerateSecretString"]
     assert generated["GenerateStringKey"] == "client_secret"
     assert generated["PasswordLength"] >= 32
@@ -147,7 +168,7 @@ def test_extra_redirect_uris_and_quick_suite_region_from_context(tmp_path):
         },
     )
     raw = app.raw("UserAuth")
-    _, secret = _one(raw, "AWS::SecretsManager::Secret")
+    _, secret = _clients_secret(raw)
     template = json.loads(secret["Properties"]["GenerateSecretString"]["SecretStringTemplate"])
     assert template["redirect_uris"] == [
         "https://us-east-1.quicksight.aws.amazon.com/sn/oauthcallback",
@@ -194,8 +215,13 @@ def test_auth_server_lambda_is_bounded_arm64(user_app):
         "LARK_SECRET_ARN",
         "AUTH_CLIENTS_SECRET_ARN",
         "AUTH_SIGNING_KEY",
+        "AUTH_COOKIE_SECRET_ARN",
         "AUTH_ISSUER",
+        "AUTH_AUDIENCE",
     }
+    # The audience (the user gateway's URL) comes through SSM: the gateway is created later.
+    assert env["AUTH_AUDIENCE"] == "ssm:/LarkMcp/user-gateway/mcp-url"
+    assert env["AUTH_COOKIE_SECRET_ARN"] == {"Ref": _cookie_secret(raw)[0]}
     assert env["USER_TOKEN_STORE"]["Fn::Join"][1][0] == "dynamodb://"
     assert env["AUTH_SIGNING_KEY"]["Fn::Join"][1][0] == "kms:"
     assert env["LARK_SECRET_ARN"]["Fn::Join"][1][-1].endswith(
@@ -217,7 +243,8 @@ def test_auth_server_role_is_least_privilege(user_app):
     signing_id = next(k for k, v in keys.items() if v["Properties"].get("KeyUsage"))
     token_key_id = _token_key_id(raw)
     table_key_id = next(k for k in keys if k not in (signing_id, token_key_id))
-    secret_id, _ = _one(raw, "AWS::SecretsManager::Secret")
+    secret_id, _ = _clients_secret(raw)
+    cookie_id, _ = _cookie_secret(raw)
     by_resource = {}
     for statement in _statements(raw, role_id):
         assert statement["Effect"] == "Allow"
@@ -233,6 +260,7 @@ def test_auth_server_role_is_least_privilege(user_app):
         json.dumps({"Fn::GetAtt": [signing_id, "Arn"]}, sort_keys=True): "kms:",
         json.dumps({"Fn::GetAtt": [token_key_id, "Arn"]}, sort_keys=True): "kms:",
         json.dumps({"Ref": secret_id}, sort_keys=True): "secretsmanager:",
+        json.dumps({"Ref": cookie_id}, sort_keys=True): "secretsmanager:",
     }
     for resource, prefix in expected.items():
         assert resource in by_resource, resource
@@ -247,8 +275,11 @@ def test_auth_server_role_is_least_privilege(user_app):
         "secretsmanager:GetSecretValue",
         "secretsmanager:DescribeSecret",
     }
+    # The audience parameter, read only.
+    ssm = [r for r in by_resource if ":parameter/LarkMcp/user-gateway/mcp-url" in r]
+    assert len(ssm) == 1 and by_resource[ssm[0]] == {"ssm:GetParameter"}
     # Logs go to its own log group; nothing else is reachable.
-    rest = set(by_resource) - set(expected) - set(lark)
+    rest = set(by_resource) - set(expected) - set(lark) - set(ssm)
     assert all(_actions_are_logs(by_resource[r]) for r in rest), rest
     everything = set().union(*by_resource.values())
     assert not [a for a in everything if a.endswith(":*") or a == "*"]
@@ -282,7 +313,25 @@ def test_https_endpoint_throttled_and_access_logged(user_app):
     routes = {
         r["Properties"]["RouteKey"] for r in _resources(raw, "AWS::ApiGatewayV2::Route").values()
     }
-    assert routes == {"GET /{proxy+}", "POST /{proxy+}"}
+    assert routes == {
+        "POST /token",
+        "GET /authorize",
+        "GET /callback",
+        "GET /jwks",
+        "GET /.well-known/{proxy+}",
+        "GET /{proxy+}",
+        "POST /{proxy+}",
+    }
+    # Each anonymous route has its own bucket, so none of them can use up /token's.
+    limits = props["RouteSettings"]
+    assert set(limits) == routes - {"GET /{proxy+}", "POST /{proxy+}"}
+    token = limits.pop("POST /token")
+    for key, limit in limits.items():
+        assert 0 < limit["ThrottlingRateLimit"] < token["ThrottlingRateLimit"], key
+        assert 0 < limit["ThrottlingBurstLimit"] < token["ThrottlingBurstLimit"], key
+    stage_id, _ = _one(raw, "AWS::ApiGatewayV2::Stage")
+    route_ids = set(_resources(raw, "AWS::ApiGatewayV2::Route"))
+    assert route_ids <= set(raw["Resources"][stage_id]["DependsOn"])  # routes exist first
     for group in _resources(raw, "AWS::Logs::LogGroup").values():
         assert group["Properties"]["RetentionInDays"] > 0
         assert "LogGroupName" not in group["Properties"]
@@ -334,9 +383,15 @@ def test_runtime_trusts_the_issuer_reads_the_store_and_receives_the_header(user_
     assert env["LARK_USER_AUTH_CLIENTS"] == "quicksuite"
     assert "Fn::GetStackOutput" in json.dumps(env["LARK_USER_AUTH_ISSUER"])
     assert env["USER_TOKEN_STORE"]["Fn::Join"][1][0] == "dynamodb://"
+    # The same audience as the authorization server's, read from the parameter the user
+    # gateway's stack writes (a reference would make Runtime and UserGateway a cycle).
+    assert env["LARK_USER_AUTH_AUDIENCE"] == "ssm:/LarkMcp/user-gateway/mcp-url"
     assert "?kms_key=" in json.dumps(env["USER_TOKEN_STORE"])
     role_id = props["RoleArn"]["Fn::GetAtt"][0]
     statements = _statements(raw, role_id)
+    ssm = [s for s in statements if "ssm:GetParameter" in _actions(s)]
+    assert len(ssm) == 1 and _actions(ssm[0]) == {"ssm:GetParameter"}
+    assert ":parameter/LarkMcp/user-gateway/mcp-url" in json.dumps(ssm[0]["Resource"])
     table = [s for s in statements if any(a.startswith("dynamodb:") for a in _actions(s))]
     assert len(table) == 1
     assert _actions(table[0]) == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}
@@ -381,6 +436,20 @@ def test_runtime_role_reaches_only_the_item_kinds_the_server_uses(user_app):
 # -- the user gateway -------------------------------------------------------------------------
 
 
+def test_user_gateway_publishes_its_mcp_url_as_the_audience(user_app):
+    raw = user_app.raw("UserGateway")
+    _, parameter = _one(raw, "AWS::SSM::Parameter")
+    props = parameter["Properties"]
+    assert props["Name"] == "/LarkMcp/user-gateway/mcp-url" and props["Type"] == "String"
+    gateway_id, _ = _one(raw, "AWS::BedrockAgentCore::Gateway")
+    assert props["Value"] == {"Fn::GetAtt": [gateway_id, "GatewayUrl"]}
+    # The deploy's sign-in check asks for that resource: it runs once the parameter exists.
+    check = [k for k, v in raw["Resources"].items() if v["Type"].startswith("Custom::SignInCheck")]
+    [check_id] = check
+    parameter_id, _ = _one(raw, "AWS::SSM::Parameter")
+    assert parameter_id in raw["Resources"][check_id].get("DependsOn", [])
+
+
 def test_user_gateway_authorizer_and_interceptor(user_app):
     raw = user_app.raw("UserGateway")
     _, gateway = _one(raw, "AWS::BedrockAgentCore::Gateway")
@@ -388,7 +457,8 @@ def test_user_gateway_authorizer_and_interceptor(user_app):
     assert props["Name"] == "larkmcp-user-gw"
     assert props["AuthorizerType"] == "CUSTOM_JWT"
     jwt = props["AuthorizerConfiguration"]["CustomJWTAuthorizer"]
-    assert jwt["AllowedClients"] == ["quicksuite"]
+    # Any client (they register themselves); the policies bind tokens to this gateway's URL.
+    assert "AllowedClients" not in jwt
     assert "AllowedScopes" not in jwt and "AllowedAudience" not in jwt
     (interceptor,) = props["InterceptorConfigurations"]
     assert interceptor["InterceptionPoints"] == ["REQUEST"]
@@ -420,7 +490,7 @@ def test_user_gateway_target_forwards_exactly_the_caller_jwt_header(user_app):
     template.resource_count_is("AWS::BedrockAgentCore::GatewayTarget", 1)
 
 
-def test_user_gateway_policies_allow_every_tool_to_quicksuite(user_app):
+def test_user_gateway_policies_allow_every_tool_to_tokens_for_this_gateway(user_app):
     raw = user_app.raw("UserGateway")
     _, gateway = _one(raw, "AWS::BedrockAgentCore::Gateway")
     _engine_id, engine = _one(raw, "AWS::BedrockAgentCore::PolicyEngine")
@@ -430,7 +500,10 @@ def test_user_gateway_policies_allow_every_tool_to_quicksuite(user_app):
     statement = json.dumps(policy["Properties"]["Definition"]["Cedar"]["Statement"])
     for tool in expected_tool_names(None):
         assert f'AgentCore::Action::\\"lark___{tool}\\"' in statement, tool
-    assert 'principal.getTag(\\"client_id\\") == \\"quicksuite\\"' in statement
+    gateway_id = _one(raw, "AWS::BedrockAgentCore::Gateway")[0]
+    assert 'principal.getTag(\\"aud\\") == \\"' in statement
+    assert json.dumps({"Fn::GetAtt": [gateway_id, "GatewayUrl"]}) in statement
+    assert "client_id" not in statement
     assert policy["Properties"]["ValidationMode"] == "FAIL_ON_ANY_FINDINGS"
     sync = _resources(raw, "Custom::GatewayToolSync")
     assert len(sync) == 1
@@ -466,7 +539,7 @@ def test_the_generated_clients_secret_is_what_the_server_reads(user_app):
     """The secret CloudFormation generates (template + client_secret) parses as AUTH_CLIENTS."""
     from lark_auth_server.config import parse_clients
 
-    _, secret = _one(user_app.raw("UserAuth"), "AWS::SecretsManager::Secret")
+    _, secret = _clients_secret(user_app.raw("UserAuth"))
     generated = secret["Properties"]["GenerateSecretString"]
     parts = generated["SecretStringTemplate"]["Fn::Join"][1]
     text = "".join(p if isinstance(p, str) else "eu-west-1" for p in parts)

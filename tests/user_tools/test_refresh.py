@@ -148,13 +148,25 @@ def _bad_tokens(issuer: LocalIssuer) -> dict[str, str]:
         "expired": issuer.token("ou_alice", lifetime=-600),
         "other client": issuer.token("ou_alice", client_id="someone-else"),
         "other issuer": issuer.token("ou_alice", issuer="https://evil.example"),
+        "other audience": issuer.token("ou_alice", aud="https://evil.example/mcp"),
+        "no audience": issuer.token("ou_alice", aud=None),
         "not a JWT": "definitely-not-a-jwt",
         "empty": "",
     }
 
 
 @pytest.mark.parametrize(
-    "kind", ["forged", "expired", "other client", "other issuer", "not a JWT", "empty"]
+    "kind",
+    [
+        "forged",
+        "expired",
+        "other client",
+        "other issuer",
+        "other audience",
+        "no audience",
+        "not a JWT",
+        "empty",
+    ],
 )
 def test_a_bad_caller_jwt_is_refused_and_never_runs_as_the_bot(
     server: ServerProcess, lark: FakeLark, person: Person, issuer: LocalIssuer, kind: str
