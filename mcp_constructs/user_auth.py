@@ -66,7 +66,8 @@ class UserAuth(Construct):
         code: the server's code. Default: the repo's ``lark_auth_server`` + ``lark_user_store``
             with their wheels (raises with the make target to run when they are missing).
         reserved_concurrency: concurrent executions reserved for (and capping) the server.
-            Default 5; 0 or None reserves nothing (accounts whose limit is 10 need that).
+            Default none: Lambda refuses any reservation that leaves fewer than 100 unreserved,
+            which a new account (limit 10) cannot give; `make doctor` checks one that is set.
         rate_limit / burst_limit: requests per second the HTTP API lets through. Default 20/40.
         log_retention: retention of the server's and the API's log groups. Default one month.
     """
@@ -81,7 +82,7 @@ class UserAuth(Construct):
         redirect_uris: Sequence[str],
         lark_user_scopes: Sequence[str] = (),
         code: lambda_.Code | None = None,
-        reserved_concurrency: int | None = 5,
+        reserved_concurrency: int | None = None,
         rate_limit: int = 20,
         burst_limit: int = 40,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,

@@ -8,7 +8,7 @@ exactly the stacks it builds without this feature.
   server adds ``offline_access``.
 - ``userAuthRedirectUris`` (none): more redirect URIs for the ``quicksuite`` client.
 - ``quickSuiteRegion`` (the stack's region): region of Quick Suite (its fixed OAuth callback).
-- ``userAuthConcurrency`` (5): reserved concurrency of the authorization server Lambda (0: none).
+- ``userAuthConcurrency`` (0): reserved concurrency of the authorization server Lambda (0: none).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class UserAuthConfig:
     lark_user_scopes: tuple[str, ...] = ()
     extra_redirect_uris: tuple[str, ...] = ()
     quick_suite_region: str | None = None
-    concurrency: int = 5
+    concurrency: int = 0
 
 
 def load_user_auth_config(get: Callable[[str], Any]) -> UserAuthConfig | None:
