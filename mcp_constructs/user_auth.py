@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_dynamodb as dynamodb
@@ -220,7 +220,14 @@ class UserAuth(Construct):
         # Method, path (never the query: it carries authorization codes), status and caller.
         self.stage.node.default_child.access_log_settings = (
             apigwv2.CfnStage.AccessLogSettingsProperty(
-                destination_arn=self.access_logs.log_group_arn,
+                # The log group's ARN without the `:*` of its Arn attribute: API Gateway stores
+                # it so, and a `:*` makes drift detection report the stage modified forever.
+                destination_arn=Stack.of(self).format_arn(
+                    service="logs",
+                    resource="log-group",
+                    resource_name=self.access_logs.log_group_name,
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                ),
                 format=json.dumps(_ACCESS_LOG_FORMAT, separators=(",", ":")),
             )
         )

@@ -1,11 +1,13 @@
-"""Evaluate a resource policy from a synthesized template the way AWS does, for tests.
+"""Evaluate a policy from a synthesized template the way AWS does, for tests.
 
-AWS's rule for one resource policy (same-account service principals need nothing else): an
-explicit ``Deny`` that matches wins; otherwise an ``Allow`` that matches allows; otherwise the
-request is implicitly denied. A statement matches when its principal, action, resource and every
-condition match. Template intrinsics (``Ref``, ``Fn::Join``, ``Fn::GetAtt``) are resolved from
-``refs``. Anything this evaluator does not model (``NotPrincipal``, ``NotAction``, an unknown
-condition operator) raises instead of guessing, so a test never passes on what it cannot read.
+AWS's rule for one policy (same-account service principals need nothing else): an explicit
+``Deny`` that matches wins; otherwise an ``Allow`` that matches allows; otherwise the request
+is implicitly denied. A statement matches when its principal (none: an identity policy),
+action, resource and every condition match. Template intrinsics (``Ref``, ``Fn::Join``,
+``Fn::GetAtt``) are resolved from ``refs``; one ``refs`` does not name stays
+``<unresolved ...>`` and matches no request. Anything else this evaluator does not model
+(``NotPrincipal``, ``NotAction``, an unknown condition operator) raises instead of guessing,
+so a test never passes on what it cannot read.
 """
 
 from __future__ import annotations
@@ -26,15 +28,15 @@ def resolve(value: Any, refs: Mapping[str, str]) -> Any:
     if not isinstance(value, dict):
         return value
     if set(value) == {"Ref"}:
-        return refs[value["Ref"]]
+        return refs.get(value["Ref"], f"<unresolved {value['Ref']}>")
     if set(value) == {"Fn::GetAtt"}:
         logical_id, attribute = value["Fn::GetAtt"]
-        return refs[f"{logical_id}.{attribute}"]
+        return refs.get(f"{logical_id}.{attribute}", f"<unresolved {logical_id}.{attribute}>")
     if set(value) == {"Fn::Join"}:
         separator, parts = value["Fn::Join"]
         return separator.join(str(resolve(part, refs)) for part in parts)
     if any(key.startswith("Fn::") for key in value):
-        raise NotImplementedError(f"intrinsic not modelled: {value}")
+        return f"<unresolved {next(iter(value))}>"
     return {key: resolve(item, refs) for key, item in value.items()}
 
 
@@ -51,7 +53,9 @@ def _like(pattern: str, value: str, *, case: bool = True) -> bool:
 def _principal_matches(statement: Mapping[str, Any], principal: Mapping[str, str]) -> bool:
     if "NotPrincipal" in statement:
         raise NotImplementedError("NotPrincipal")
-    wanted = statement.get("Principal")
+    if "Principal" not in statement:  # an identity policy: it applies to its holder
+        return True
+    wanted = statement["Principal"]
     if wanted == "*":
         return True
     if not isinstance(wanted, dict):

@@ -234,6 +234,12 @@ def test_https_endpoint_throttled_and_access_logged(user_app):
     assert props["DefaultRouteSettings"]["ThrottlingBurstLimit"] > 0
     log_format = json.loads(props["AccessLogSettings"]["Format"])
     assert "$context.requestId" in log_format.values()
+    # The log group's ARN as API Gateway stores it: no `:*` (or drift never settles).
+    destination = json.dumps(props["AccessLogSettings"]["DestinationArn"])
+    assert ":*" not in destination and "Fn::GetAtt" not in destination, destination
+    log_groups = _resources(raw, "AWS::Logs::LogGroup")
+    assert ":log-group:" in destination
+    assert any(json.dumps({"Ref": name}) in destination for name in log_groups), destination
     # The query string carries authorization codes: never logged.
     assert not [
         v
