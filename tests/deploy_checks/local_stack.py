@@ -201,6 +201,7 @@ class GatewayStandIn:
         page_size: int = 5,
         read_scope: str | None = None,
         read_only_tools: frozenset[str] = frozenset(),
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.discovery_url = discovery_url
         self.allowed_clients = allowed_clients
@@ -216,6 +217,8 @@ class GatewayStandIn:
         # and the HTTP status of a throttled answer.
         self.rate_limits: dict[str, int] = {}
         self.rate_limit_status = 429
+        # Seconds since the epoch for the rate-limit minutes; tests pass a clock they move.
+        self.clock = clock
         self._windows: dict[str, tuple[int, int]] = {}
         self._keys: KeySet | None = None
         self._issuer = ""
@@ -303,7 +306,7 @@ class GatewayStandIn:
         rate = self.rate_limits.get(client_id, self.rate_limits.get("*"))
         if rate is None:
             return None
-        now = time.time()
+        now = self.clock()
         window, count = self._windows.get(client_id, (int(now // 60), 0))
         if window != int(now // 60):
             window, count = int(now // 60), 0

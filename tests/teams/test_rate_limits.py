@@ -163,6 +163,21 @@ PAUSED = AppClient("paused-client", "pau5ed-team-client-secret", (SCOPE,))
 FAST = RetryPolicy(max_attempts=1, max_seconds=5, first_delay=0.05, request_timeout=10)
 
 
+class ManualClock:
+    """The stand-in's clock for rate-limit minutes: it moves only when a test moves it, so two
+    calls never straddle a wall-clock minute by chance."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+#: 20 s into a minute: 40 s of it are left.
+START = 1_800_000_000.0 + 20
+
+
 @pytest.fixture(scope="module")
 def stand_in() -> Iterator[tuple[GatewayStandIn, Issuer, str]]:
     issuer = Issuer([DEFAULT, TEAM, PAUSED])
@@ -175,6 +190,7 @@ def stand_in() -> Iterator[tuple[GatewayStandIn, Issuer, str]]:
             target_name="lark",
             backend_url=mcp_url,
             page_size=100,
+            clock=ManualClock(START),
         )
         with serve_in_thread(gateway.app) as gateway_base:
             yield gateway, issuer, f"{gateway_base}/mcp"
@@ -201,25 +217,30 @@ def test_a_client_over_its_limit_reads_why_and_others_keep_working(stand_in, sta
     gateway = stand_in[0]
     gateway.rate_limits = {"*": 100, TEAM.client_id: 1}  # like `*` + the team's own entry
     gateway.rate_limit_status = status
+    gateway.clock.now = START + 60 * (status + 1)  # a fresh minute for each case
     gateway._windows.clear()
 
     assert _check(stand_in, TEAM).ok  # the one request this minute allows
+    gateway.clock.now += 39  # still the same minute
     report = _check(stand_in, TEAM)
     assert not report.ok and report.failed_step == "tools/list" and report.retryable
     message = report.message
     assert message.startswith(
         f"gateway rate limit exceeded (HTTP {status}, limitKey rl-standin/{TEAM.client_id}, "
         "metric requests): this app client sent more requests per minute than its rateLimit "
-        "allows; retry after "
+        "allows; retry after 1 s"
     )
     assert "raise the team's (or the app's) rateLimit in cdk.json" in message
     assert "Rate limit exceeded" not in report.render()  # no raw JSON-RPC in the report
     assert _check(stand_in, DEFAULT).ok  # its own bucket: one team cannot starve another
+    gateway.clock.now += 1  # the next minute: a new bucket
+    assert _check(stand_in, TEAM).ok
 
 
 def test_rate_limit_zero_refuses_every_request(stand_in):
     gateway = stand_in[0]
     gateway.rate_limits = {"*": 100, PAUSED.client_id: 0}
     gateway.rate_limit_status = 429
+    gateway.clock.now = START + 60 * 1000
     report = _check(stand_in, PAUSED)
     assert report.message.startswith("gateway rate limit exceeded (HTTP 429")
