@@ -44,6 +44,7 @@ bootstrap: setup ## cdk bootstrap (default: the account and region of your AWS c
 # The doctor reads the templates `synth` wrote; the deploy ships that same assembly (one synth).
 deploy: setup synth doctor ## deploy every stack (needs AWS credentials and `make bootstrap` once)
 	$(CDK) deploy --all --require-approval never --app cdk.out
+	$(PY) -m mcp_constructs.stale_refs --assembly cdk.out --fix
 
 .PHONY: doctor
 # `make doctor [REGION=eu-west-1]`; docs/troubleshooting.md lists every message and its fix.
@@ -90,10 +91,12 @@ bench: setup ## ours vs bare mcp vs lark-mcp on loopback; table + bench/results.
 # or `make verify USER_AUTH=1 ISSUER=http://127.0.0.1:8001 [URL=<user gateway>] VERIFY_ARGS=...`.
 verify: setup ## token + tools/list against an endpoint; exits non-zero unless every tool is listed
 ifdef USER_AUTH
+	$(if $(ISSUER),,$(PY) -m mcp_constructs.stale_refs --stack-prefix $(or $(STACK_PREFIX),LarkMcp) $(if $(REGION),--region $(REGION)))
 	$(PY) -m mcp_constructs.verify_sign_in \
 		$(if $(ISSUER),--issuer $(ISSUER) $(if $(URL),--gateway-url $(URL)),--stack-prefix $(or $(STACK_PREFIX),LarkMcp)) \
 		$(if $(REGION),--region $(REGION)) $(VERIFY_ARGS)
 else
+	$(if $(URL),,$(PY) -m mcp_constructs.stale_refs --stack-prefix $(or $(STACK_PREFIX),LarkMcp) $(if $(REGION),--region $(REGION)))
 	$(PY) -m mcp_constructs.verify $(if $(URL),--url $(URL),--stack-prefix $(or $(STACK_PREFIX),LarkMcp)) \
 		$(if $(REGION),--region $(REGION)) $(if $(CLIENT),--client $(CLIENT)) \
 		$(if $(TEAM),--team $(TEAM)) $(VERIFY_ARGS)

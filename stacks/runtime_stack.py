@@ -100,7 +100,7 @@ class RuntimeStack(Stack):
                     "kms:ViaService": f"secretsmanager.{self.region}.{self.url_suffix}"
                 },
                 "StringLike": {
-                    "kms:EncryptionContext:SecretARN": self.lark_secret.arn_for_policies
+                    "kms:EncryptionContext:SecretARN": f"{self.lark_secret.secret_arn}-??????"
                 },
             },
         )

@@ -4,10 +4,10 @@ AWS's rule for one policy (same-account service principals need nothing else): a
 ``Deny`` that matches wins; otherwise an ``Allow`` that matches allows; otherwise the request
 is implicitly denied. A statement matches when its principal (none: an identity policy),
 action, resource and every condition match. Template intrinsics (``Ref``, ``Fn::Join``,
-``Fn::GetAtt``) are resolved from ``refs``; one ``refs`` does not name stays
-``<unresolved ...>`` and matches no request. Anything else this evaluator does not model
-(``NotPrincipal``, ``NotAction``, an unknown condition operator) raises instead of guessing,
-so a test never passes on what it cannot read.
+``Fn::GetAtt``, ``Fn::GetStackOutput`` as ``Stack.Output``) are resolved from ``refs``; one
+``refs`` does not name stays ``<unresolved ...>`` and matches no request. Anything else
+this evaluator does not model (``NotPrincipal``, ``NotAction``, an unknown condition
+operator) raises instead of guessing, so a test never passes on what it cannot read.
 """
 
 from __future__ import annotations
@@ -32,6 +32,10 @@ def resolve(value: Any, refs: Mapping[str, str]) -> Any:
     if set(value) == {"Fn::GetAtt"}:
         logical_id, attribute = value["Fn::GetAtt"]
         return refs.get(f"{logical_id}.{attribute}", f"<unresolved {logical_id}.{attribute}>")
+    if set(value) == {"Fn::GetStackOutput"}:
+        get = value["Fn::GetStackOutput"]
+        name = f"{get['StackName']}.{get['OutputName']}"
+        return refs.get(name, f"<unresolved {name}>")
     if set(value) == {"Fn::Join"}:
         separator, parts = value["Fn::Join"]
         return separator.join(str(resolve(part, refs)) for part in parts)

@@ -394,7 +394,9 @@ def test_target_calls_the_runtime_url_with_the_gateway_role(synth, templates):
     # The URL-encoded runtime ARN is joined from parts (no Fn::Split over the weak reference,
     # which CloudFormation refuses: issue 10 item 1).
     encoded = [
-        ".amazonaws.com/runtimes/arn%3A",
+        ".",
+        {"Ref": "AWS::URLSuffix"},  # the partition's: amazonaws.com.cn in China
+        "/runtimes/arn%3A",
         {"Ref": "AWS::Partition"},
         "%3Abedrock-agentcore%3A",
         {"Ref": "AWS::Region"},
