@@ -19,12 +19,14 @@ on several pages runs once; its test id names the first page and line.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -49,6 +51,7 @@ _EQUIVALENT = re.compile(r"\s+\(=\s*([^)]+)\)\s*$")
 ACCOUNT, REGION = "123456789012", "us-east-1"
 PLACEHOLDERS: tuple[tuple[str, str], ...] = (
     (r"aws://(A|ACCOUNT)/(R|REGION)\b", f"aws://{ACCOUNT}/{REGION}"),
+    (r"\bREGION=R\b", f"REGION={REGION}"),
     (r"<user gateway MCP URL>", "http://127.0.0.1:{closed}/mcp"),
     (r"TEAM=<name>", "TEAM=support"),
     (r"\b(URL|ISSUER)=\.\.\.", r"\1=http://127.0.0.1:{closed}"),
@@ -260,11 +263,18 @@ class Outcome:
         return f"it exited with status {self.returncode} and no word of the missing account"
 
 
-def _make(shell: str) -> str:
+#: Targets that start with `make synth`: given the documented `make synth`'s cdk.out instead
+#: (two cores; each synth costs seconds), the rest of their recipe runs for real.
+AFTER_SYNTH = re.compile(r"^make (deploy|doctor)\b")
+
+
+def _make(shell: str, *, synthesized: bool) -> str:
     """`make T` as run here: install stamps kept, and `make deploy` past its doctor."""
     if not shell.startswith("make "):
         return shell
     extra = MAKE_SKIP_INSTALL
+    if synthesized:
+        extra += " -o synth"
     if re.match(r"make deploy\b", shell):
         # The doctor stops on the missing credentials (run as `make doctor` itself): past it,
         # the CDK CLI deploys for real up to where it needs the account.
@@ -272,9 +282,12 @@ def _make(shell: str) -> str:
     return re.sub(r"^make\b", f"make {extra}", shell, count=1)
 
 
-def run_documented(command: str, workdir: Path) -> Outcome:
+def run_documented(command: str, workdir: Path, assembly: Future[Path] | None = None) -> Outcome:
     closed = _closed_port()
     root = scratch_copy(workdir / "repo")
+    synthesized = assembly is not None and AFTER_SYNTH.match(command) is not None
+    if synthesized:
+        shutil.copytree(assembly.result(), root / "cdk.out", symlinks=True)
     home = workdir / "home"
     home.mkdir()
     shell = concrete(command, closed)
@@ -282,7 +295,7 @@ def run_documented(command: str, workdir: Path) -> Outcome:
     env = no_account_env(home, closed, venv_on_path=activated)
     limit = SERVER_SECONDS if SERVERS.match(command) else COMMAND_SECONDS
     with subprocess.Popen(
-        ["bash", "-c", _make(shell)],
+        ["bash", "-c", _make(shell, synthesized=synthesized)],
         cwd=root,
         env=env,
         stdin=subprocess.DEVNULL,
@@ -305,6 +318,20 @@ def run_documented(command: str, workdir: Path) -> Outcome:
     return Outcome(command, shell, code, output)
 
 
+def _assembly_of(outcome: Future[Outcome], workdir: Path) -> Future[Path]:
+    """The cdk.out `make synth` wrote in ``workdir``, once it has."""
+    assembly: Future[Path] = Future()
+
+    def done(finished: Future[Outcome]) -> None:
+        if finished.exception() is not None:
+            assembly.set_exception(finished.exception())  # type: ignore[arg-type]
+        else:
+            assembly.set_result(workdir / "repo" / "cdk.out")
+
+    outcome.add_done_callback(done)
+    return assembly
+
+
 # --- the tests ----------------------------------------------------------------------------
 
 COMMANDS = documented_commands()
@@ -319,12 +346,20 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Future[Outco
     base = tmp_path_factory.mktemp("doc-commands")
     pool = ThreadPoolExecutor(max_workers=WORKERS)
     futures = {}
-    for number, doc in enumerate(COMMANDS):  # the order the tests wait in
+    synth: Future[Path] | None = None
+    # `make synth` first (its cdk.out serves `make deploy` / `make doctor`), those last.
+    ordered = sorted(
+        enumerate(COMMANDS),
+        key=lambda c: (c[1].command != "make synth", bool(AFTER_SYNTH.match(c[1].command))),
+    )
+    for number, doc in ordered:
         if doc.command in NOT_RUN:
             continue
         workdir = base / f"c{number}"
         workdir.mkdir()
-        futures[doc.command] = pool.submit(run_documented, doc.command, workdir)
+        futures[doc.command] = pool.submit(run_documented, doc.command, workdir, synth)
+        if doc.command == "make synth":
+            synth = _assembly_of(futures[doc.command], workdir)
     yield futures
     pool.shutdown(wait=True, cancel_futures=True)
 
@@ -380,3 +415,31 @@ def test_the_fresh_shell_has_no_venv_and_no_account(tmp_path: Path) -> None:
     venv_bin = (REPO / ".venv" / "bin").resolve()
     assert all(Path(p).resolve() != venv_bin for p in env["PATH"].split(os.pathsep) if p)
     assert not {k for k in env if k.startswith("AWS_ACCESS") or k == "AWS_PROFILE"}
+
+
+def test_without_a_venv_the_cdk_app_says_to_run_make_setup(tmp_path: Path) -> None:
+    """cdk.json's app in a clone where `make setup` has not run: one line, no traceback."""
+    bare = tmp_path / "bare-python"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    root = tmp_path / "clone"
+    root.mkdir()
+    for name in ("app.py", "scripts/cdk_app.py"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, root / name)
+    env = no_account_env(tmp_path, 9, venv_on_path=False)
+    env["PATH"] = f"{bare / 'bin'}{os.pathsep}{env['PATH']}"  # a python3 without aws_cdk
+    app = json.loads((REPO / "cdk.json").read_text())["app"]
+    result = subprocess.run(
+        ["bash", "-c", app], cwd=root, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        f"cdk app: no .venv in {root}: run `make setup` (trying {bare / 'bin' / 'python3'})",
+        f"cdk app: No module named 'aws_cdk' in {bare / 'bin' / 'python3'}: run `make setup`,"
+        " then this command again",
+    ]
+
+
+def test_cdk_json_runs_the_app_through_the_launcher() -> None:
+    assert json.loads((REPO / "cdk.json").read_text())["app"] == "python3 scripts/cdk_app.py"
