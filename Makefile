@@ -73,8 +73,14 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-local: setup ## run the MCP server on http://$(HOST):$(PORT)/mcp
+# `make local USER_AUTH=1`: the whole sign-in chain on loopback (fake Lark and Feishu unless
+# LARK_APP_ID/LARK_APP_SECRET are set); prints the MCP URL to paste into any MCP client.
+local: setup ## run the MCP server on http://$(HOST):$(PORT)/mcp [USER_AUTH=1: the sign-in chain]
+ifdef USER_AUTH
+	PORT=$(PORT) $(PY) -m local_gateway.chain
+else
 	HOST=$(HOST) PORT=$(PORT) $(PY) -m lark_mcp_server
+endif
 
 .PHONY: quicksuite
 quicksuite: setup ## Quick Suite MCP form fields of the deployed stacks [TEAM=name | USER_AUTH=1] [SHOW_SECRET=1] [JSON=1]
@@ -85,19 +91,21 @@ bench: setup ## ours vs bare mcp vs lark-mcp on loopback; table + bench/results.
 	$(PY) -m bench.run
 
 # `make verify URL=http://127.0.0.1:8000/mcp` (local server, no auth) or
-# `make verify STACK_PREFIX=LarkMcp [REGION=eu-west-1] [TEAM=ops | CLIENT=name]` (deployed);
-# VERIFY_ARGS passes more flags, e.g. VERIFY_ARGS="--json --read-only".
+# `make verify [STACK_PREFIX=LarkMcp] [REGION=eu-west-1] [TEAM=ops | CLIENT=name]` (deployed; the
+# prefix defaults to cdk.json's stackPrefix). After listing it calls one read-only tool
+# (list_chats), so an unfilled Lark secret fails; VERIFY_ARGS passes more flags, e.g.
+# VERIFY_ARGS="--json --read-only", "--call list_calendars" or "--no-call".
 # The sign-in path (docs/deploy-checks.md): `make verify USER_AUTH=1 [STACK_PREFIX=..] [REGION=..]`
 # or `make verify USER_AUTH=1 ISSUER=http://127.0.0.1:8001 [URL=<user gateway>] VERIFY_ARGS=...`.
-verify: setup ## token + tools/list against an endpoint; exits non-zero unless every tool is listed
+verify: setup ## token + tools/list + one read call (list_chats); non-zero unless all tools are listed and Lark answers
 ifdef USER_AUTH
-	$(if $(ISSUER),,$(PY) -m mcp_constructs.stale_refs --stack-prefix $(or $(STACK_PREFIX),LarkMcp) $(if $(REGION),--region $(REGION)))
+	$(if $(ISSUER),,$(PY) -m mcp_constructs.stale_refs $(if $(STACK_PREFIX),--stack-prefix $(STACK_PREFIX)) $(if $(REGION),--region $(REGION)))
 	$(PY) -m mcp_constructs.verify_sign_in \
-		$(if $(ISSUER),--issuer $(ISSUER) $(if $(URL),--gateway-url $(URL)),--stack-prefix $(or $(STACK_PREFIX),LarkMcp)) \
+		$(if $(ISSUER),--issuer $(ISSUER) $(if $(URL),--gateway-url $(URL)),$(if $(STACK_PREFIX),--stack-prefix $(STACK_PREFIX))) \
 		$(if $(REGION),--region $(REGION)) $(VERIFY_ARGS)
 else
-	$(if $(URL),,$(PY) -m mcp_constructs.stale_refs --stack-prefix $(or $(STACK_PREFIX),LarkMcp) $(if $(REGION),--region $(REGION)))
-	$(PY) -m mcp_constructs.verify $(if $(URL),--url $(URL),--stack-prefix $(or $(STACK_PREFIX),LarkMcp)) \
+	$(if $(URL),,$(PY) -m mcp_constructs.stale_refs $(if $(STACK_PREFIX),--stack-prefix $(STACK_PREFIX)) $(if $(REGION),--region $(REGION)))
+	$(PY) -m mcp_constructs.verify $(if $(URL),--url $(URL),$(if $(STACK_PREFIX),--stack-prefix $(STACK_PREFIX))) \
 		$(if $(REGION),--region $(REGION)) $(if $(CLIENT),--client $(CLIENT)) \
 		$(if $(TEAM),--team $(TEAM)) $(VERIFY_ARGS)
 endif

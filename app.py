@@ -33,7 +33,8 @@ def build_app(
     _, runtime, gateway = add_stacks(app, config, user_auth)
     # Monitoring stack and extra MCP servers (context: monitoring, alarmEmail, extraServers).
     env = Environment(account=config.account, region=config.region)
-    add_operations(app, config, runtime, gateway, env)
+    auth_stack = app.node.try_find_child(f"{config.stack_prefix}-UserAuth")  # with userAuth
+    add_operations(app, config, runtime, gateway, env, user_auth_stack=auth_stack)
     # Every stack records the cross-stack values it resolved (`make deploy` finds stale ones).
     for stack in app.node.children:
         if isinstance(stack, Stack):

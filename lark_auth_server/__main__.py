@@ -10,10 +10,11 @@ import os
 import sys
 
 from .config import ConfigError, from_env
+from .logs import configure
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure()  # JSON lines, as the deployed server writes them (logs.py)
     from lark_user_store import StoreError
 
     from .asgi import build_app

@@ -198,6 +198,10 @@ class AuthServer:
         state = query.get("state", "")
         pending = self.oauth.records.take("login#" + digest(state)) if state else None
         if pending is None:
+            log.info(
+                "sign-in refused: unknown or expired state",
+                extra={"event": "sign_in_refused", "reason": "expired"},
+            )
             return _html(400, pages.expired_login())
         login = pending.data
         if query.get("error") or not query.get("code"):
@@ -207,7 +211,11 @@ class AuthServer:
                 if login.get("state"):
                     params["state"] = login["state"]
                 back = f"{login['redirect_uri']}?{urlencode(params)}"
-            log.info("sign-in declined at Feishu client=%s", login.get("client_id"))
+            log.info(
+                "sign-in declined at Feishu client=%s",
+                login.get("client_id"),
+                extra={"event": "sign_in_refused", "reason": "declined"},
+            )
             return _html(403, pages.consent_denied(back))
         settings = self.settings
         try:
@@ -221,7 +229,12 @@ class AuthServer:
             )
             info = lark.user_info(settings.lark_domain, grant.access_token)
         except lark.LarkOAuthError as exc:
-            log.warning("Feishu refused the sign-in: code=%s %s", exc.code, exc.message)
+            log.warning(
+                "Feishu refused the sign-in: code=%s %s",
+                exc.code,
+                exc.message,
+                extra={"event": "sign_in_refused", "reason": f"lark_{exc.code}"},
+            )
             if exc.code == lark.NO_APP_ACCESS:
                 return _html(403, pages.no_app_access(settings.app_id))
             return _html(502, pages.lark_failed(f"Feishu answered: {exc.message} ({exc.code})."))
@@ -234,7 +247,12 @@ class AuthServer:
         self.store.put(
             grant.signed_in(open_id, name=info.get("name"), tenant_key=info.get("tenant_key"))
         )
-        log.info("signed in open_id=%s client=%s", open_id, login.get("client_id"))
+        log.info(
+            "signed in open_id=%s client=%s",
+            open_id,
+            login.get("client_id"),
+            extra={"event": "sign_in"},
+        )
         params = {k: [login[k]] for k in _PASSED_ON if login.get(k)}
         oauth_request = Request("GET", f"{request.issuer}/authorize", {}, params, request.issuer)
         try:

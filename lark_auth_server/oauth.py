@@ -288,7 +288,11 @@ class RotatingRefreshGrant(RefreshTokenGrant):
             )
         )
         if not usable:
-            log.info("refresh refused: Lark sign-in ended open_id=%s", open_id)
+            log.info(
+                "refresh refused: Lark sign-in ended open_id=%s",
+                open_id,
+                extra={"event": "refresh_refused", "reason": "lark_sign_in_ended"},
+            )
             raise InvalidGrantError(
                 "The Lark sign-in has ended (its refresh token is gone or was refused): "
                 "sign in again."
@@ -429,4 +433,5 @@ class OAuthServer(AuthorizationServer):
             why,
             record.data.get("client_id"),
             record.data.get("open_id"),
+            extra={"event": "refresh_refused", "reason": why},
         )

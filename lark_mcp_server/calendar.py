@@ -19,7 +19,7 @@ from .formatting import (
     time_arg,
     unix_seconds,
 )
-from .lark_client import LarkCall
+from .lark_client import LarkCall, LarkError
 from .paths import CALENDAR_ID, EVENT_ID
 from .registry import ToolSet
 
@@ -273,3 +273,88 @@ async def get_freebusy(
         for item in data.get("freebusy_list") or []
     ]
     return {"user_id": user_id, "busy": busy}
+
+
+EventId = Annotated[str, Field(min_length=1, description="The event (event_id from list_events).")]
+# Lark's answers for an event that is not there (any more): "event not found", "event deleted".
+_GONE = (193001, 193002)
+
+
+@TOOLS.tool(
+    title="Update event",
+    description="Change an event's title, description, times or location; only the fields "
+    "given change.",
+    read_only=False,
+    idempotent=True,
+)
+async def update_event(
+    lark: LarkCall,
+    event_id: EventId,
+    calendar_id: OptionalCalendarId = None,
+    summary: Annotated[
+        str | None, Field(min_length=1, max_length=1000, description="Title.")
+    ] = None,
+    description: Annotated[str | None, Field(max_length=40000, description="Details.")] = None,
+    start_time: time_arg("New start (give end_time too)", optional=True) = None,
+    end_time: time_arg("New end (give start_time too)", optional=True) = None,
+    location: Annotated[str | None, Field(max_length=1000, description="Place.")] = None,
+) -> dict[str, Any]:
+    if (start_time is None) != (end_time is None):
+        raise ToolError("Give start_time and end_time together (Lark moves an event by both).")
+    if start_time is not None and end_time is not None:
+        _check_window(start_time, end_time)
+    body: dict[str, Any] = {
+        "summary": summary,
+        "description": description,
+        "start_time": {"timestamp": unix_seconds(start_time)} if start_time else None,
+        "end_time": {"timestamp": unix_seconds(end_time)} if end_time else None,
+        "location": {"name": location} if location is not None else None,
+    }
+    if all(value is None for value in body.values()):
+        raise ToolError(
+            "Nothing to change: give summary, description, start_time + end_time or location."
+        )
+    event = EVENT_ID.segment("event_id", event_id)
+    calendar_id = await _calendar(lark, calendar_id)
+    # Setting the same fields twice leaves the same event: safe to retry.
+    data = await lark.patch(
+        "/open-apis/calendar/v4/calendars/{calendar_id}/events/{event_id}",
+        CALENDAR_ID.segment("calendar_id", calendar_id),
+        event,
+        params={"user_id_type": "open_id"},
+        json=body,
+        idempotent=True,
+    )
+    tz = (start_time or end_time).tzinfo if start_time or end_time else None
+    return _event(data.get("event") or {}, tz)
+
+
+@TOOLS.tool(
+    title="Delete event",
+    description="Delete (cancel) an event and notify its attendees; deleting it again is not "
+    "an error.",
+    read_only=False,
+    destructive=True,
+    idempotent=True,
+)
+async def delete_event(
+    lark: LarkCall,
+    event_id: EventId,
+    calendar_id: OptionalCalendarId = None,
+    notify: Annotated[bool, Field(description="Tell the attendees (default true).")] = True,
+) -> dict[str, Any]:
+    event = EVENT_ID.segment("event_id", event_id)
+    calendar_id = await _calendar(lark, calendar_id)
+    try:
+        await lark.delete(
+            "/open-apis/calendar/v4/calendars/{calendar_id}/events/{event_id}",
+            CALENDAR_ID.segment("calendar_id", calendar_id),
+            event,
+            params={"need_notification": str(notify).lower()},
+            idempotent=True,  # deleting twice leaves it deleted
+        )
+    except LarkError as exc:
+        if exc.code not in _GONE:
+            raise
+        return {"event_id": event_id.strip(), "deleted": True, "note": "It was already gone."}
+    return {"event_id": event_id.strip(), "deleted": True}

@@ -101,6 +101,8 @@ class LarkCall:
     attempts: int = 0
     user: User | None = None
     """Set when the call acts as a signed-in person (their token); None: as the bot."""
+    acting_for: str | None = None
+    """The verified person's open_id when an app-token tool acts on their behalf."""
 
     @property
     def as_user(self) -> bool:
@@ -144,6 +146,18 @@ class LarkCall:
         """PUT; `idempotent=True` when sending it twice leaves the same state."""
         return await self.client.request(
             self, "PUT", template, segments, json=json, params=params, idempotent=idempotent
+        )
+
+    async def delete(
+        self,
+        template: str,
+        *segments: Segment,
+        params: Mapping[str, Any] | None = None,
+        idempotent: bool = False,
+    ) -> dict[str, Any]:
+        """DELETE; `idempotent=True` when deleting twice leaves the same state."""
+        return await self.client.request(
+            self, "DELETE", template, segments, params=params, idempotent=idempotent
         )
 
     async def patch(

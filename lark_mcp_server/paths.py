@@ -200,6 +200,53 @@ EVENT_ID = IdShape(
 )
 
 
+SPREADSHEET_TOKEN = IdShape(
+    "spreadsheet_token",
+    "a spreadsheet token",
+    r"[A-Za-z0-9]{8,64}",
+    "8-64 letters/digits",
+    "Iow7sNNEphp3WbtnbCscPqabcef",
+)
+SHEET_ID = IdShape(
+    "sheet_id",
+    "a sheet id",
+    r"[A-Za-z0-9]{1,32}",
+    "1-32 letters/digits (list_sheets lists them)",
+    "Q7PlXT",
+)
+SHEET_RANGE = IdShape(
+    "range",
+    "a sheet range",
+    r"[A-Za-z0-9]{1,32}![A-Z]{1,3}[0-9]{1,7}:[A-Z]{1,3}[0-9]{1,7}",
+    "<sheet_id>!<first cell>:<last cell>",
+    "Q7PlXT!A1:C10",
+)
+APPROVAL_INSTANCE = IdShape(
+    "instance_id",
+    "an approval instance code",
+    r"[A-Za-z0-9][A-Za-z0-9-]{0,63}",
+    "letters, digits and '-' (list_approval_tasks gives it)",
+    "81D31358-93AF-92D6-7425-01A5D67C4E71",
+)
+APPROVAL_TASK_ID = IdShape(
+    "task_id",
+    "an approval task id",
+    r"[0-9]{1,32}",
+    "digits (list_approval_tasks gives it)",
+    "7110153401253494803",
+)
+DOCUMENT_FILE = IdShape(
+    "file_token",
+    DOCUMENT_ID.what,
+    DOCUMENT_ID.pattern,
+    DOCUMENT_ID.shape,
+    DOCUMENT_ID.example,
+)
+"""A docx document id in a Drive `{file_token}` path placeholder (comments)."""
+USER_OPEN_ID = IdShape("user_id", OPEN_ID.what, OPEN_ID.pattern, OPEN_ID.shape, OPEN_ID.example)
+"""An open_id in a `{user_id}` path placeholder (contact/v3 users/{user_id})."""
+
+
 def opaque(param: str, what: str, max_length: int = 128) -> IdShape:
     """An id Lark documents no form for: a conservative printable charset, bounded length."""
     return IdShape(

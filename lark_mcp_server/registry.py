@@ -79,7 +79,8 @@ class ToolSpec:
     """Only a signed-in person can use it (Lark serves it to user tokens only)."""
     app_only: bool = False
     """Lark serves it to the app's token only: a signed-in person's call is verified, then
-    runs with the app's token (the log line says so)."""
+    runs with the app's token (the log line says so). With `needs_user` too: only for a
+    signed-in person, whose open_id the tool gets as `lark.acting_for` (approvals)."""
 
     @property
     def annotations(self) -> ToolAnnotations:
@@ -149,10 +150,9 @@ class ToolSet(list[ToolSpec]):
 
         `needs_user`: the tool only works as a signed-in person; through the bot it answers
         with a tool error pointing to the signed-in integration. `app_only`: Lark serves the
-        API to the app's token only, so even a verified signed-in call uses it.
+        API to the app's token only, so even a verified signed-in call uses it. Both: a
+        person's action that Lark takes from the app on their behalf (`lark.acting_for`).
         """
-        if needs_user and app_only:
-            raise ValueError("a tool cannot both need a user and run with the app's token only")
 
         def decorate(fn: ToolFn) -> ToolFn:
             self.append(
@@ -207,12 +207,14 @@ def _bind(spec: ToolSpec) -> Callable[..., Awaitable[CallToolResult]]:
                     # (not one with no stored sign-in, or one Lark refused to renew).
                     await lark.user.tokens.require_sign_in(lark.user.open_id)
                     who["token"] = "app"
+                    lark.acting_for = lark.user.open_id
                     lark.user = None
             elif spec.needs_user:
                 raise ToolError(_needs_user(spec))
             result = await spec.fn(lark, **kwargs)
         except SignInRequired as exc:
             status = "sign_in_required"
+            extra = {"event": "reconnect_required"}  # the person is asked to sign in again
             raise ToolError(str(exc)) from None
         except LarkError as exc:
             status = "lark_error"

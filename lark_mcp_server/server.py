@@ -27,9 +27,35 @@ SERVER_NAME = "lark-mcp-server"
 
 def _areas() -> tuple[ModuleType, ...]:
     """The area modules whose tools this server offers. Add a new area module here."""
-    from . import base, calendar, contact, docs, drive, im, personal, task, wiki
+    from . import (
+        approval,
+        base,
+        calendar,
+        comments,
+        contact,
+        docs,
+        drive,
+        im,
+        personal,
+        sheets,
+        task,
+        wiki,
+    )
 
-    return (im, docs, calendar, contact, wiki, drive, base, task, personal)
+    return (
+        im,
+        docs,
+        calendar,
+        contact,
+        wiki,
+        drive,
+        base,
+        task,
+        personal,
+        sheets,
+        comments,
+        approval,
+    )
 
 
 def all_tools() -> list[ToolSpec]:

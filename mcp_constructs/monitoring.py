@@ -25,6 +25,13 @@ The MCP server's own view comes from its JSON log lines (one per tool call: `too
 the runtime's log group `/aws/bedrock-agentcore/runtimes/<runtime id>-DEFAULT`. AgentCore
 creates that group on the first invocation, so a `LogRetention` custom resource creates it
 first if it is missing (and sets its retention): a metric filter on a missing group fails.
+
+With user sign-in (`MonitoredSignIn`), the dashboard also counts what happens to people, from
+log lines that carry an `event` field: the authorization server's (Lambda JSON log format)
+`sign_in`, `sign_in_refused`, `client_registered`, `registration_refused`, `refresh_refused`,
+and the MCP server's `reconnect_required` (a tool call that asked the person to sign in again);
+and alarms on the authorization server's Lambda errors and throttles, its HTTP API's 5xx, and
+its 429s (stage throttling, counted from the API's JSON access log).
 """
 
 from __future__ import annotations
@@ -33,11 +40,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aws_cdk import Acknowledgment, ArnFormat, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
@@ -116,6 +125,33 @@ class MonitoredServer:
 
 
 @dataclass(frozen=True)
+class MonitoredSignIn:
+    """The user sign-in path (context `userAuth`), as the dashboard shows it.
+
+    `log_group`: the authorization server's (JSON lines with `event`); `function` and `api`:
+    its Lambda function and HTTP API; `access_log_group`: the API's JSON access log (`status`);
+    `server`: the name of the `MonitoredServer` whose runtime logs `reconnect_required`.
+    """
+
+    log_group: logs.ILogGroup
+    function: lambda_.IFunction
+    api: apigwv2.IHttpApi
+    access_log_group: logs.ILogGroup
+    server: str
+
+
+#: (metric name, `event` value, where it is logged) of the sign-in dashboard.
+SIGN_IN_EVENTS: tuple[tuple[str, str, str], ...] = (
+    ("SignIns", "sign_in", "auth"),
+    ("SignInsRefused", "sign_in_refused", "auth"),
+    ("ClientsRegistered", "client_registered", "auth"),
+    ("RegistrationsRefused", "registration_refused", "auth"),
+    ("RefreshesRefused", "refresh_refused", "auth"),
+    ("ReconnectsRequired", "reconnect_required", "runtime"),
+)
+
+
+@dataclass(frozen=True)
 class AlarmThresholds:
     """When an alarm fires, per 5-minute period. Defaults suit a team-sized deployment."""
 
@@ -125,6 +161,8 @@ class AlarmThresholds:
     """Tool calls that ended in a Lark error, a tool error or a crash."""
     gateway_p99_duration_ms: int = 50_000
     """Quick Suite gives an MCP call 60 s; p99 near that means calls are about to time out."""
+    auth_throttled: int = 20
+    """Requests the authorization server's API refused with 429 (its stage throttle)."""
     runtime_silent_hours: int | None = 24
     """No runtime invocation recorded for this long (1-24) fires `<Server>RuntimeSilent`;
     None leaves the alarm out (e.g. for a server used only now and then)."""
@@ -150,6 +188,7 @@ class McpMonitoring(Construct):
         alarm_email: str | None = None,
         thresholds: AlarmThresholds | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        sign_in: MonitoredSignIn | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if not servers:
@@ -157,6 +196,11 @@ class McpMonitoring(Construct):
         names = [server.name for server in servers]
         if len(set(names)) != len(names):
             raise ValueError(f"McpMonitoring: server names must be unique, got {names}.")
+        if sign_in is not None and sign_in.server not in names:
+            raise ValueError(
+                f"McpMonitoring: sign_in.server={sign_in.server!r} is not one of the servers "
+                f"{names}; name the server whose runtime serves the signed-in people."
+            )
         if alarm_email is not None and "@" not in alarm_email:
             raise ValueError(
                 f"alarmEmail={alarm_email!r} is not an e-mail address; "
@@ -171,6 +215,7 @@ class McpMonitoring(Construct):
             )
         self._prefix = Stack.of(self).stack_name
         self.alarms: list[cloudwatch.Alarm] = []
+        self._runtime_groups: dict[str, tuple[logs.ILogGroup, Construct]] = {}
         self.topic = self._alarm_topic(alarm_email) if alarm_email else None
 
         gateway_arn = gateway.attr_gateway_arn
@@ -179,6 +224,9 @@ class McpMonitoring(Construct):
             widgets.append(self._runtime_widgets(server))
             if server.tool_logs:
                 widgets.append(self._tool_widgets(server, log_retention))
+        if sign_in is not None:
+            runtime = next(s for s in servers if s.name == sign_in.server)
+            widgets.append(self._sign_in_widgets(sign_in, runtime, log_retention))
 
         alarm_widget = cloudwatch.AlarmStatusWidget(
             title="Alarms", alarms=self.alarms, width=24, height=3
@@ -310,17 +358,7 @@ class McpMonitoring(Construct):
     ) -> list[cloudwatch.IWidget]:
         label = server.name
         scope = Construct(self, f"{pascal(label)}ToolLogs")
-        group_name = runtime_log_group_name(server.runtime.attr_agent_runtime_id)
-        # Creates the group if AgentCore has not yet (first invocation), sets its retention and
-        # keeps it on delete: the metric filters below need it to exist.
-        ensure = logs.LogRetention(
-            scope,
-            "LogGroup",
-            log_group_name=group_name,
-            retention=retention,
-        )
-        _acknowledge_log_retention_function(Stack.of(self))
-        group = logs.LogGroup.from_log_group_name(scope, "RuntimeLogGroup", group_name)
+        group, ensure = self._runtime_log_group(server, scope, retention)
         namespace = f"McpServers/{self._prefix}/{label}"
         tool_call = logs.FilterPattern.exists("$.tool")
         failed = logs.FilterPattern.all(
@@ -416,6 +454,109 @@ class McpMonitoring(Construct):
             cloudwatch.GraphWidget(
                 title=f"{label}: tool duration incl. retries (ms)",
                 left=[metric("ToolDuration", "p50"), metric("ToolDuration", "p99")],
+                width=8,
+            ),
+        ]
+
+    def _runtime_log_group(
+        self, server: MonitoredServer, scope: Construct, retention: logs.RetentionDays
+    ) -> tuple[logs.ILogGroup, Construct]:
+        """The runtime's log group and the resource that makes sure it exists (once per server)."""
+        if server.name not in self._runtime_groups:
+            group_name = runtime_log_group_name(server.runtime.attr_agent_runtime_id)
+            # Creates the group if AgentCore has not yet (first invocation), sets its retention
+            # and keeps it on delete: metric filters need it to exist.
+            ensure = logs.LogRetention(
+                scope, "LogGroup", log_group_name=group_name, retention=retention
+            )
+            _acknowledge_log_retention_function(Stack.of(self))
+            group = logs.LogGroup.from_log_group_name(scope, "RuntimeLogGroup", group_name)
+            self._runtime_groups[server.name] = (group, ensure)
+        return self._runtime_groups[server.name]
+
+    # -- user sign-in ------------------------------------------------------------------------
+    def _sign_in_widgets(
+        self, sign_in: MonitoredSignIn, server: MonitoredServer, retention: logs.RetentionDays
+    ) -> list[cloudwatch.IWidget]:
+        scope = Construct(self, "SignIn")
+        namespace = f"McpServers/{self._prefix}/sign-in"
+        runtime_group, ensure = self._runtime_log_group(server, scope, retention)
+        for metric_name, event, where in SIGN_IN_EVENTS:
+            metric_filter = logs.MetricFilter(
+                scope,
+                metric_name,
+                log_group=sign_in.log_group if where == "auth" else runtime_group,
+                filter_pattern=logs.FilterPattern.string_value("$.event", "=", event),
+                metric_namespace=namespace,
+                metric_name=metric_name,
+                metric_value="1",
+            )
+            if where == "runtime":
+                metric_filter.node.add_dependency(ensure)
+        logs.MetricFilter(
+            scope,
+            "Throttled",
+            log_group=sign_in.access_log_group,
+            filter_pattern=logs.FilterPattern.string_value("$.status", "=", "429"),
+            metric_namespace=namespace,
+            metric_name="AuthThrottled",
+            metric_value="1",
+        )
+
+        def metric(name: str) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace=namespace, metric_name=name, statistic="Sum", period=PERIOD
+            )
+
+        errors = sign_in.function.metric_errors(period=PERIOD, statistic="Sum")
+        throttles = sign_in.function.metric_throttles(period=PERIOD, statistic="Sum")
+        server_errors = sign_in.api.metric_server_error(period=PERIOD, statistic="Sum")
+        self._alarm(
+            "AuthServerErrors",
+            errors,
+            1,
+            "The authorization server's Lambda failed (an unhandled error or a timeout): people "
+            "may be unable to sign in or refresh. Its log group says why.",
+        )
+        self._alarm(
+            "AuthServerThrottles",
+            throttles,
+            1,
+            "The authorization server's Lambda was throttled (its reserved concurrency is used "
+            "up): sign-ins and token refreshes are being refused.",
+        )
+        self._alarm(
+            "AuthApi5xx",
+            server_errors,
+            1,
+            "The authorization server's HTTP API answered 5xx: sign-in or token requests failed.",
+        )
+        self._alarm(
+            "AuthApiThrottled",
+            metric("AuthThrottled"),
+            self._thresholds.auth_throttled,
+            "The authorization server's HTTP API refused many requests with 429 (stage "
+            "throttling): a burst of sign-ins or an abusive caller; see its access log.",
+        )
+        return [
+            cloudwatch.GraphWidget(
+                title="Sign-ins (people) and registrations (clients)",
+                left=[
+                    metric("SignIns"),
+                    metric("SignInsRefused"),
+                    metric("ClientsRegistered"),
+                    metric("RegistrationsRefused"),
+                ],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Refreshes refused and people asked to reconnect",
+                left=[metric("RefreshesRefused"), metric("ReconnectsRequired")],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Authorization server: errors and throttling",
+                left=[errors, throttles, server_errors, metric("AuthThrottled")],
                 width=8,
             ),
         ]

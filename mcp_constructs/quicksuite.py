@@ -69,7 +69,9 @@ OUT_USER_TOKEN_URL = "UserTokenUrl"
 OUT_USER_AUTHORIZATION_URL = "UserAuthorizationUrl"
 OUT_USER_SECRET_ARN = "UserClientSecretArn"
 OUT_LARK_REDIRECT_URL = "LarkRedirectUrl"
-DEFAULT_NAME = "Lark"
+#: The two integrations' names, as every page and error text calls them.
+BOT_NAME = "Lark as the team bot"
+USER_NAME = "Lark as me"
 
 
 class QuickSuiteError(Exception):
@@ -153,7 +155,8 @@ def integration_fields(
     if team is None:
         client_id = _require(outputs, OUT_CLIENT_ID, stacks)
         scope = _require(outputs, OUT_SCOPE, stacks)
-        name, description = DEFAULT_NAME, "Lark/Feishu tools: messages, docs, calendar, contacts"
+        name = BOT_NAME
+        description = "Lark/Feishu tools acting as the app's bot: messages, docs, calendars"
     else:
         teams = team_clients(outputs)
         if team not in teams:
@@ -164,7 +167,7 @@ def integration_fields(
             )
         client_id, scope = teams[team]["clientId"], teams[team]["scope"]
         access = teams[team]["access"]
-        name = f"{DEFAULT_NAME} ({team})"
+        name = f"{BOT_NAME} ({team})"
         tools = "read-only tools" if access == "read" else "every tool"
         description = f"Lark/Feishu tools for team {team} ({tools})"
     per_minute = rate_limit(outputs, team)
@@ -205,7 +208,7 @@ def user_auth_fields(
         "--query SecretString --output text  # the client_secret field"
     )
     fields = [
-        Field("Name", f"{DEFAULT_NAME} (me)", "name"),
+        Field("Name", USER_NAME, "name"),
         Field("Description", "Lark/Feishu tools acting as the signed-in person", "description"),
         Field("MCP server endpoint", _require(outputs, OUT_USER_GATEWAY_URL, stacks), "endpoint"),
         Field("Authentication", USER_AUTH_TYPE, "authentication"),

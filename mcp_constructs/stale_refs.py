@@ -203,7 +203,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--assembly", help="the stacks of this cloud assembly (e.g. cdk.out)")
-    where.add_argument("--stack-prefix", default="LarkMcp", help="stacks named <prefix>-*")
+    where.add_argument(
+        "--stack-prefix", help="stacks named <prefix>-* (default: cdk.json's stackPrefix)"
+    )
     parser.add_argument("--region", help="default: AWS_REGION / the profile's")
     parser.add_argument("--fix", action="store_true", help="deploy stale stacks again")
     parser.add_argument("--cdk", default=DEFAULT_CDK, help="the CDK CLI (for --fix)")
@@ -218,7 +220,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.assembly:
             stacks = stack_names(Path(args.assembly))
         else:
-            stacks = deployed.stacks_with_prefix(args.stack_prefix)
+            from mcp_constructs.verify import configured_stack_prefix
+
+            stacks = deployed.stacks_with_prefix(args.stack_prefix or configured_stack_prefix())
         return run(
             deployed,
             stacks,

@@ -196,6 +196,9 @@ class UserAuth(Construct):
             memory_size=512,
             reserved_concurrent_executions=reserved_concurrency or None,
             log_group=self.log_group,
+            # One JSON object per line with `extra` fields on top (`event`: the Monitoring
+            # stack's metric filters); lark_auth_server/logs.py writes the same locally.
+            logging_format=lambda_.LoggingFormat.JSON,
             environment=self.server_environment,
         )
         self.grant_token_store(self.function)

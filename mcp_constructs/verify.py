@@ -1,15 +1,20 @@
-"""`python -m mcp_constructs.verify`: does this MCP endpoint list the tools it should?
+"""`python -m mcp_constructs.verify`: does this MCP endpoint list the tools it should, and can
+it read from Lark?
 
 Runs the same check as the deploy's smoke test (``deploy_checks/runtime/mcp_smoke.py``) from a
-laptop, against either
+laptop, then one real read (``read_check.py``: ``list_chats`` unless ``--call`` names another
+read-only tool, ``--no-call`` skips it), which proves the Lark secret is filled and the app has
+the scope. Against either
 
 - a local server, no auth: ``--url http://127.0.0.1:8000/mcp``, or
-- a deployed gateway: ``--stack-prefix LarkMcp [--region eu-west-1] [--team ops]``, which
+- a deployed gateway: ``[--stack-prefix LarkMcp] [--region eu-west-1] [--team ops]`` (the
+  prefix defaults to cdk.json's ``stackPrefix``, as ``make quicksuite``'s does), which
   reads the stacks' outputs (CloudFormation ``DescribeStacks``) and the app client's secret
   (``cognito-idp DescribeUserPoolClient``) with your AWS credentials.
 
 Expected tools default to ``lark_mcp_server/tools_manifest.json``. Prints a readable report (or
-``--json``) and exits 0 when every expected tool is listed, 1 when not, 2 on a usage error.
+``--json``) and exits 0 when every expected tool is listed and the read call worked, 1 when
+not, 2 on a usage error.
 The client secret and the token are never printed.
 """
 
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -28,9 +34,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from mcp_constructs.deploy_checks.runtime.mcp_smoke import (
     DEFAULT_PROTOCOL_VERSION,
     SmokeConfig,
+    SmokeReport,
     run_smoke,
 )
 from mcp_constructs.manifest import MANIFEST_PATH, ManifestError, tool_names
+from mcp_constructs.read_check import DEFAULT_READ_TOOLS, ReadCheck, run_read_check
 from mcp_constructs.teams import TEAM_CLIENTS_OUTPUT  # JSON: team -> clientId, access, scope
 
 # Output keys of the deployed stacks (stacks/gateway_stack.py, stacks/cognito_stack.py).
@@ -40,6 +48,20 @@ TOKEN_URL_OUTPUT = "TokenUrl"
 SCOPE_OUTPUT = "Scope"
 USER_POOL_OUTPUT = "UserPoolId"
 CLIENT_ID_OUTPUT = "ClientId"
+
+
+DEFAULT_STACK_PREFIX = "LarkMcp"
+
+
+def configured_stack_prefix(cdk_json: Path = Path("cdk.json")) -> str:
+    """The app's ``stackPrefix`` from cdk.json's context (what `make deploy` used), else the
+    default: `make verify` and `make quicksuite` look at the same stacks."""
+    try:
+        context = json.loads(cdk_json.read_text(encoding="utf-8")).get("context", {})
+    except (OSError, ValueError, AttributeError):
+        return DEFAULT_STACK_PREFIX
+    prefix = context.get("stackPrefix") if isinstance(context, dict) else None
+    return prefix if isinstance(prefix, str) and prefix.strip() else DEFAULT_STACK_PREFIX
 
 
 class VerifyError(Exception):
@@ -98,10 +120,11 @@ def deployed_config(
 
 
 def aws_session(region: str | None) -> Any:
-    """A boto3 session; raises ProfileNotFound (a BotoCoreError) for a bad AWS_PROFILE."""
+    """A boto3 session in ``region``, else AWS_REGION (which botocore itself does not read),
+    else what botocore finds; raises ProfileNotFound (a BotoCoreError) for a bad AWS_PROFILE."""
     import boto3
 
-    return boto3.Session(region_name=region)
+    return boto3.Session(region_name=region or os.environ.get("AWS_REGION") or None)
 
 
 def _deployed_config(
@@ -175,9 +198,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="python -m mcp_constructs.verify",
         description="Check that an MCP endpoint lists every expected tool (token + tools/list).",
     )
-    where = parser.add_mutually_exclusive_group(required=True)
+    where = parser.add_mutually_exclusive_group()
     where.add_argument("--url", help="MCP endpoint of a local server, no auth (…/mcp)")
-    where.add_argument("--stack-prefix", help="prefix of the deployed stacks, e.g. LarkMcp")
+    where.add_argument(
+        "--stack-prefix",
+        help="prefix of the deployed stacks (default: cdk.json's stackPrefix, else LarkMcp)",
+    )
     parser.add_argument("--region", help="AWS region of the stacks (default: your AWS config)")
     parser.add_argument(
         "--client", default="default", help="app client whose token to use (default: default)"
@@ -206,8 +232,59 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=DEFAULT_PROTOCOL_VERSION,
         help=f"MCP-Protocol-Version header (default {DEFAULT_PROTOCOL_VERSION})",
     )
+    call = parser.add_mutually_exclusive_group()
+    call.add_argument(
+        "--call",
+        metavar="TOOL",
+        help="read-only tool to call once the tools are listed (default: the first listed of "
+        + ", ".join(DEFAULT_READ_TOOLS)
+        + ")",
+    )
+    call.add_argument(
+        "--no-call", action="store_true", help="only list the tools; make no call to Lark"
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     return parser.parse_args(argv)
+
+
+@dataclass
+class VerifyReport:
+    """The smoke test's report plus the read call's outcome (None: not made)."""
+
+    listing: SmokeReport
+    read: ReadCheck | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.listing.ok and (self.read is None or self.read.ok)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.listing.to_dict()
+        data["ok"] = self.ok
+        data["read_call"] = self.read.to_dict() if self.read else None
+        return data
+
+    def render(self) -> str:
+        text = self.listing.render()
+        if self.read is None:
+            return text
+        if self.listing.ok and not self.read.ok:
+            text = text.replace("PASS  ", "FAIL  ", 1)
+        return text + f"\n  read call: {'ok' if self.read.ok else 'FAILED'}: {self.read.message}"
+
+
+def fill_hint(args: argparse.Namespace) -> str:
+    """Where the Lark app credentials go, for the read call's message."""
+    if args.url:
+        return (
+            "Set LARK_APP_ID and LARK_APP_SECRET for the server (or LARK_SECRET_ARN), "
+            "then restart it."
+        )
+    return (
+        f"Fill it with the command in the FillLarkSecretCommand output of stack "
+        f"{args.stack_prefix}-Runtime (docs/getting-started.md#4-fill-the-lark-secret), "
+        "then run make verify again."
+    )
 
 
 def expected_tools(args: argparse.Namespace, read_only: bool) -> list[str]:
@@ -225,6 +302,7 @@ def build_config(args: argparse.Namespace, session: Any = None) -> SmokeConfig:
     if args.url:
         deployed = Deployed(SmokeConfig(url=args.url))
     else:
+        args.stack_prefix = args.stack_prefix or configured_stack_prefix()
         deployed = deployed_config(
             args.stack_prefix, args.region, args.client, session, team=args.team
         )
@@ -253,7 +331,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (VerifyError, ManifestError) as exc:
         print(f"verify: {exc}", file=sys.stderr)
         return 2
-    report = run_smoke(config)
+    report = VerifyReport(run_smoke(config))
+    if report.listing.ok and not args.no_call:
+        report.read = run_read_check(config, report.listing.tools, args.call, fill_hint(args))
     emit(report, args.json)
     return 0 if report.ok else 1
 

@@ -7,7 +7,8 @@ Runs the checks of the ``Custom::SignInCheck`` resource
 - a local authorization server (``python -m lark_auth_server``): ``--issuer
   http://127.0.0.1:8001 --client-id dev --redirect-uri http://127.0.0.1:8765/cb`` (plus
   ``--gateway-url`` of a gateway to check, ``--accounts-origin`` of a fake Feishu), or
-- the deployed stacks: ``--stack-prefix LarkMcp [--region eu-west-1]``, which reads the
+- the deployed stacks: ``[--stack-prefix LarkMcp] [--region eu-west-1]`` (default: cdk.json's
+  ``stackPrefix``), which reads the
   outputs of ``<prefix>-UserAuth``, ``<prefix>-UserGateway`` and ``<prefix>-Runtime``
   (CloudFormation ``DescribeStacks``, your AWS credentials). No secret is read.
 
@@ -29,7 +30,13 @@ from mcp_constructs.deploy_checks.runtime.sign_in.sign_in_checks import (
     SignInConfig,
     run_checks,
 )
-from mcp_constructs.verify import VerifyError, aws_session, emit, stack_outputs
+from mcp_constructs.verify import (
+    VerifyError,
+    aws_session,
+    configured_stack_prefix,
+    emit,
+    stack_outputs,
+)
 
 # Output keys of stacks/user_auth_stack.py, stacks/user_gateway_stack.py, stacks/runtime_stack.py.
 ISSUER_OUTPUT = "IssuerUrl"
@@ -93,9 +100,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="python -m mcp_constructs.verify_sign_in",
         description="Check the sign-in path: discovery, keys, /authorize, gateway refusals.",
     )
-    where = parser.add_mutually_exclusive_group(required=True)
+    where = parser.add_mutually_exclusive_group()
     where.add_argument("--issuer", help="issuer URL of a local authorization server")
-    where.add_argument("--stack-prefix", help="prefix of the deployed stacks, e.g. LarkMcp")
+    where.add_argument(
+        "--stack-prefix",
+        help="prefix of the deployed stacks (default: cdk.json's stackPrefix, else LarkMcp)",
+    )
     parser.add_argument("--region", help="AWS region of the stacks (default: your AWS config)")
     parser.add_argument("--client-id", default="quicksuite", help="OAuth client (--issuer)")
     parser.add_argument(
@@ -111,7 +121,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def build_config(args: argparse.Namespace, session: Any = None) -> SignInConfig:
-    if args.stack_prefix:
+    if not args.issuer:
+        args.stack_prefix = args.stack_prefix or configured_stack_prefix()
         config = deployed_config(args.stack_prefix, args.region, session)
         if args.accounts_origin:
             config = replace(config, accounts_origin=args.accounts_origin)

@@ -2,7 +2,8 @@
 
 A stack of its own so it can be left out (`-c monitoring=false`) or torn down without touching
 the chain, and so its CloudWatch resources never block a change to the runtime or gateway.
-It deploys after the Gateway stack (it reads the gateway's and runtimes' ARNs).
+It deploys after the Gateway stack (it reads the gateway's and runtimes' ARNs), and with user
+sign-in after the UserAuth stack (the authorization server's log groups, function and API).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from constructs import Construct
 from mcp_constructs.monitoring import (
     McpMonitoring,
     MonitoredServer,
+    MonitoredSignIn,
     pascal,
     runtime_log_group_name,
 )
@@ -33,11 +35,17 @@ class MonitoringStack(Stack):
         gateway: agentcore.CfnGateway,
         servers: Sequence[MonitoredServer],
         alarm_email: str | None = None,
+        sign_in: MonitoredSignIn | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.monitoring = McpMonitoring(
-            self, "Monitoring", gateway=gateway, servers=servers, alarm_email=alarm_email
+            self,
+            "Monitoring",
+            gateway=gateway,
+            servers=servers,
+            alarm_email=alarm_email,
+            sign_in=sign_in,
         )
         dashboard = self.monitoring.dashboard.dashboard_name
         CfnOutput(

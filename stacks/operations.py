@@ -18,12 +18,13 @@ from aws_cdk import App, Environment
 from mcp_constructs import McpServerRuntime, McpServerTarget
 from mcp_constructs.deploy_checks import GatewaySmokeTest, GatewayToolSync
 from mcp_constructs.manifest import Tool
-from mcp_constructs.monitoring import MonitoredServer, pascal
+from mcp_constructs.monitoring import MonitoredServer, MonitoredSignIn, pascal
 from stacks.config import AppConfig
 from stacks.gateway_stack import TARGET_NAME, GatewayStack
 from stacks.monitoring_stack import MonitoringStack
 from stacks.ops_config import ExtraServer, OpsConfigError, load_ops_config
 from stacks.runtime_stack import RuntimeStack
+from stacks.user_auth_stack import UserAuthStack
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ def add_operations(
     runtime_stack: RuntimeStack,
     gateway_stack: GatewayStack,
     env: Environment | None = None,
+    user_auth_stack: UserAuthStack | None = None,
 ) -> Operations:
     """Read `extraServers`, `monitoring` and `alarmEmail` from context and add what they ask."""
     ops = load_ops_config(app.node.try_get_context)
@@ -65,12 +67,23 @@ def add_operations(
                 for e in extras
             ),
         ]
+        sign_in = None
+        if user_auth_stack is not None:
+            auth = user_auth_stack.auth
+            sign_in = MonitoredSignIn(
+                log_group=auth.log_group,
+                function=auth.function,
+                api=auth.api,
+                access_log_group=auth.access_logs,
+                server=TARGET_NAME,  # the user gateway's target is the Lark server's runtime
+            )
         monitoring = MonitoringStack(
             app,
             f"{config.stack_prefix}-Monitoring",
             gateway=gateway_stack.gateway.resource,
             servers=servers,
             alarm_email=ops.alarm_email,
+            sign_in=sign_in,
             env=env,
             description="Dashboard and alarms for the MCP gateway, runtimes and tool calls",
         )
@@ -78,6 +91,8 @@ def add_operations(
         # created the runtime log group the metric filters attach to (LogRetention covers the
         # rest).
         monitoring.add_stack_dependency(gateway_stack)
+        if user_auth_stack is not None:
+            monitoring.add_stack_dependency(user_auth_stack)
         monitoring.tags.set_tag("project", "lark-agentcore-mcp")
     return Operations(extra_servers=extras, monitoring=monitoring)
 

@@ -7,11 +7,12 @@
 - `GatewayStandIn`: what AgentCore Gateway's ``CUSTOM_JWT`` authorizer and MCP target do for
   ``tools/list``: fetch the discovery document and JWKS, verify the signature, issuer, expiry,
   allowed client and scope, then forward the JSON-RPC to the MCP server and prefix each tool
-  name with ``<target>___``, answering as SSE and a few tools per page (``nextCursor``).
-  Faults can be switched on to see what the smoke test says about them. ``rate_limits``
-  throttles like an ``AWS::BedrockAgentCore::GatewayRateLimit`` keyed by the token's
-  ``client_id`` claim (exact id, else ``*``; one bucket per client per minute), answering with
-  the documented JSON-RPC error ``-32003``.
+  name with ``<target>___``, answering as SSE and a few tools per page (``nextCursor``);
+  ``tools/call`` of ``<target>___<tool>`` goes to the server by its bare name (a read-scope
+  token only for read-only tools). Faults can be switched on to see what the smoke test says
+  about them. ``rate_limits`` throttles like an ``AWS::BedrockAgentCore::GatewayRateLimit``
+  keyed by the token's ``client_id`` claim (exact id, else ``*``; one bucket per client per
+  minute), answering with the documented JSON-RPC error ``-32003``.
 - `serve_in_thread` (from tests/loopback.py) / `start_server_process`: uvicorn on a pre-bound
   free loopback port, and a subprocess for ``python -m lark_mcp_server``.
 """
@@ -277,6 +278,12 @@ class GatewayStandIn:
                     "upstream target is unavailable, try again later",
                     status_code=self.faults.status,
                 )
+            if body.get("method") == "tools/call":
+                message = await self._call_tool(client, body, scopes)
+                return Response(
+                    f"event: message\ndata: {json.dumps(message)}\n\n",
+                    media_type="text/event-stream",
+                )
             if body.get("method") != "tools/list":
                 return JSONResponse(
                     {
@@ -326,6 +333,29 @@ class GatewayStandIn:
             {"jsonrpc": "2.0", "id": request_id, "error": error},
             status_code=self.rate_limit_status,
         )
+
+    async def _call_tool(
+        self, client: httpx2.AsyncClient, body: dict[str, Any], scopes: set[str]
+    ) -> dict[str, Any]:
+        """``tools/call`` of ``<target>___<tool>``: the read scope may call read-only tools only
+        (as the gateway's Cedar policies decide); the call goes to the server by its bare name."""
+        params = dict(body.get("params") or {})
+        prefix = f"{self.target_name}___"
+        name = str(params.get("name", ""))
+        bare = name.removeprefix(prefix)
+        full_access = scopes & (set(self.allowed_scopes) - {self.read_scope})
+        read_only_caller = self.read_scope in scopes and not full_access
+        if not name.startswith(prefix) or (read_only_caller and bare not in self.read_only_tools):
+            error = {"code": -32002, "message": f"Tool {name} is not allowed or does not exist"}
+            return {"jsonrpc": "2.0", "id": body.get("id"), "error": error}
+        response = await client.post(
+            self.backend_url,
+            json={**body, "params": {**params, "name": bare}},
+            headers={"Accept": "application/json, text/event-stream"},
+            timeout=60,
+        )
+        response.raise_for_status()
+        return response.json()
 
     async def _backend_tools(self, client: httpx2.AsyncClient) -> list[dict[str, Any]]:
         response = await client.post(

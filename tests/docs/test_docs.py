@@ -115,3 +115,56 @@ def test_benchmark_page_is_the_rendering_of_results_json() -> None:
         "docs/benchmark.md does not match bench/results.json; regenerate it with "
         "`.venv/bin/python -m bench.run --docs > docs/benchmark.md`"
     )
+
+
+#: Pages longer than this open with a table of contents.
+TOC_MIN_LINES = 200
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_long_pages_open_with_a_table_of_contents(page: Path) -> None:
+    text = page.read_text()
+    if text.count("\n") <= TOC_MIN_LINES:
+        return
+    prose = _prose(text)
+    head = prose.split("\n## ", 1)[0]
+    linked = {link.partition("#")[2] for link in _LINK.findall(head) if link.startswith("#")}
+    sections = [
+        anchor
+        for anchor, line in zip(
+            _ordered_anchors(page), re.findall(r"^#{1,6} .+$", prose, re.M), strict=True
+        )
+        if line.startswith("## ")
+    ]
+    missing = [anchor for anchor in sections if anchor not in linked]
+    assert not missing, (
+        f"{page.relative_to(ROOT)} is over {TOC_MIN_LINES} lines: list every '## ' section in a "
+        f"table of contents before the first one (missing: {missing})"
+    )
+
+
+def _ordered_anchors(page: Path) -> list[str]:
+    """Every heading's anchor, in page order (as `_anchors` computes them)."""
+    seen: dict[str, int] = {}
+    anchors = []
+    for line in _prose(page.read_text()).splitlines():
+        m = re.match(r"^#{1,6} (.+?)\s*$", line)
+        if not m:
+            continue
+        slug = re.sub(r"[^\w\- ]", "", m.group(1).lower()).replace(" ", "-")
+        n = seen.get(slug, 0)
+        seen[slug] = n + 1
+        anchors.append(slug if n == 0 else f"{slug}-{n}")
+    return anchors
+
+
+def test_readme_says_what_leaves_the_account() -> None:
+    """The first page a reader sees must not promise that everything stays in the account."""
+    text = " ".join(README.read_text().split())
+    assert "Every byte stays" not in text
+    for claim in (
+        "Tool results leave it",
+        "Every call goes to Lark",
+        "everyone who uses the bot integration sees everything the bot can see",
+    ):
+        assert claim in text, f"README.md no longer says: {claim!r}"

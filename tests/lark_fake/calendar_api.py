@@ -376,6 +376,52 @@ async def freebusy(fake: FakeLark, call: Call) -> dict[str, Any]:
     }
 
 
+async def patch_event(fake: FakeLark, call: Call) -> dict[str, Any]:
+    """Only the fields given change; start_time and end_time take effect only together."""
+    _calendar(fake, call.params["calendar_id"], write=True)
+    user_id_type(call.query)
+    event = _event(fake, call.params["calendar_id"], call.params["event_id"])
+    if event.get("status") == "cancelled":
+        raise LarkError(EVENT_NOT_FOUND, "event not found", status=404)
+    body = call.body
+    changes: dict[str, Any] = {}
+    for name, limit in (("summary", 1000), ("description", 40960)):
+        if name in body:
+            if not isinstance(body[name], str) or len(body[name]) > limit:
+                raise field_error(name, f"{name} must be a string of at most {limit} characters")
+            changes[name] = body[name]
+    if "location" in body:
+        if not isinstance(body["location"], dict) or not isinstance(
+            body["location"].get("name", ""), str
+        ):
+            raise field_error("location", "location must be {name, address, ...}")
+        changes["location"] = body["location"]
+    if ("start_time" in body) != ("end_time" in body):
+        raise _bad("start_time and end_time take effect only together")
+    if "start_time" in body:
+        start, start_s = _time_info(body, "start_time")
+        end, end_s = _time_info(body, "end_time")
+        if end_s <= start_s:
+            raise _bad("end_time must be after start_time")
+        changes["start_time"], changes["end_time"] = start, end
+    event.update(changes)
+    fake.record_write("event_update", {"event_id": event["event_id"], **changes})
+    return {"event": event}
+
+
+async def delete_event(fake: FakeLark, call: Call) -> dict[str, Any]:
+    """The event is cancelled; a second delete answers 193001 (event not found)."""
+    _calendar(fake, call.params["calendar_id"], write=True)
+    if call.query.get("need_notification") not in (None, "true", "false"):
+        raise field_error("need_notification", "need_notification must be true or false")
+    event = _event(fake, call.params["calendar_id"], call.params["event_id"])
+    if event.get("status") == "cancelled":
+        raise LarkError(EVENT_NOT_FOUND, "event not found", status=404)
+    event["status"] = "cancelled"
+    fake.record_write("event_delete", {"event_id": event["event_id"]})
+    return {}
+
+
 def endpoints() -> list[Endpoint]:
     cal = "/open-apis/calendar/v4/calendars"
     ev = f"{cal}/{{calendar_id}}/events"
@@ -386,6 +432,8 @@ def endpoints() -> list[Endpoint]:
         Endpoint("GET", f"{ev}/instance_view", instance_view),
         Endpoint("POST", ev, create_event),
         Endpoint("GET", f"{ev}/{{event_id}}", get_event),
+        Endpoint("PATCH", f"{ev}/{{event_id}}", patch_event),
+        Endpoint("DELETE", f"{ev}/{{event_id}}", delete_event),
         Endpoint("POST", f"{ev}/{{event_id}}/attendees", create_attendees),
         Endpoint("GET", f"{ev}/{{event_id}}/attendees", list_attendees),
         Endpoint("POST", "/open-apis/calendar/v4/freebusy/list", freebusy),

@@ -23,7 +23,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from . import auth, bitable, calendar_api, contact, control, docs, im, oauth, task, user_api
+from . import (
+    approval,
+    auth,
+    bitable,
+    calendar_api,
+    comments,
+    contact,
+    control,
+    docs,
+    im,
+    oauth,
+    sheets,
+    task,
+    user_api,
+)
 from .errors import (
     INVALID_TOKEN,
     MISSING_TOKEN,
@@ -37,7 +51,7 @@ from .seed import build_seed
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Reads that Lark exposes as POST (they store nothing, so after_commit does not apply).
-_READ_POSTS = ("/records/search", "/freebusy/list", "/users/batch_get_id")
+_READ_POSTS = ("/records/search", "/freebusy/list", "/users/batch_get_id", "/find")
 _OAUTH_AREA = "/open-apis/authen/"  # served by oauth.py, outside the dispatcher
 
 
@@ -132,6 +146,10 @@ class FakeLark:
             for table_id, table in base["tables"].items()
         }
         self.tasks: list[dict[str, Any]] = seeded["tasks"]
+        self.spreadsheets: dict[str, dict[str, Any]] = sheets.load(seeded["spreadsheets"])
+        self.approvals: list[dict[str, Any]] = seeded["approvals"]
+        self.comments: dict[str, list[dict[str, Any]]] = seeded["comments"]
+        self.withheld_fields: set[str] = set()  # user fields the app has no scope for
         self.requests: list[RecordedRequest] = []
         self.token_fetches = 0
         self._writes: dict[str, list[dict[str, Any]]] = {}
@@ -151,7 +169,8 @@ class FakeLark:
         """Objects the clients created, by kind.
 
         Kinds: "message" (sent and replies), "document", "block", "event", "attendee",
-        "record", "record_update", "task", "task_update".
+        "record", "record_update", "task", "task_update", "event_update", "event_delete",
+        "sheet_write", "sheet_append", "approval_decision", "comment".
         """
         return list(self._writes.get(kind, []))
 
@@ -168,7 +187,7 @@ class FakeLark:
         self,
         *,
         path: str = "",
-        methods: tuple[str, ...] = ("GET", "POST", "PUT", "PATCH"),
+        methods: tuple[str, ...] = ("GET", "POST", "PUT", "PATCH", "DELETE"),
         rate_429: float = 0.0,
         rate_5xx: float = 0.0,
         latency: float = 0.0,
@@ -271,6 +290,9 @@ class FakeLark:
             *contact.endpoints(),
             *bitable.endpoints(),
             *task.endpoints(),
+            *sheets.endpoints(),
+            *approval.endpoints(),
+            *comments.endpoints(),
             *oauth.endpoints(),
             *user_api.endpoints(),
         ]

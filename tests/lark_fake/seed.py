@@ -818,6 +818,8 @@ def _tasks(app_id: str) -> list[dict[str, Any]]:
 
 def build_seed(app_id: str, tenant_key: str) -> dict[str, Any]:
     """A fresh copy of the whole seeded tenant (new objects every call)."""
+    from . import seed_more  # it builds on this module's helpers
+
     chats, members = _chats(tenant_key)
     spaces, nodes = _wiki(tenant_key)
     events, attendees = _events(tenant_key)
@@ -837,4 +839,7 @@ def build_seed(app_id: str, tenant_key: str) -> dict[str, Any]:
         "busy": _busy(),
         "bases": _bases(),
         "tasks": _tasks(app_id),
+        "spreadsheets": seed_more.spreadsheets(),
+        "approvals": seed_more.approvals(),
+        "comments": seed_more.comments(),
     }

@@ -54,7 +54,7 @@ EXAMPLES = int(os.environ.get("LARK_FUZZ_EXAMPLES", "6"))  # per tool and source
 
 
 def _id_key(key: str) -> bool:
-    return key.endswith(("_id", "token", "guid")) or key in ("email", "mobile")
+    return key.endswith(("_id", "token", "guid", "_code")) or key in ("email", "mobile")
 
 
 def _seed_ids() -> dict[str, list[str]]:
@@ -99,6 +99,8 @@ ALIASES = {
     "mobiles": ["mobile"],
     "assignees": ["open_id"],
     "attendees": ["open_id", "email"],
+    "spreadsheet": ["spreadsheet_token"],
+    "user": ["open_id", "email", "user_id"],
 }
 # Valid forms the seed does not spell out, and hostile forms that only make sense for URLs.
 URLS = {
@@ -108,6 +110,8 @@ URLS = {
         "https://acme.feishu.cn/wiki/wikArchitecture",
     ],
     "folder_token": ["https://acme.feishu.cn/drive/folder/fldProjects"],
+    "spreadsheet": ["https://acme.feishu.cn/sheets/shtcnBudget2026Plan?sheet=Hd7c2A"],
+    "range": ["Q7PlXT!A1:C5", "A1:B3", "Budget!A:C", "Hd7c2A", "B2"],
 }
 BAD_URLS = {
     "base": [
@@ -124,6 +128,11 @@ BAD_URLS = {
         "https://[acme.feishu.cn/docx/x",
     ],
     "folder_token": ["https://[x/drive/folder/y", "https://acme.feishu.cn/drive/folder/%2e%2e"],
+    "spreadsheet": [
+        "https://acme.feishu.cn/sheets/shtcnBudget2026Plan?sheet=Q7%2F..",
+        "https://acme.feishu.cn/sheets/sht%2F..%2Fx",
+        "https://[acme.feishu.cn/sheets/x",
+    ],
 }
 ALL_IDS = sorted({v for values in SEED_IDS.values() for v in values})
 

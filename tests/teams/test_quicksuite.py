@@ -137,7 +137,7 @@ def test_team_client_with_secret_as_json(clients):
         "scope",
         "rate_limit",
     ]
-    assert fields["name"] == "Lark (support)"
+    assert fields["name"] == "Lark as the team bot (support)"
     assert "read-only tools" in fields["description"]
     assert fields["client_id"] == "supportclient0123456789ab"
     assert fields["client_secret"] == "s3cr3t-0123456789abcdefghijkl"

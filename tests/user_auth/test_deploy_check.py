@@ -26,6 +26,7 @@ from lark_auth_server import lambda_adapter
 from lark_auth_server.asgi import build_app
 from lark_auth_server.config import Settings, parse_clients
 from lark_auth_server.core import AuthServer
+from local_gateway import LocalGateway
 from mcp_constructs import verify_sign_in
 from mcp_constructs.deploy_checks.runtime.sign_in import sign_in_handler
 from mcp_constructs.deploy_checks.runtime.sign_in.sign_in_checks import SignInConfig, run_checks
@@ -35,7 +36,6 @@ from tests.deploy_checks.local_stack import free_port, serve_in_thread
 from tests.deploy_checks.stubs import expect_status, handler_stub
 from tests.lark_fake import FakeLark
 
-from .gateway_standin import UserGatewayStandIn
 from .harness import CLIENTS, QUICKSUITE_REDIRECT, REPO, AuthServerProcess, start_auth_server
 
 FILL = "aws secretsmanager put-secret-value --secret-id LarkMcp/lark-app-credentials ..."
@@ -58,13 +58,14 @@ def runtime_url() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def user_gateway(auth_server: AuthServerProcess, runtime_url: str) -> Iterator[str]:
-    gateway = UserGatewayStandIn(
-        discovery_url=f"{auth_server.base}/.well-known/openid-configuration",
-        allowed_clients=["quicksuite"],
-        backend_url=runtime_url,
+    gateway = LocalGateway(
+        issuer=auth_server.base,
+        upstream_url=runtime_url,
+        allowed_clients=("quicksuite",),
     )
     with serve_in_thread(gateway.app) as base:
-        yield f"{base}/mcp"
+        gateway.public_url = base  # the check asks for tokens with its MCP URL as `resource`
+        yield gateway.mcp_url
 
 
 def _config(issuer: str, lark: FakeLark, gateway_url: str | None = None, **kw: Any):
@@ -377,13 +378,14 @@ def test_a_user_gateway_that_lets_a_request_through_fails(
 def test_the_stand_in_gateway_refused_the_forged_jwt_for_its_signature(
     lark: FakeLark, auth_server: AuthServerProcess, runtime_url: str
 ):
-    gateway = UserGatewayStandIn(
-        discovery_url=f"{auth_server.base}/.well-known/openid-configuration",
-        allowed_clients=["quicksuite"],
-        backend_url=runtime_url,
+    gateway = LocalGateway(
+        issuer=auth_server.base,
+        upstream_url=runtime_url,
+        allowed_clients=("quicksuite",),
     )
     with serve_in_thread(gateway.app) as base:
-        assert run_checks(_config(auth_server.base, lark, f"{base}/mcp")).ok
+        gateway.public_url = base
+        assert run_checks(_config(auth_server.base, lark, gateway.mcp_url)).ok
     assert gateway.refusals[0] == "missing bearer token"
     assert gateway.refusals[1].startswith("invalid token: BadSignatureError")
 

@@ -22,10 +22,11 @@ from starlette.routing import Route
 
 from lark_auth_server.oauth import digest
 from lark_user_store import open_store
+from local_gateway import LocalGateway
+from mcp_constructs.interceptor.caller_jwt import CALLER_JWT_HEADER
 from tests.deploy_checks.local_stack import serve_in_thread
 from tests.lark_fake import FakeLark
 
-from .gateway_standin import CALLER_JWT_HEADER, UserGatewayStandIn
 from .harness import (
     MCP_RESOURCE,
     QUICKSUITE_REDIRECT,
@@ -105,10 +106,11 @@ def test_a_person_signs_in_and_the_gateway_forwards_their_jwt(
         return JSONResponse({"jsonrpc": "2.0", "id": 1, "result": {}})
 
     with serve_in_thread(Starlette(routes=[Route("/mcp", runtime, methods=["POST"])])) as rt:
-        gateway = UserGatewayStandIn(
-            discovery_url=f"{iss}/.well-known/openid-configuration",
-            allowed_clients=["quicksuite"],
-            backend_url=f"{rt}/mcp",
+        gateway = LocalGateway(
+            issuer=iss,
+            upstream_url=f"{rt}/mcp",
+            audience=MCP_RESOURCE,
+            allowed_clients=("quicksuite",),
         )
         with serve_in_thread(gateway.app) as gw:
             body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
@@ -320,10 +322,11 @@ def test_the_gateway_refuses_a_token_of_a_client_it_does_not_allow(
     token = start_sign_in(
         iss, client_id="other-app", redirect_uri="https://other.example/callback"
     ).fetch(f"{iss}/token")
-    gateway = UserGatewayStandIn(
-        discovery_url=f"{iss}/.well-known/openid-configuration",
-        allowed_clients=["quicksuite"],
-        backend_url="http://127.0.0.1:9/mcp",
+    gateway = LocalGateway(
+        issuer=iss,
+        upstream_url="http://127.0.0.1:9/mcp",
+        audience=MCP_RESOURCE,
+        allowed_clients=("quicksuite",),
     )
     with serve_in_thread(gateway.app) as gw:
         answer = httpx2.post(

@@ -111,21 +111,3 @@ def test_the_asset_holds_only_plain_python(handler):
     }
     assert imports <= {"__future__", "typing"}
     assert "print(" not in source and "logging" not in source  # never logs a token
-
-
-@pytest.mark.parametrize(
-    "incoming",
-    [
-        {"content-type": "application/json"},
-        {"content-type": "application/json", HEADER.lower(): "forged.jwt.value"},
-        {"mcp-session-id": "s-1", HEADER: "forged.jwt.value", "accept": "text/event-stream"},
-    ],
-)
-def test_the_real_interceptor_does_what_the_sign_in_tests_stand_in_does(handler, incoming):
-    """tests/user_auth's end-to-end sign-in runs through a gateway stand-in; its interceptor
-    rule and this Lambda must agree, so that those tests speak for the deployed interceptor."""
-    from tests.user_auth.gateway_standin import caller_headers
-
-    ours = _out(handler, {**incoming, "Authorization": f"Bearer {JWT}"})
-    ours = {k: v for k, v in ours.items() if k.lower() != "authorization"}
-    assert ours == caller_headers(incoming, JWT)

@@ -111,7 +111,13 @@ def test_manifest_marks_exactly_the_user_only_tools(server: ServerProcess):
     from lark_mcp_server.server import all_tools
 
     needs_user = {t.name for t in all_tools() if t.needs_user}
-    assert needs_user == {"search_documents", "list_my_tasks"}
+    assert needs_user == {
+        "search_documents",
+        "list_my_tasks",
+        "list_approval_tasks",
+        "approve_task",
+        "reject_task",
+    }
     assert {t.name for t in load_manifest() if t.needs_user} == needs_user
 
 

@@ -15,11 +15,16 @@ import httpx2
 import pytest
 
 from lark_user_store import open_store
+from local_gateway import LocalGateway
 from tests.deploy_checks.local_stack import serve_in_thread
 from tests.lark_fake import FakeLark
 from tests.server.harness import ServerProcess, run_server, server_env
-from tests.user_auth.gateway_standin import UserGatewayStandIn
-from tests.user_auth.harness import AuthServerProcess, start_auth_server, start_sign_in
+from tests.user_auth.harness import (
+    MCP_RESOURCE,
+    AuthServerProcess,
+    start_auth_server,
+    start_sign_in,
+)
 
 from .conftest import bot_calls, refreshes
 
@@ -49,10 +54,11 @@ def runtime(lark_fake: FakeLark, auth_server: AuthServerProcess) -> Iterator[Ser
 
 @pytest.fixture(scope="module")
 def gateway(auth_server: AuthServerProcess, runtime: ServerProcess) -> Iterator[str]:
-    standin = UserGatewayStandIn(
-        discovery_url=f"{auth_server.base}/.well-known/openid-configuration",
-        allowed_clients=["quicksuite"],
-        backend_url=runtime.mcp_url,
+    standin = LocalGateway(
+        issuer=auth_server.base,
+        upstream_url=runtime.mcp_url,
+        audience=MCP_RESOURCE,
+        allowed_clients=("quicksuite",),
     )
     with serve_in_thread(standin.app) as url:
         yield f"{url}/mcp"
