@@ -218,6 +218,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfn = boto3.Session(region_name=args.region).client("cloudformation", config=AWS_CONFIG)
         deployed = Deployed(cfn)
         if args.assembly:
+            if not (Path(args.assembly) / "manifest.json").is_file():
+                print(f"references: no synthesized app in {args.assembly}: `make synth` first")
+                return 1
             stacks = stack_names(Path(args.assembly))
         else:
             from mcp_constructs.verify import configured_stack_prefix

@@ -19,6 +19,7 @@ on several pages runs once; its test id names the first page and line.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -27,6 +28,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -55,6 +57,11 @@ PLACEHOLDERS: tuple[tuple[str, str], ...] = (
     (r"<user gateway MCP URL>", "http://127.0.0.1:{closed}/mcp"),
     (r"TEAM=<name>", "TEAM=support"),
     (r"\b(URL|ISSUER)=\.\.\.", r"\1=http://127.0.0.1:{closed}"),
+    # The sign-in check against a local issuer needs a client's redirect URI (line above it).
+    (
+        r"(ISSUER=\S+.*)\bVERIFY_ARGS=\.\.\.",
+        r'\1VERIFY_ARGS="--client-id dev --redirect-uri http://127.0.0.1:8765/cb"',
+    ),
     (r"\bVERIFY_ARGS=\.\.\.", 'VERIFY_ARGS="--json"'),
     (r'larkUserScopes="\.\.\."', 'larkUserScopes="contact:user.base:readonly"'),
     (r"\[([^\]\[]*=[^\]\[]*)\]", r"\1"),  # `make verify [TEAM=name]`: run with the option
@@ -68,8 +75,13 @@ NOT_RUN = {
 #: Commands that run until stopped: each must still be running after SERVER_SECONDS.
 SERVERS = re.compile(
     r"^(make (local|fake-lark|bench)\b|(\.venv/bin/)?python3? -m"
-    r" (lark_mcp_server|lark_auth_server|tests\.lark_fake|bench\.run)\b)"
+    r" (lark_mcp_server|lark_auth_server|local_gateway(\.chain)?|tests\.lark_fake|bench\.run)\b)"
 )
+#: A server may also stop at once on a setting the docs tell you to set (one line, no traceback).
+SERVER_SETTING = re.compile(r"\b[A-Z][A-Z0-9_]+ is (not set|required)\b")
+#: Servers on a fixed port (the fake Lark on 9999) run one at a time.
+FIXED_PORT = re.compile(r"fake-lark|tests\.lark_fake")
+_FIXED_PORT_LOCK = threading.Lock()
 SERVER_SECONDS = 8.0
 COMMAND_SECONDS = 240.0
 #: A stop on the absent account (or the absent server a local URL names) is the expected end.
@@ -77,6 +89,8 @@ ABSENT = re.compile(
     r"no AWS credentials|no AWS region|Need to perform AWS calls|Unable to resolve AWS account"
     r"|Unable to locate credentials|NoCredentials|could not be resolved|Connection refused"
     r"|does not answer"
+    # The CLI ran the app and stops before destroying anything without a terminal to confirm.
+    r"|terminal \(TTY\) is not attached"
 )
 #: These fail a command whatever its exit code: the docs or the code are wrong.
 BROKEN = re.compile(
@@ -260,6 +274,8 @@ class Outcome:
             return "" if not server else "a server that exited at once, with status 0"
         if ABSENT.search(self.output):
             return ""
+        if server and SERVER_SETTING.search(self.output):
+            return ""
         return f"it exited with status {self.returncode} and no word of the missing account"
 
 
@@ -294,6 +310,13 @@ def run_documented(command: str, workdir: Path, assembly: Future[Path] | None = 
     activated = bool(re.match(r"python3? -m\b", shell))
     env = no_account_env(home, closed, venv_on_path=activated)
     limit = SERVER_SECONDS if SERVERS.match(command) else COMMAND_SECONDS
+    with _FIXED_PORT_LOCK if FIXED_PORT.search(command) else contextlib.nullcontext():
+        return _run(command, shell, root, env, limit, synthesized=synthesized)
+
+
+def _run(
+    command: str, shell: str, root: Path, env: dict[str, str], limit: float, *, synthesized: bool
+) -> Outcome:
     with subprocess.Popen(
         ["bash", "-c", _make(shell, synthesized=synthesized)],
         cwd=root,
