@@ -79,8 +79,9 @@ SERVERS = re.compile(
 )
 #: A server may also stop at once on a setting the docs tell you to set (one line, no traceback).
 SERVER_SETTING = re.compile(r"\b[A-Z][A-Z0-9_]+ is (not set|required)\b")
-#: Servers on a fixed port (the fake Lark on 9999) run one at a time.
-FIXED_PORT = re.compile(r"fake-lark|tests\.lark_fake")
+#: Servers on fixed ports (the fake Lark on 9999; the sign-in chain on 8001, 8002) run one at
+#: a time.
+FIXED_PORT = re.compile(r"fake-lark|tests\.lark_fake|local_gateway\.chain|make local.*USER_AUTH")
 _FIXED_PORT_LOCK = threading.Lock()
 SERVER_SECONDS = 8.0
 COMMAND_SECONDS = 240.0
