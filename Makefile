@@ -86,9 +86,14 @@ endif
 quicksuite: setup ## Quick Suite MCP form fields of the deployed stacks [TEAM=name | USER_AUTH=1] [SHOW_SECRET=1] [JSON=1]
 	$(PY) -m mcp_constructs.quicksuite $(if $(TEAM),--team $(TEAM)) $(if $(USER_AUTH),--user-auth) $(if $(SHOW_SECRET),--show-secret) $(if $(JSON),--json)
 
+.PHONY: sign-out
+sign-out: setup ## sign a person out everywhere: USER=<open_id or email> [STACK_PREFIX=LarkMcp [REGION=..]] (else the local store)
+	$(if $(filter command line,$(origin USER)),,$(error give USER=<open_id or email> on the command line))
+	$(PY) -m lark_auth_server.sign_out '$(USER)' $(if $(STACK_PREFIX),--stack-prefix $(STACK_PREFIX)) $(if $(REGION),--region $(REGION))
+
 .PHONY: bench
 bench: setup ## ours vs bare mcp vs lark-mcp on loopback; table + bench/results.json (~3 min)
-	$(PY) -m bench.run
+	$(PY) -m bench.run --user-auth
 
 # `make verify URL=http://127.0.0.1:8000/mcp` (local server, no auth) or
 # `make verify [STACK_PREFIX=LarkMcp] [REGION=eu-west-1] [TEAM=ops | CLIENT=name]` (deployed; the

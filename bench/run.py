@@ -27,8 +27,11 @@ if __package__ in (None, ""):  # run as `python bench/run.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import measure, procs
+from bench import result_sizes as sizes_mod
 from bench.mcp_http import Session
 from bench.servers import (
+    APP_ID,
+    APP_SECRET,
     LARK_MCP_DIR,
     LARK_MCP_VERSION,
     LOGS,
@@ -150,6 +153,36 @@ def bench_all(
     return {sub.spec.name: sub.out for sub in subjects}
 
 
+def result_sizes(specs: list[ServerSpec], fake: Running) -> list[dict[str, Any]]:
+    """Result text bytes of ours and of lark-mcp's matching tools on the same fake pages.
+
+    lark-mcp is started once more with exactly those tools enabled (`-t`); ours as measured.
+    """
+    by_name = {s.name: s for s in specs}
+    if "ours" not in by_name or "lark-mcp" not in by_name:
+        return []
+    lark_mcp = by_name["lark-mcp"]
+    enabled = ",".join(sizes_mod.LARK_MCP_TOOLS)
+    pages_spec = replace(
+        lark_mcp,
+        argv=lambda port, lark: [
+            enabled if arg == "preset.default" else arg for arg in lark_mcp.argv(port, lark)
+        ],
+    )
+    started: list[Running] = []
+    try:
+        ours_cold, ours_run = measure.cold_start(by_name["ours"], fake.url, tag="-sizes")
+        started.append(ours_run)
+        theirs_cold, theirs_run = measure.cold_start(pages_spec, fake.url, tag="-sizes")
+        started.append(theirs_run)
+        return sizes_mod.measure(
+            ours_cold.session, theirs_cold.session, fake.url, APP_ID, APP_SECRET
+        )
+    finally:
+        for running in started:
+            procs.stop(running.proc)
+
+
 def deps_sizes(names: list[str], ours_requirements: Path) -> dict[str, dict[str, Any]]:
     """Installed size of what each server needs at run time (interpreters not counted)."""
     sizes: dict[str, dict[str, Any]] = {}
@@ -182,7 +215,9 @@ def _get(results: dict[str, Any], name: str, *path: str) -> Any:
     return value
 
 
-def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+def targets(
+    results: dict[str, Any], sizes: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """Each target with the measured value and PASS / MISS (n/a when a figure is missing)."""
 
     def verdict(ok: bool | None) -> str:
@@ -197,17 +232,27 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     per_tool = _get(results, "ours", "tools_list", "bytes_per_tool")
     ours_tput = _get(results, "ours", "load", "calls_per_second")
     tput = ratio(ours_tput, _get(results, "lark-mcp", "load", "calls_per_second"))
+    tput_bare = ratio(ours_tput, _get(results, "bare", "load", "calls_per_second"))
     if _get(results, "ours", "load", "errors") or _get(results, "lark-mcp", "load", "errors"):
         tput_note = " (calls failed: see errors)"
     else:
         tput_note = ""
     rss = _get(results, "ours", "peak_rss_bytes")
     deps = _get(results, "ours", "deps", "bytes")
+    page_checks = [
+        {
+            "target": f"{size['tool']} result text <= 0.30x lark-mcp's",
+            "value": f"{size['ratio']}x",
+            "status": verdict(size["ratio"] <= 0.30),
+        }
+        for size in sizes or []
+        if "ratio" in size
+    ]
     return [
         {
-            "target": "cold start <= 1.15x bare",
+            "target": "cold start <= 1.10x bare",
             "value": None if cold_bare is None else f"{cold_bare}x",
-            "status": verdict(None if cold_bare is None else cold_bare <= 1.15),
+            "status": verdict(None if cold_bare is None else cold_bare <= 1.10),
         },
         {
             "target": "cold start <= 0.6x lark-mcp",
@@ -224,6 +269,12 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             "value": None if tput is None else f"{tput}x{tput_note}",
             "status": verdict(None if tput is None else tput >= 2 and not tput_note),
         },
+        {
+            "target": "list_chats throughput >= 0.8x bare echo",
+            "value": None if tput_bare is None else f"{tput_bare}x{tput_note}",
+            "status": verdict(None if tput_bare is None else tput_bare >= 0.8 and not tput_note),
+        },
+        *page_checks,
         {
             "target": "peak RSS < 100 MB",
             "value": None if rss is None else f"{rss / MB:.1f} MB",
@@ -425,12 +476,32 @@ def docs_page(report: dict[str, Any]) -> str:
         "`mcp==2.3.0` (bare), and lark-mcp's `node_modules`, interpreters not counted."
     )
     targets_md = target_table(report["targets"]).replace("<=", "≤").replace(">=", "≥")
+    sizes = [s for s in report.get("result_sizes") or [] if "ratio" in s]
+    sizes_md = "\n".join(
+        [
+            para(
+                "Result text a model reads, one 20-item page of the same fake data "
+                "(`bench/result_sizes.py`); lark-mcp has no tool that reads cell values, so the "
+                "sheet's lark-mcp column is Lark's `data` serialized as lark-mcp serializes "
+                "every answer:"
+            ),
+            "",
+            "| page (ours) | items | ours | lark-mcp tool | lark-mcp | ratio |",
+            "|---|---:|---:|---|---:|---:|",
+        ]
+        + [
+            f"| `{s['tool']}` | {s['items']} | {s['ours_bytes']:,} B | {s['lark_mcp_tool']} | "
+            f"{s['lark_mcp_bytes']:,} B | {s['ratio']} |"
+            for s in sizes
+        ]
+    )
     parts = [
         "# Benchmark",
         para(intro),
         f"```\n{report['command']}\n```",
         para(machine_line),
         table(report["servers"], list(report["servers"])),
+        *([sizes_md] if sizes else []),
         targets_md,
         para(cross_check),
         para(how),
@@ -469,7 +540,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--user-auth",
         action="store_true",
         help="start ours with user sign-in configured (LARK_USER_AUTH_ISSUER, "
-        "LARK_USER_AUTH_CLIENTS, USER_TOKEN_STORE), as a userAuth deployment runs it",
+        "LARK_USER_AUTH_CLIENTS, LARK_USER_AUTH_AUDIENCE, USER_TOKEN_STORE), as a userAuth "
+        "deployment runs it",
     )
     parser.add_argument(
         "--no-pin",
@@ -549,6 +621,7 @@ def main(argv: list[str] | None = None) -> int:
         user_env = {
             "LARK_USER_AUTH_ISSUER": "https://auth.example.invalid",
             "LARK_USER_AUTH_CLIENTS": "quicksuite",
+            "LARK_USER_AUTH_AUDIENCE": "https://gateway.example.invalid/mcp",
             "USER_TOKEN_STORE": f"sqlite:///{ROOT / 'bench' / '.work' / 'user-tokens.db'}",
         }
         specs = [
@@ -556,10 +629,17 @@ def main(argv: list[str] | None = None) -> int:
         ]
         ours_code += " with user sign-in configured"
     fake = start_fake_lark(args.harness_cpus) if any(s.needs_fake for s in specs) else None
+    page_sizes: list[dict[str, Any]] = []
     try:
         print(f"bench: {', '.join(args.names)}: cold starts ...", file=sys.stderr, flush=True)
         results = bench_all(specs, fake, args) | unavailable
         results = {name: results[name] for name in args.names}
+        if fake is not None:
+            print("bench: result sizes ...", file=sys.stderr, flush=True)
+            try:
+                page_sizes = result_sizes(specs, fake)
+            except Exception as exc:  # the other figures still stand
+                page_sizes = [{"error": f"{type(exc).__name__}: {exc}"}]
     finally:
         if fake is not None:
             procs.stop(fake.proc)
@@ -567,7 +647,7 @@ def main(argv: list[str] | None = None) -> int:
         print("bench: installed sizes ...", file=sys.stderr, flush=True)
         for name, size in deps_sizes(args.names, ours_requirements).items():
             results[name]["deps"] = size
-    checks = targets(results)
+    checks = targets(results, page_sizes)
     command = (
         "make bench  (= .venv/bin/python -m bench.run"
         + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
@@ -591,6 +671,7 @@ def main(argv: list[str] | None = None) -> int:
             "client_and_fake_cpus": sorted(args.harness_cpus) if args.harness_cpus else "any",
         },
         "servers": results,
+        "result_sizes": page_sizes,
         "targets": checks,
         "cpu_ratios": cpu_ratios(results),
     }

@@ -236,7 +236,7 @@ def start_fake_lark(cpus: frozenset[int] | None = None) -> Running:
     port = procs.free_port()
     env = _base_env() | {"PYTHONPATH": str(ROOT)}
     proc = procs.spawn(
-        [sys.executable, "-m", "tests.lark_fake", "--port", str(port)],
+        [sys.executable, "-m", "tests.lark_fake", "--port", str(port), "--bench-pages"],
         env=env,
         cwd=ROOT,
         log=LOGS / "lark_fake.log",

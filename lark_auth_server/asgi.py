@@ -40,6 +40,7 @@ def build_app(server: AuthServer, issuer: str) -> Callable[[Scope, Receive, Send
             headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
             body=body,
             issuer=issuer,
+            source=(scope.get("client") or ("",))[0] or "",
         )
         response = await asyncio.to_thread(server.handle, request)
         await _send(send, response.status, response.headers, response.body)

@@ -1,8 +1,10 @@
 """Settings of the authorization server, from the environment (identity-contract.md).
 
-Locally every value is a variable. In AWS the two secrets are read from Secrets Manager at
-cold start: `LARK_SECRET_ARN` ({"app_id", "app_secret"}, the runtime's own Lark secret) and
-`AUTH_CLIENTS_SECRET_ARN` (the `AUTH_CLIENTS` JSON list), so neither sits in the template.
+Locally every value is a variable. In AWS the three secrets are read from Secrets Manager at
+cold start: `LARK_SECRET_ARN` ({"app_id", "app_secret"}, the runtime's own Lark secret),
+`AUTH_CLIENTS_SECRET_ARN` (the `AUTH_CLIENTS` JSON list) and `AUTH_COOKIE_SECRET_ARN` (a
+generated string the sign-in cookie key is derived from), so none sits in the template.
+`AUTH_AUDIENCE` (the user gateway's MCP URL) is required in both: it is every token's `aud`.
 """
 
 from __future__ import annotations
@@ -19,10 +21,13 @@ from lark_user_store.sigv4 import (
     AwsApiError,
     CredentialsError,
     find_credentials,
+    get_parameter,
     get_secret_string,
 )
 
 from .lark import accounts_origin
+from .registration_settings import RegistrationSettings, registration_settings
+from .signin_cookie import CookieKeyError, derive_key, load_key_file
 
 
 class ConfigError(Exception):
@@ -31,12 +36,20 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class Client:
-    """A registered OAuth client (Quick Suite, or a test client)."""
+    """An OAuth client: pre-registered by an administrator (`AUTH_CLIENTS`: Quick Suite, a
+    test client) or registered by itself at `/register` (`registration.py`)."""
 
     client_id: str
     client_secret: str = field(repr=False)
     redirect_uris: tuple[str, ...]
     scopes: tuple[str, ...] = ()  # scopes of ours it may be granted (none by default)
+    # Self-registered clients: the secret is kept as its SHA-256 only, a public client has
+    # none (auth method "none"), and a person confirms the client on our consent page.
+    secret_sha256: str = field(default="", repr=False)
+    auth_method: str = field(default="client_secret_basic", repr=False)
+    grant_types: tuple[str, ...] = ("authorization_code", "refresh_token")
+    name: str = ""
+    registered: bool = False
 
 
 @dataclass(frozen=True)
@@ -51,7 +64,9 @@ class Settings:
     accounts_domain: str = ""
     previous_keys: str = ""
     issuer: str | None = None  # None: https://<the request's domainName> (Lambda)
-    audience: str | None = None  # default `aud` when the client asks for no resource
+    audience: str | None = None  # `AUTH_AUDIENCE`: every token's `aud`, the only `resource`
+    cookie_key: bytes = field(default=b"", repr=False)  # b"": a random key for this process
+    registration: RegistrationSettings = field(default_factory=RegistrationSettings)
 
     @property
     def accounts(self) -> str:
@@ -110,11 +125,45 @@ def _issuer(url: str) -> str:
     return url.rstrip("/")
 
 
+def _audience(url: str) -> str:
+    """The resource our tokens are for: an absolute http(s) URL without a fragment."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.fragment:
+        raise ConfigError(
+            f"AUTH_AUDIENCE={url} must be the user gateway's MCP URL, e.g. "
+            "https://<gateway-id>.gateway.bedrock-agentcore.<region>.amazonaws.com/mcp."
+        )
+    return url
+
+
 def _need(env: Mapping[str, str], name: str, what: str) -> str:
     value = env.get(name, "").strip()
     if not value:
         raise ConfigError(f"{name} is not set: {what}.")
     return value
+
+
+def resolve_audience(value: str, env: Mapping[str, str]) -> str:
+    """`AUTH_AUDIENCE` as given, or, for `ssm:<parameter name>` (what the stacks set: the user
+    gateway's URL exists only after this server's stack, so its stack publishes it in SSM),
+    that parameter's value, read once per cold start."""
+    if not value.startswith("ssm:"):
+        return value
+    name = value.removeprefix("ssm:")
+    try:
+        found = get_parameter(name, find_credentials(env), env)
+    except AwsApiError as exc:
+        if exc.kind == "ParameterNotFound":
+            raise ConfigError(
+                f"AUTH_AUDIENCE reads the SSM parameter {name}, which does not exist yet: deploy "
+                "the user gateway's stack (it publishes its MCP URL there)."
+            ) from None
+        raise ConfigError(
+            f"Cannot read the SSM parameter {name} ({exc}); the role needs ssm:GetParameter."
+        ) from None
+    except (CredentialsError, OSError, ValueError) as exc:
+        raise ConfigError(f"Cannot read the SSM parameter {name} ({exc}).") from None
+    return found or ""
 
 
 def _settings(env: Mapping[str, str], **where: Any) -> Settings:
@@ -125,7 +174,13 @@ def _settings(env: Mapping[str, str], **where: Any) -> Settings:
         accounts_domain=env.get("LARK_ACCOUNTS_DOMAIN", "").strip(),
         lark_scopes=_scopes(env.get("LARK_USER_SCOPES", "")),
         previous_keys=env.get("AUTH_PREVIOUS_SIGNING_KEYS", ""),
-        audience=env.get("AUTH_AUDIENCE", "").strip() or None,
+        audience=_audience(
+            resolve_audience(
+                _need(env, "AUTH_AUDIENCE", "the MCP URL of the user gateway, every token's `aud`"),
+                env,
+            )
+        ),
+        registration=registration_settings(env),
         **where,
     )
 
@@ -134,9 +189,11 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
     """Local settings: everything from variables (see docs/user-auth.md)."""
     env = os.environ if env is None else env
     store_url = env.get("USER_TOKEN_STORE", "").strip() or "sqlite:///.lark-auth/tokens.db"
-    default_key = "signing-key.pem"
+    beside = Path(".")
     if store_url.startswith("sqlite:///"):
-        default_key = str(Path(store_url.removeprefix("sqlite:///")).parent / "signing-key.pem")
+        beside = Path(store_url.removeprefix("sqlite:///")).parent
+    default_key = str(beside / "signing-key.pem") if beside != Path(".") else "signing-key.pem"
+    cookie_key_path = env.get("AUTH_COOKIE_KEY", "").strip() or str(beside / "cookie-key")
     return _settings(
         env,
         app_id=_need(env, "LARK_APP_ID", "the Lark app's App ID (developer console)"),
@@ -146,6 +203,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         ),
         store_url=store_url,
         signing_key=env.get("AUTH_SIGNING_KEY", "").strip() or default_key,
+        cookie_key=_local_cookie_key(cookie_key_path),
         issuer=_issuer(
             _need(
                 env,
@@ -154,6 +212,13 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
             )
         ),
     )
+
+
+def _local_cookie_key(path: str) -> bytes:
+    try:
+        return load_key_file(path)
+    except CookieKeyError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def read_secret(arn: str, env: Mapping[str, str]) -> str:
@@ -189,5 +254,10 @@ def from_aws_env(env: Mapping[str, str] | None = None) -> Settings:
         clients=parse_clients(read_secret(clients_arn, env), "The AUTH_CLIENTS secret"),
         store_url=_need(env, "USER_TOKEN_STORE", "dynamodb://<table-name>"),
         signing_key=_need(env, "AUTH_SIGNING_KEY", "kms:<key arn>"),
+        cookie_key=derive_key(
+            read_secret(
+                _need(env, "AUTH_COOKIE_SECRET_ARN", "the secret that seals sign-in cookies"), env
+            )
+        ),
         issuer=_issuer(env["AUTH_ISSUER"].strip()) if env.get("AUTH_ISSUER", "").strip() else None,
     )

@@ -7,14 +7,15 @@ Feishu over urllib): the ASGI adapter runs them in a worker thread.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import secrets
-import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs
 
+from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
@@ -23,11 +24,23 @@ from lark_user_store import StoreError, TokenStore, open_store
 from . import lark, pages
 from .config import Settings
 from .keys import Signer, SigningKeyError, load_previous, load_signer
-from .oauth import LOGIN_TTL, OAuthServer, Request, SignedInUser, digest
+from .oauth import (
+    GRANTED_TO_EVERY_CLIENT,
+    LOGIN_TTL,
+    TOKEN_AUTH_METHODS,
+    InvalidTargetError,
+    OAuthServer,
+    Request,
+    SignedInUser,
+    digest,
+)
+from .registration import RegistrationEndpoint, register
+from .signin_cookie import CookieTooLarge, SignInCookies
 
 log = logging.getLogger("lark_auth_server")
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_JSON_PATHS = ("/token", "/register")  # machine endpoints: errors as JSON, never a page
 _PASSED_ON = (  # the client's authorize parameters we keep while the person is at Feishu
     "response_type",
     "client_id",
@@ -37,6 +50,7 @@ _PASSED_ON = (  # the client's authorize parameters we keep while the person is 
     "code_challenge",
     "code_challenge_method",
     "resource",
+    "nonce",
 )
 
 
@@ -48,6 +62,7 @@ class HttpRequest:
     headers: dict[str, str] = field(default_factory=dict)  # lower-case names
     body: bytes = b""
     issuer: str = ""  # our public base URL for this request
+    source: str = ""  # the caller's IP address (rate limits of /register)
 
 
 @dataclass
@@ -66,12 +81,51 @@ def _json(status: int, body: dict[str, Any], cache: bool = False) -> HttpRespons
     return HttpResponse(status, headers, json.dumps(body).encode())
 
 
+_UNQUOTABLE = (
+    "A parameter contains a character that is not allowed there (such as a double quote or a "
+    "backslash)."
+)
+
+
+def _basic_credentials_problem(header: str) -> str | None:
+    """Why HTTP Basic credentials cannot be read (RFC 6749 2.3.1: form-encoded UTF-8), if so."""
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return "The Basic credentials are not base64 of UTF-8 text."
+    if ":" not in decoded:
+        return "The Basic credentials must be client_id:client_secret."
+    return None
+
+
+def _token_error(status: int, error: str, description: str) -> HttpResponse:
+    return _json(status, {"error": error, "error_description": description})
+
+
 def _html(status: int, body: bytes) -> HttpResponse:
     return HttpResponse(status, {"Content-Type": "text/html; charset=utf-8", **_NO_STORE}, body)
 
 
+_SAFE_PAGE = {  # on every answer: no framing (clickjacking), no sniffing, no Referer leak
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
 def _redirect(location: str) -> HttpResponse:
     return HttpResponse(302, {"Location": location, **_NO_STORE})
+
+
+def _with_iss(headers: Any, issuer: str) -> dict[str, str]:
+    """An authorization response (a redirect to the client) with `iss` added (RFC 9207)."""
+    headers = dict(headers)
+    if headers.get("Location"):
+        headers["Location"] = add_params_to_uri(headers["Location"], {"iss": issuer})
+    return {**headers, **_NO_STORE}
 
 
 class AuthServer:
@@ -82,7 +136,13 @@ class AuthServer:
         self.store = store
         self.signer = signer
         self.previous = previous
-        self.oauth = OAuthServer(settings.clients, store, signer, settings.audience)
+        self.oauth = OAuthServer(
+            settings.clients, store, signer, settings.audience, settings.registration
+        )
+        self.registration = RegistrationEndpoint(
+            self.oauth.registry, settings.registration, lambda: self._metadata("")
+        )
+        self.cookies = SignInCookies(settings.cookie_key or secrets.token_bytes(32))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AuthServer:
@@ -96,6 +156,11 @@ class AuthServer:
     # --------------------------------------------------------------------------- dispatch
 
     def handle(self, request: HttpRequest) -> HttpResponse:
+        response = self._dispatch(request)
+        response.headers.update(_SAFE_PAGE)
+        return response
+
+    def _dispatch(self, request: HttpRequest) -> HttpResponse:
         routes = {
             ("GET", "/.well-known/oauth-authorization-server"): self.metadata,
             ("GET", "/.well-known/openid-configuration"): self.metadata,
@@ -103,12 +168,15 @@ class AuthServer:
             ("GET", "/authorize"): self.authorize,
             ("GET", "/callback"): self.callback,
             ("POST", "/token"): self.token,
+            ("POST", "/register"): self.register,
             ("GET", "/health"): lambda _: _json(200, {"status": "ok"}),
         }
         path = request.path.rstrip("/") or "/"
         route = routes.get((request.method, path))
         if route is None:
             known = {p for _, p in routes}
+            if path == "/token":  # RFC 6749 5.2 codes only from the token endpoint
+                return _token_error(405, "invalid_request", "Send the token request as a POST.")
             if path in known:
                 return _json(405, {"error": "method_not_allowed"})
             return _json(404, {"error": "not_found", "error_description": f"No {path} here."})
@@ -116,12 +184,25 @@ class AuthServer:
             return route(request)
         except (StoreError, SigningKeyError) as exc:
             log.error("%s %s failed: %s", request.method, path, exc)
-            if path == "/token":
+            if path == "/token":  # nothing was spent: the same request can be sent again
+                response = _token_error(
+                    503,
+                    "invalid_request",
+                    "The sign-in service is temporarily unavailable; send the same request "
+                    "again in a moment.",
+                )
+                response.headers["Retry-After"] = "5"
+                return response
+            if path in _JSON_PATHS:
                 return _json(503, {"error": "temporarily_unavailable"})
             return _html(503, pages.lark_failed("The sign-in service is temporarily unavailable."))
         except Exception:  # a bug: say so without echoing the request (it may carry a code)
             log.exception("%s %s failed unexpectedly", request.method, path)
             if path == "/token":
+                return _token_error(
+                    500, "invalid_request", "The sign-in service failed unexpectedly."
+                )
+            if path in _JSON_PATHS:
                 return _json(500, {"error": "server_error"})
             return _html(500, pages.lark_failed("The sign-in service failed unexpectedly."))
 
@@ -133,28 +214,30 @@ class AuthServer:
     # --------------------------------------------------------------------------- endpoints
 
     def metadata(self, request: HttpRequest) -> HttpResponse:
-        iss = request.issuer
-        scopes = sorted({s for c in self.settings.clients.values() for s in c.scopes})
-        return _json(
-            200,
-            {
-                **({"scopes_supported": scopes} if scopes else {}),
-                "issuer": iss,
-                "authorization_endpoint": f"{iss}/authorize",
-                "token_endpoint": f"{iss}/token",
-                "jwks_uri": f"{iss}/jwks",
-                "response_types_supported": ["code"],
-                "grant_types_supported": ["authorization_code", "refresh_token"],
-                "code_challenge_methods_supported": ["S256"],
-                "token_endpoint_auth_methods_supported": [
-                    "client_secret_basic",
-                    "client_secret_post",
-                ],
-                "subject_types_supported": ["public"],
-                "id_token_signing_alg_values_supported": ["RS256"],
-            },
-            cache=True,
-        )
+        return _json(200, self._metadata(request.issuer), cache=True)
+
+    def _metadata(self, iss: str) -> dict[str, Any]:
+        """RFC 8414 metadata (also served as the OpenID discovery document)."""
+        scopes = {s for c in self.settings.clients.values() for s in c.scopes}
+        return {
+            "issuer": iss,
+            "authorization_endpoint": f"{iss}/authorize",
+            "token_endpoint": f"{iss}/token",
+            "registration_endpoint": f"{iss}/register",
+            "jwks_uri": f"{iss}/jwks",
+            "scopes_supported": sorted(scopes | set(GRANTED_TO_EVERY_CLIENT)),
+            "response_types_supported": ["code"],
+            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": list(TOKEN_AUTH_METHODS),
+            "authorization_response_iss_parameter_supported": True,
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+        }
+
+    def register(self, request: HttpRequest) -> HttpResponse:
+        status, headers, body = register(self.registration, request)
+        return HttpResponse(status, {**headers, **_NO_STORE}, json.dumps(body).encode())
 
     def jwks(self, request: HttpRequest) -> HttpResponse:
         keys = [self.signer.public_jwk()]
@@ -165,24 +248,24 @@ class AuthServer:
         oauth_request = self._oauth_request(request, request.query)
         try:
             self.oauth.get_consent_grant(oauth_request)
+            data = oauth_request.payload.data
+            self._check_resource(oauth_request)
+        except ValueError:  # Authlib refuses to quote a value with `"` or `\` in its error
+            return _html(400, pages.bad_request(_UNQUOTABLE))
         except OAuth2Error as error:
             if error.redirect_uri:  # the client and its redirect URI are known: tell it
                 status, headers, _ = self.oauth.handle_error_response(oauth_request, error)
-                return HttpResponse(status, {**headers, **_NO_STORE})
+                return HttpResponse(status, _with_iss(headers, request.issuer))
             return _html(400, pages.bad_request(error.description or error.error))
-        data = oauth_request.payload.data
         state = secrets.token_urlsafe(32)
         verifier = secrets.token_urlsafe(64)
-        self.oauth.records.create(
-            "login#" + digest(state),
-            {
-                **{k: data[k] for k in _PASSED_ON if k in data},
-                "lark_verifier": verifier,
-            },
-            expires_at=int(time.time()) + LOGIN_TTL,
-        )
+        pending = {**{k: data[k] for k in _PASSED_ON if k in data}, "lark_verifier": verifier}
+        try:
+            cookie = self.cookies.seal(state, pending, request.issuer, LOGIN_TTL)
+        except CookieTooLarge as exc:
+            return _html(400, pages.bad_request(f"The sign-in request is too large: {exc}."))
         log.info("sign-in started client=%s", data.get("client_id"))
-        return _redirect(
+        response = _redirect(
             lark.authorize_url(
                 self.settings.accounts,
                 app_id=self.settings.app_id,
@@ -192,25 +275,52 @@ class AuthServer:
                 challenge=create_s256_code_challenge(verifier),
             )
         )
+        response.headers["Set-Cookie"] = cookie
+        return response
+
+    def _check_resource(self, oauth_request: Request) -> None:
+        """RFC 8707: every `resource` asked for must be our audience (a trailing slash aside)."""
+        asked = oauth_request.payload.datalist.get("resource", [])
+        if any(not self.oauth.is_audience(r) for r in asked):
+            data = oauth_request.payload.data
+            raise InvalidTargetError(
+                f"resource must be {self.oauth.audience}: tokens of this server are only for "
+                "that MCP server.",
+                state=data.get("state"),
+                redirect_uri=data.get("redirect_uri"),
+            )
 
     def callback(self, request: HttpRequest) -> HttpResponse:
         query = {k: v[0] for k, v in parse_qs(request.query).items()}
         state = query.get("state", "")
-        pending = self.oauth.records.take("login#" + digest(state)) if state else None
-        if pending is None:
+        if not state:
+            return _html(400, pages.expired_login())
+        response = self._callback(request, query, state)
+        response.headers["Set-Cookie"] = self.cookies.clear(state, request.issuer)
+        return response
+
+    def _callback(self, request: HttpRequest, query: dict[str, str], state: str) -> HttpResponse:
+        login = self.cookies.open(state, request.headers.get("cookie", ""), request.issuer)
+        if login is None:  # another browser, or the cookie expired
             log.info(
-                "sign-in refused: unknown or expired state",
+                "sign-in refused at /callback: no sign-in cookie of this browser",
+                extra={"event": "sign_in_refused", "reason": "other_browser"},
+            )
+            return _html(400, pages.other_browser())
+        once = self.oauth.records.create("login#" + digest(state), {}, expires_at=login["exp"])
+        if once is None:
+            log.info(
+                "sign-in refused: the sign-in link was already used",
                 extra={"event": "sign_in_refused", "reason": "expired"},
             )
             return _html(400, pages.expired_login())
-        login = pending.data
         if query.get("error") or not query.get("code"):
             back = None
             if login.get("redirect_uri"):
-                params = {"error": "access_denied"}
+                params = {"error": "access_denied", "iss": request.issuer}
                 if login.get("state"):
                     params["state"] = login["state"]
-                back = f"{login['redirect_uri']}?{urlencode(params)}"
+                back = add_params_to_uri(login["redirect_uri"], params)
             log.info(
                 "sign-in declined at Feishu client=%s",
                 login.get("client_id"),
@@ -262,7 +372,7 @@ class AuthServer:
         status, headers, body = self.oauth.create_authorization_response(
             oauth_request, grant_user=SignedInUser(open_id), grant=grant_
         )
-        return HttpResponse(status, {**headers, **_NO_STORE}, body)
+        return HttpResponse(status, _with_iss(headers, request.issuer), body)
 
     def token(self, request: HttpRequest) -> HttpResponse:
         content_type = request.headers.get("content-type", "")
@@ -275,5 +385,16 @@ class AuthServer:
                 },
             )
         oauth_request = self._oauth_request(request, request.body.decode(errors="replace"))
-        status, headers, body = self.oauth.create_token_response(oauth_request)
+        problem = _basic_credentials_problem(request.headers.get("authorization", ""))
+        if problem:
+            return _token_error(401, "invalid_client", problem)
+        asked = oauth_request.payload.datalist.get("resource", [])
+        if any(not self.oauth.is_audience(r) for r in asked):  # RFC 8707 2.2
+            return _token_error(
+                400, "invalid_target", f"resource must be {self.oauth.audience} (or be left out)."
+            )
+        try:
+            status, headers, body = self.oauth.create_token_response(oauth_request)
+        except ValueError:  # as in authorize: a value Authlib will not quote
+            return _token_error(400, "invalid_request", _UNQUOTABLE)
         return HttpResponse(status, {**headers, **_NO_STORE}, body)

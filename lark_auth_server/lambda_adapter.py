@@ -2,7 +2,8 @@
 
 Settings, secrets and the KMS public key are loaded once per execution environment, on the
 first request. The issuer is `AUTH_ISSUER`, else `https://<requestContext.domainName>`: the
-domain AWS routed the request to, never the client's Host header.
+domain AWS routed the request to, never the client's Host header. Cookies travel in the
+event's own `cookies` lists both ways (payload format 2.0 takes them out of the headers).
 """
 
 from __future__ import annotations
@@ -47,19 +48,27 @@ def handle(event: dict[str, Any], server: AuthServer | None = None) -> dict[str,
     body = event.get("body") or ""
     raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
     issuer = server.settings.issuer or f"https://{context.get('domainName', '')}"
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    cookies = [c for c in event.get("cookies") or [] if isinstance(c, str)]
+    if cookies:
+        headers["cookie"] = "; ".join([*cookies, *filter(None, [headers.get("cookie")])])
     response = server.handle(
         HttpRequest(
             method=str(http.get("method", "GET")).upper(),
             path=event.get("rawPath") or http.get("path") or "/",
             query=event.get("rawQueryString") or "",
-            headers={k.lower(): v for k, v in (event.get("headers") or {}).items()},
+            headers=headers,
             body=raw,
             issuer=issuer,
+            source=str(http.get("sourceIp", "")),
         )
     )
+    answer_headers = dict(response.headers)
+    set_cookie = answer_headers.pop("Set-Cookie", None)
     return {
         "statusCode": response.status,
-        "headers": response.headers,
+        "headers": answer_headers,
+        **({"cookies": [set_cookie]} if set_cookie else {}),
         "body": response.body.decode(),
         "isBase64Encoded": False,
     }

@@ -50,6 +50,16 @@ def expired_login() -> bytes:
     )
 
 
+def other_browser() -> bytes:
+    return page(
+        "This sign-in cannot be finished here",
+        "It was started in another browser (or another browser profile), or more than 10 "
+        "minutes ago, or it was already used. For your safety a sign-in can only be finished "
+        "in the browser that started it, so nothing was sent to the app.",
+        "Go back to the app and connect again, in this browser.",
+    )
+
+
 def bad_request(description: str) -> bytes:
     return page(
         "This sign-in request cannot be accepted",

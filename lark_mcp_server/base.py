@@ -241,7 +241,7 @@ async def search_base_records(
         for item in data.get("items") or []
         if isinstance(item.get("fields"), dict)
     ]
-    result = {"app_token": app_token, "table_id": table, "records": records}
+    result: dict[str, Any] = {"records": records}
     if isinstance(data.get("total"), int):
         result["total"] = data["total"]
     return page(result, data)

@@ -82,7 +82,7 @@ def _event(item: dict[str, Any], tz: dt.tzinfo | None) -> dict[str, Any]:
         "end_time": _event_time(item.get("end_time"), tz),
         "description": item.get("description"),
         "location": (item.get("location") or {}).get("name"),
-        "status": item.get("status"),
+        "status": item.get("status") if item.get("status") != "confirmed" else None,
         "link": item.get("app_link"),
     }
 
@@ -138,6 +138,7 @@ async def list_events(
     ] = None,
 ) -> dict[str, Any]:
     _check_window(start_time, end_time)
+    given = calendar_id
     calendar_id = await _calendar(lark, calendar_id)
     # Whole seconds that still cover the window (Lark takes Unix seconds).
     start, end = math.floor(start_time.timestamp()), math.ceil(end_time.timestamp())
@@ -156,12 +157,15 @@ async def list_events(
         fetch, start, end, page_size=page_size, resume=resume, time_left=lark.remaining
     )
     tz = start_time.tzinfo
+    # Rows to pick an event and act on it by event_id: the app link (a long URL per event)
+    # is left to create_event / update_event, which answer about one event.
     events = [
-        _event(item, tz) | _series(item)
+        _event(item, tz) | _series(item) | {"link": None}
         for item in found.items
         if item.get("status") != "cancelled"
     ]
-    result: dict[str, Any] = {"calendar_id": calendar_id, "events": events}
+    # The calendar is said only when it was not asked for (the person's primary calendar).
+    result: dict[str, Any] = {"calendar_id": None if given else calendar_id, "events": events}
     result["has_more"] = found.resume is not None
     if found.resume is not None:
         token = occurrences.encode_token(found.resume)
@@ -201,6 +205,7 @@ async def create_event(
     ] = None,
 ) -> dict[str, Any]:
     _check_window(start_time, end_time)
+    given = calendar_id
     calendar_id = await _calendar(lark, calendar_id)
     data = await lark.post(
         "/open-apis/calendar/v4/calendars/{calendar_id}/events",
@@ -239,7 +244,7 @@ async def create_event(
                 f"attendees failed: {exc}. Do not create it again; fix the attendee list instead."
             ) from None
         result["attendees"] = [p.get("user_id") or p.get("third_party_email") for p in people]
-    return {"calendar_id": calendar_id, **result}
+    return {"calendar_id": None if given else calendar_id, **result}
 
 
 @TOOLS.tool(
@@ -272,12 +277,12 @@ async def get_freebusy(
         }
         for item in data.get("freebusy_list") or []
     ]
-    return {"user_id": user_id, "busy": busy}
+    return {"busy": busy}
 
 
 EventId = Annotated[str, Field(min_length=1, description="The event (event_id from list_events).")]
-# Lark's answers for an event that is not there (any more): "event not found", "event deleted".
-_GONE = (193001, 193002)
+# Lark's answer for an event that is not there (any more): "event not found".
+_GONE = (193001,)
 
 
 @TOOLS.tool(

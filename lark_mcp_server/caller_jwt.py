@@ -5,7 +5,13 @@ interceptor copies that JWT into `X-Amzn-Bedrock-AgentCore-Runtime-Custom-Caller
 module checks it again here (the runtime must not trust a header on its own word): signature
 against the issuer's JWKS (found through its discovery document, cached, fetched again when a
 token names a key id we do not know, at most once per `JWKS_REFETCH_FLOOR` seconds), `iss`,
-`exp` and `client_id`. `sub` is the person's Lark `open_id`.
+`exp`, `aud` (the user gateway's MCP URL: a token minted for another resource is refused) and
+`client_id`. `sub` is the person's Lark `open_id`. In AWS the audience is `ssm:<parameter>`:
+the user gateway is created after this runtime, so its stack publishes its URL in SSM and the
+first verification reads it (once; a failed read is retried by the next call).
+
+A key set that cannot be fetched again when it is due (the issuer down, a 5xx) does not lock
+people out: the last good keys stay in use until a fetch succeeds.
 
 joserfc (and through it `cryptography`) is imported on the first verification, not at startup:
 a server that never sees a signed-in person starts exactly as fast as before.
@@ -15,11 +21,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx2
+
+log = logging.getLogger("lark_mcp_server")
 
 CALLER_JWT_HEADER = "x-amzn-bedrock-agentcore-runtime-custom-caller-jwt"
 ALGORITHMS = ("RS256", "ES256")
@@ -29,10 +39,7 @@ JWKS_REFETCH_FLOOR = 30.0  # an unknown kid triggers a fetch at most this often
 _MAX_JWT_BYTES = 8192
 _DISCOVERY_PATHS = ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server")
 
-RECONNECT = (
-    "Sign in again: in Quick Suite, open the Lark integration that acts as you "
-    '("Lark as me") and reconnect it.'
-)
+RECONNECT = "Sign in again: reconnect the Lark integration in your client."
 
 
 class CallerRejected(Exception):
@@ -58,18 +65,24 @@ class CallerVerifier:
         self,
         issuer: str,
         clients: tuple[str, ...],
+        audience: str,
         *,
         http_timeout: float = 5.0,
         transport: httpx2.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.issuer = issuer.rstrip("/")
         self.clients = frozenset(clients)
+        self.audience = audience
+        self._audience: str | None = None if audience.startswith("ssm:") else audience
         self._http_timeout = http_timeout
         self._transport = transport
+        self._clock = clock
         self._client: httpx2.AsyncClient | None = None
         self._keys: Any = None  # joserfc KeySet
         self._kids: frozenset[str] = frozenset()
         self._fetched_at = 0.0
+        self._failed_at = float("-inf")  # when a due re-fetch last failed
         self._lock = asyncio.Lock()
 
     @property
@@ -109,6 +122,7 @@ class CallerVerifier:
         if not isinstance(kid, str) or not kid:
             raise CallerRejected("the caller token names no signing key (kid)")
         keys = await self._key_set(kid)
+        audience = self._audience or await self._resolve_audience()
         if kid not in self._kids:
             raise CallerRejected("the caller token is signed by a key the issuer does not publish")
         try:
@@ -123,6 +137,7 @@ class CallerVerifier:
         registry = jwt.JWTClaimsRegistry(
             leeway=CLOCK_LEEWAY,
             iss={"essential": True, "value": self.issuer},
+            aud={"essential": True, "value": audience},
             exp={"essential": True},
             sub={"essential": True},
         )
@@ -140,19 +155,57 @@ class CallerVerifier:
             raise CallerRejected("the caller token names no person (sub)")
         return Caller(open_id=sub, client_id=client_id)
 
+    async def _resolve_audience(self) -> str:
+        """The audience named by `ssm:<parameter>`, read once (blocking call, off the loop)."""
+        from lark_user_store.sigv4 import (
+            AwsApiError,
+            CredentialsError,
+            find_credentials,
+            get_parameter,
+        )
+
+        name = self.audience.removeprefix("ssm:")
+
+        def read() -> str | None:
+            return get_parameter(name, find_credentials(), timeout=self._http_timeout)
+
+        try:
+            value = await asyncio.to_thread(read)
+        except (AwsApiError, CredentialsError, OSError, ValueError) as exc:
+            raise IssuerUnavailable(
+                f"the audience parameter {name} could not be read ({type(exc).__name__})"
+            ) from None
+        if not value:
+            raise IssuerUnavailable(f"the audience parameter {name} is empty")
+        self._audience = value
+        return value
+
     # -- key set ----------------------------------------------------------------------------
 
     async def _key_set(self, kid: str) -> Any:
-        """The cached key set; fetched when missing, stale, or (with a floor) lacking `kid`."""
-        now = time.monotonic()
+        """The cached key set; fetched when missing, stale, or (with a floor) lacking `kid`.
+        When a due fetch fails, the last good keys stay in use (fetched again at most once per
+        `JWKS_REFETCH_FLOOR`); only a key they lack makes the failure the caller's answer."""
+        now = self._clock()
         if self._keys is not None and kid in self._kids and now - self._fetched_at < JWKS_MAX_AGE:
             return self._keys
         async with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             fresh = self._keys is not None and now - self._fetched_at < JWKS_MAX_AGE
             if fresh and (kid in self._kids or now - self._fetched_at < JWKS_REFETCH_FLOOR):
                 return self._keys
-            await self._fetch_keys()
+            failed_recently = now - self._failed_at < JWKS_REFETCH_FLOOR
+            if self._keys is not None and failed_recently:
+                if kid not in self._kids:
+                    raise IssuerUnavailable("the issuer's key set could not be fetched again")
+                return self._keys
+            try:
+                await self._fetch_keys()
+            except IssuerUnavailable:
+                if self._keys is None or kid not in self._kids:
+                    raise
+                self._failed_at = now
+                log.warning("issuer key set fetch failed: keeping the last good keys")
             return self._keys
 
     async def _fetch_keys(self) -> None:
@@ -168,7 +221,7 @@ class CallerVerifier:
             ) from None
         self._keys = keys
         self._kids = frozenset(k.kid for k in keys.keys if k.kid)
-        self._fetched_at = time.monotonic()
+        self._fetched_at = self._clock()
 
     async def _jwks_uri(self) -> str:
         problem = "no discovery document"

@@ -79,6 +79,8 @@ class Settings:
     """`LARK_USER_AUTH_ISSUER`: the authorization server whose JWTs name a signed-in person."""
     user_auth_clients: tuple[str, ...] = ()
     """`LARK_USER_AUTH_CLIENTS`: OAuth client ids whose JWTs are accepted (comma list)."""
+    user_auth_audience: str | None = None
+    """`LARK_USER_AUTH_AUDIENCE`: the `aud` a caller JWT must carry (the user gateway's MCP URL)."""
     user_token_store: str | None = None
     """`USER_TOKEN_STORE`: where the people's Lark tokens live (`sqlite:///...`, `dynamodb://...`)."""
     allowed_origins: tuple[str, ...] = ()
@@ -89,7 +91,12 @@ class Settings:
     @property
     def user_auth(self) -> bool:
         """True when the server can act as a signed-in person (all three settings given)."""
-        return bool(self.user_auth_issuer and self.user_auth_clients and self.user_token_store)
+        return bool(
+            self.user_auth_issuer
+            and self.user_auth_clients
+            and self.user_auth_audience
+            and self.user_token_store
+        )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -110,7 +117,7 @@ class Settings:
         level = (env.get("LOG_LEVEL") or "INFO").strip().upper()
         if level not in _LOG_LEVELS:
             raise ConfigError(f"LOG_LEVEL={level!r} is not one of {', '.join(_LOG_LEVELS)}")
-        issuer, clients, store = _user_auth(env)
+        issuer, clients, audience, store = _user_auth(env)
         return cls(
             host=(env.get("HOST") or "0.0.0.0").strip(),
             port=port,
@@ -127,32 +134,37 @@ class Settings:
             rate_limit_cap=_number(env, "LARK_RATE_LIMIT_CAP_SECONDS", 10.0),
             user_auth_issuer=issuer,
             user_auth_clients=clients,
+            user_auth_audience=audience,
             user_token_store=store,
             allowed_origins=_origins(env, "ALLOWED_ORIGINS"),
             allowed_hosts=_hosts(env, "ALLOWED_HOSTS"),
         )
 
 
-def _user_auth(env: Mapping[str, str]) -> tuple[str | None, tuple[str, ...], str | None]:
-    """The three user-auth settings: all given, or none (then only the bot is served)."""
+def _user_auth(
+    env: Mapping[str, str],
+) -> tuple[str | None, tuple[str, ...], str | None, str | None]:
+    """The four user-auth settings: all given, or none (then only the bot is served)."""
     issuer = (env.get("LARK_USER_AUTH_ISSUER") or "").strip().rstrip("/") or None
     raw_clients = env.get("LARK_USER_AUTH_CLIENTS") or ""
     clients = tuple(dict.fromkeys(c.strip() for c in raw_clients.split(",") if c.strip()))
+    audience = (env.get("LARK_USER_AUTH_AUDIENCE") or "").strip() or None
     store = (env.get("USER_TOKEN_STORE") or "").strip() or None
     given = {
         "LARK_USER_AUTH_ISSUER": issuer,
         "LARK_USER_AUTH_CLIENTS": clients,
+        "LARK_USER_AUTH_AUDIENCE": audience,
         "USER_TOKEN_STORE": store,
     }
     missing = [name for name, value in given.items() if not value]
     if len(missing) == len(given):
-        return None, (), None
+        return None, (), None, None
     if missing:
         raise ConfigError(
             f"user sign-in is half configured: set {', '.join(missing)} as well "
-            "(or unset all of LARK_USER_AUTH_ISSUER, LARK_USER_AUTH_CLIENTS, USER_TOKEN_STORE)"
+            f"(or unset all of {', '.join(given)})"
         )
-    assert issuer is not None and store is not None
+    assert issuer is not None and store is not None and audience is not None
     if not issuer.startswith(("https://", "http://")):
         raise ConfigError(
             f"LARK_USER_AUTH_ISSUER={issuer!r} must be the authorization server's issuer URL, "
@@ -162,4 +174,10 @@ def _user_auth(env: Mapping[str, str]) -> tuple[str | None, tuple[str, ...], str
         raise ConfigError(
             f"USER_TOKEN_STORE={store!r} must be sqlite:///<path> or dynamodb://<table-name>"
         )
-    return issuer, clients, store
+    if not audience.startswith(("https://", "http://", "ssm:/")):
+        raise ConfigError(
+            f"LARK_USER_AUTH_AUDIENCE={audience!r} must be the user gateway's MCP URL (the "
+            "authorization server's AUTH_AUDIENCE), e.g. https://<gateway>/mcp, or "
+            "ssm:<parameter name> holding it"
+        )
+    return issuer, clients, audience, store

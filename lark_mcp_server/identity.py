@@ -26,7 +26,8 @@ from .user_tokens import UserTokenSource
 
 NOT_CONFIGURED = (
     "This Lark server is not set up to act as a signed-in person (LARK_USER_AUTH_ISSUER, "
-    "LARK_USER_AUTH_CLIENTS and USER_TOKEN_STORE are not set), and it does not fall back to the "
+    "LARK_USER_AUTH_CLIENTS, LARK_USER_AUTH_AUDIENCE and USER_TOKEN_STORE are not set), and it "
+    "does not fall back to the "
     "bot for a signed-in request. Ask the administrator to finish the user sign-in setup."
 )
 
@@ -36,9 +37,11 @@ class UserAuth:
 
     def __init__(self, settings: Settings, lark: LarkClient, credentials: CredentialGetter) -> None:
         assert settings.user_auth_issuer and settings.user_token_store
+        assert settings.user_auth_audience
         self.verifier = CallerVerifier(
             settings.user_auth_issuer,
             settings.user_auth_clients,
+            settings.user_auth_audience,
             http_timeout=min(settings.http_timeout, 5.0),
         )
         self.tokens = UserTokenSource(

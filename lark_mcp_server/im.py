@@ -34,20 +34,31 @@ MessageText = Annotated[
 
 
 def _message(item: dict[str, Any], tz: dt.tzinfo | None = None) -> dict[str, Any]:
-    """A Lark message as the few fields an agent reads."""
+    """A Lark message as the few fields an agent reads; the usual values (a person's plain
+    text message) go unsaid: `sender_type` only when not a user, `type` only when not text."""
     sender = item.get("sender") or {}
     msg_type = item.get("msg_type")
+    sender_type = sender.get("sender_type")
     return {
         "message_id": item.get("message_id"),
         "chat_id": item.get("chat_id"),
         "time": iso_from_unix(item.get("create_time"), tz, millis=True),
         "sender": sender.get("id"),
-        "sender_type": sender.get("sender_type"),
-        "type": msg_type,
+        "sender_type": sender_type if sender_type != "user" else None,
+        "type": msg_type if msg_type != "text" else None,
         "text": message_text(msg_type, (item.get("body") or {}).get("content")),
         "reply_to": item.get("parent_id"),
         "thread_id": item.get("thread_id"),
         "deleted": item.get("deleted") or None,
+    }
+
+
+def _sent(item: dict[str, Any], *, repeat: bool) -> dict[str, Any]:
+    """A message just sent: what the request did not already say (its id, chat and time)."""
+    return {
+        "message_id": item.get("message_id"),
+        "chat_id": None if repeat else item.get("chat_id"),
+        "time": iso_from_unix(item.get("create_time"), None, millis=True),
     }
 
 
@@ -113,7 +124,7 @@ async def send_message(
         },
         idempotent=True,
     )
-    return _message(data)
+    return _sent(data, repeat=receive_id_type == "chat_id")
 
 
 @TOOLS.tool(
@@ -134,7 +145,7 @@ async def reply_message(
         json={"msg_type": "text", "content": _text_content(text), "uuid": lark.new_key()},
         idempotent=True,
     )
-    return _message(data)
+    return _sent(data, repeat=False)
 
 
 @TOOLS.tool(
@@ -183,8 +194,8 @@ async def list_messages(
     )
     messages = [_message(item, tz) for item in data.get("items") or []]
     for message in messages:
-        message.pop("chat_id", None)
-    return page({"chat_id": chat_id, "messages": messages}, data)
+        message.pop("chat_id", None)  # the chat asked for: not repeated on each message
+    return page({"messages": messages}, data)
 
 
 @TOOLS.tool(
@@ -218,7 +229,6 @@ async def get_chat_members(
     page_token: PageToken = None,
 ) -> dict[str, Any]:
     segment = CHAT_ID.segment("chat_id", chat_id)
-    chat_id = chat_id.strip()
     data = await lark.get(
         "/open-apis/im/v1/chats/{chat_id}/members",
         segment,
@@ -228,7 +238,7 @@ async def get_chat_members(
         {"open_id": item.get("member_id"), "name": item.get("name")}
         for item in data.get("items") or []
     ]
-    result: dict[str, Any] = {"chat_id": chat_id, "members": members}
+    result: dict[str, Any] = {"members": members}
     if isinstance(data.get("member_total"), int):
         result["member_total"] = data["member_total"]
     return page(result, data)

@@ -469,11 +469,10 @@ def _error_from(
         need = f"one of these scopes: {', '.join(scopes)}" if scopes else "the missing scope"
         text = (
             f"{where}: {msg}. You have not granted this app a permission it needs here ({need}). "
-            "Sign in again to grant it: in Quick Suite, open the Lark integration that acts as "
-            'you ("Lark as me") and reconnect it; Lark adds the new permission to those you '
-            "already granted. If the sign-in page does not ask for it, the administrator must "
-            "add it to the app's user scopes (Lark developer console, and LARK_USER_SCOPES of "
-            "the authorization server)."
+            "Sign in again to grant it: reconnect the Lark integration in your client; Lark "
+            "adds the new permission to those you already granted. If the sign-in page does "
+            "not ask for it, the administrator must add it to the app's user scopes (Lark "
+            "developer console, and LARK_USER_SCOPES of the authorization server)."
         )
         return LarkError(
             text, code=code, msg=msg, http_status=response.status_code, scopes=scopes, log_id=log_id

@@ -73,7 +73,7 @@ async def search_documents(
         idempotent=True,  # a read, despite the POST
     )
     documents = [_hit(unit) for unit in data.get("res_units") or []]
-    return page({"query": query, "total": data.get("total"), "documents": documents}, data)
+    return page({"total": data.get("total"), "documents": documents}, data)
 
 
 @TOOLS.tool(

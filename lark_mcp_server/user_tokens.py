@@ -4,16 +4,20 @@ Lark user access tokens last about two hours; refresh tokens are single-use and 
 every refresh, and many runtime processes may serve the same person at once. So a refresh is
 single-flight twice over:
 
-- within a process, concurrent calls for one `open_id` share one refresh (one task);
-- across processes, the store decides: a process first takes a short lease (a
-  `refreshing#<open_id>` record created only when none is live) and only the lease holder
-  calls Lark; it re-reads the tokens first (another holder may just have renewed them), and
-  writes the result with the store's conditional write (`replace(old, new)`, which fails if
-  anything else wrote meanwhile, e.g. a new sign-in). A process without the lease keeps using
-  the current access token while it is still valid (a refresh starts 5 minutes before
-  expiry), or waits for the holder's new token; it never sends the same refresh token to Lark
-  a second time, so losing a race never logs anyone out. A holder that dies leaves a lease
-  that expires within seconds; the next process then takes it.
+- within a process, concurrent calls for one `open_id` share one renewal (one task) per
+  token Lark rejected: a call whose token Lark just refused never joins a renewal started
+  without that knowledge, which could hand the refused token straight back to it;
+- across processes, the store decides: a process reads the Lark app credentials, then takes
+  a lease (a `refreshing#<open_id>` record created only when none is live) and only the lease
+  holder calls Lark; it re-reads the tokens first (another holder may just have renewed them),
+  and writes the result with the store's conditional write (`replace(old, new)`, which fails
+  if anything else wrote meanwhile, e.g. a new sign-in). A process without the lease keeps
+  using the current access token while it is still valid (a refresh starts 5 minutes before
+  expiry) unless Lark rejected that very token, else waits for the holder's new token; it
+  never sends the same refresh token to Lark a second time, so losing a race never logs
+  anyone out. The lease outlasts the worst-case refresh (`lease_seconds`), and only its
+  holder releases it (a delete conditional on the holder); a holder that dies leaves a lease
+  that expires on its own, and the next process then takes it.
 
 A refresh Lark refuses (refresh token used, revoked or expired) marks the person
 `needs_reauth`; every later call tells them to sign in again, and the authorization server's
@@ -24,6 +28,7 @@ own refresh grant fails, so the client asks them too. Store calls are synchronou
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import time
@@ -43,6 +48,19 @@ USABLE_FOR = 30.0  # an access token with more than this left still serves a cal
 LEASE_PREFIX = "refreshing#"  # store key of the cross-process refresh lease, per open_id
 _POLL = 0.1
 _NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
+_ATTEMPTS = 3  # refresh requests that never connected are sent again, this many in all
+_BACKOFF = 0.2  # seconds before the 2nd attempt; 2x that before the 3rd
+_STORE_CALL = 5.0  # a store call's own timeout (lark_user_store.sigv4 and SQLite's lock wait)
+_STORE_CALLS_IN_LEASE = 4  # re-read, write, and on a lost write a read and a repair
+
+
+def lease_seconds(http_timeout: float) -> float:
+    """How long a refresh lease lasts: longer than the worst case of what its holder does
+    while holding it (every attempt timing out, the back-offs between them and each store
+    call taking its full timeout), so a live holder never loses it to another process."""
+    backoffs = sum(_BACKOFF * (n + 1) for n in range(_ATTEMPTS - 1))
+    return _ATTEMPTS * http_timeout + backoffs + _STORE_CALLS_IN_LEASE * _STORE_CALL + 1.0
+
 
 CredentialGetter = Callable[[], Awaitable[tuple[str, str]]]
 
@@ -62,11 +80,11 @@ class UserTokenSource:
         self._http = http
         self._credentials = credentials
         self._http_timeout = http_timeout
-        # Longer than one refresh request can take, so a live holder never loses its lease.
-        self._lease_seconds = max(15.0, http_timeout + 5.0)
+        self._lease_seconds = lease_seconds(http_timeout)
         self._store: Any = None
         self._store_lock = asyncio.Lock()
-        self._inflight: dict[str, asyncio.Task[Any]] = {}
+        # Keyed by (open_id, the token Lark rejected or None): see the module docstring.
+        self._inflight: dict[tuple[str, str | None], asyncio.Task[Any]] = {}
 
     # -- public -----------------------------------------------------------------------------
 
@@ -81,11 +99,12 @@ class UserTokenSource:
         tokens = await self._load(open_id)
         if _fresh(tokens, rejected):
             return tokens.access_token
-        task = self._inflight.get(open_id)
+        key = (open_id, rejected)
+        task = self._inflight.get(key)
         if task is None:
             task = asyncio.ensure_future(self._renew(open_id, rejected))
-            self._inflight[open_id] = task
-            task.add_done_callback(lambda done: self._forget(open_id, done))
+            self._inflight[key] = task
+            task.add_done_callback(lambda done: self._forget(key, done))
         # Shielded: a caller that gives up must not cancel the refresh others wait on.
         tokens = await asyncio.shield(task)
         return tokens.access_token
@@ -119,9 +138,9 @@ class UserTokenSource:
             )
         return tokens
 
-    def _forget(self, open_id: str, done: asyncio.Task[Any]) -> None:
-        if self._inflight.get(open_id) is done:
-            del self._inflight[open_id]
+    def _forget(self, key: tuple[str, str | None], done: asyncio.Task[Any]) -> None:
+        if self._inflight.get(key) is done:
+            del self._inflight[key]
         if not done.cancelled():
             done.exception()  # retrieved: the waiters saw it; keep asyncio from warning
 
@@ -134,11 +153,11 @@ class UserTokenSource:
             tokens = await self._load(open_id)
             if _fresh(tokens, rejected):
                 return tokens
-            holder = uuid.uuid4().hex
+            # Read before the lease: a slow secret read must not eat into the lease's time.
+            credentials = await self._credentials()
+            lease_data = {"holder": uuid.uuid4().hex}
             until = int(time.time() + self._lease_seconds) + 1
-            lease = await _in_thread(
-                store.records.create, lease_key, {"holder": holder}, expires_at=until
-            )
+            lease = await _in_thread(store.records.create, lease_key, lease_data, expires_at=until)
             if lease is not None:
                 try:
                     # Renewed between our read and the lease? Then that is the token to use:
@@ -146,9 +165,9 @@ class UserTokenSource:
                     tokens = await self._load(open_id)
                     if _fresh(tokens, rejected):
                         return tokens
-                    return await self._refresh(store, tokens, rejected)
+                    return await self._refresh(store, tokens, rejected, credentials)
                 finally:
-                    await self._release(store, lease_key, holder)
+                    await self._release(store, lease_key, lease_data)
             # Another process holds the lease: use the current token while it lasts, or wait
             # for the new one; if the holder vanished, its lease expires and we try again.
             give_up = time.monotonic() + self._lease_seconds + 1
@@ -162,16 +181,15 @@ class UserTokenSource:
                 extra={"open_id": open_id},
             )
 
-    async def _release(self, store: Any, lease_key: str, holder: str) -> None:
-        """Drop our lease (not one another process took after ours expired)."""
-        try:
-            current = await _in_thread(store.records.get, lease_key)
-            if current is not None and current.data.get("holder") == holder:
-                await _in_thread(store.records.delete, lease_key)
-        except LarkError:
-            pass  # it expires on its own
+    async def _release(self, store: Any, lease_key: str, lease_data: dict[str, str]) -> None:
+        """Drop our lease, in one conditional delete: never one another process took after
+        ours expired (a read then a delete could remove theirs in between)."""
+        with contextlib.suppress(LarkError):  # if the store is unreachable, it expires alone
+            await _in_thread(store.records.delete_if, lease_key, lease_data)
 
-    async def _refresh(self, store: Any, old: Any, rejected: str | None) -> Any:
+    async def _refresh(
+        self, store: Any, old: Any, rejected: str | None, credentials: tuple[str, str]
+    ) -> Any:
         """Refresh `old` at Lark (we hold the lease); store and return the new tokens."""
         now = time.time()
         expired_refresh = old.refresh_expires_at is not None and old.refresh_expires_at <= now
@@ -183,7 +201,7 @@ class UserTokenSource:
                 "Your Lark sign-in has expired and cannot be renewed (Lark gave no refresh "
                 f"token, or it expired). {RECONNECT}"
             )
-        grant = await self._call_lark(old.refresh_token, now)
+        grant = await self._call_lark(old.refresh_token, now, credentials)
         if grant is None:
             return await self._refused(store, old)
         new = grant.renewing(old)
@@ -222,21 +240,21 @@ class UserTokenSource:
             f"or expired). {RECONNECT}"
         )
 
-    async def _call_lark(self, refresh_token: str, now: float) -> Any:
-        """POST the refresh (at `now`); Lark's `LarkGrant`, or None when Lark refuses the
-        refresh token.
+    async def _call_lark(self, refresh_token: str, now: float, credentials: tuple[str, str]) -> Any:
+        """POST the refresh (at `now`, with the app's `credentials`); Lark's `LarkGrant`, or
+        None when Lark refuses the refresh token.
 
         The refresh token is single-use: a request that may have reached Lark is never sent
         again (its answer lost, the old token is spent), only one that never connected.
         """
         from lark_user_store import lark_oauth
 
-        app_id, app_secret = await self._credentials()
+        app_id, app_secret = credentials
         body = lark_oauth.refresh_grant(
             app_id=app_id, app_secret=app_secret, refresh_token=refresh_token
         )
         response = None
-        for attempt in range(3):
+        for attempt in range(_ATTEMPTS):
             try:
                 response = await self._http().post(
                     lark_oauth.TOKEN_PATH, json=body, timeout=self._http_timeout
@@ -244,11 +262,11 @@ class UserTokenSource:
                 break
             except _NOT_SENT:
                 # Never connected, so the refresh token is unspent: safe to try again.
-                if attempt == 2:
+                if attempt == _ATTEMPTS - 1:
                     raise LarkError(
                         "Could not reach Lark to renew your sign-in. Try again in a minute."
                     ) from None
-                await asyncio.sleep(0.2 * (attempt + 1))
+                await asyncio.sleep(_BACKOFF * (attempt + 1))
             except httpx2.TransportError as exc:
                 raise LarkError(
                     f"The connection to Lark failed while renewing your sign-in "

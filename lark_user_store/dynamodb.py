@@ -159,3 +159,15 @@ class DynamoRecords:
 
     def delete(self, key: str) -> None:
         self._call("DeleteItem", {"Key": self._key(key)})
+
+    def delete_if(self, key: str, data: dict[str, Any]) -> bool:
+        answer = self._conditional(
+            "DeleteItem",
+            {
+                "Key": self._key(key),
+                "ConditionExpression": "#d = :d",
+                "ExpressionAttributeNames": {"#d": "data"},
+                "ExpressionAttributeValues": {":d": {"S": json.dumps(data)}},
+            },
+        )
+        return answer is not None

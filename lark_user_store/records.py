@@ -3,7 +3,8 @@
 Both backends (SQLite locally, DynamoDB in AWS) implement `Records`. Every write bumps the
 item's `version`; `replace` writes only when the stored version is the one the caller read
 (compare-and-set), which is what makes a Lark token refresh single-flight across processes.
-`take` deletes and returns an item in one step, for single-use things (authorization codes).
+`take` deletes and returns an item in one step, for single-use things (authorization codes);
+`delete_if` deletes only an item still holding what the caller wrote (a lease's holder).
 An item past its `expires_at` reads as absent, whether or not the backend has purged it yet.
 """
 
@@ -49,3 +50,8 @@ class Records(Protocol):
         ...
 
     def delete(self, key: str) -> None: ...
+
+    def delete_if(self, key: str, data: dict[str, Any]) -> bool:
+        """Delete the item only while its data is still `data` (a lease released by its holder
+        alone); False when it is gone or another wrote it."""
+        ...

@@ -266,3 +266,27 @@ def get_secret_string(
         timeout=timeout,
     )
     return answer.get("SecretString")
+
+
+def get_parameter(
+    name: str,
+    creds: AwsCredentials,
+    env: Mapping[str, str] | None = None,
+    timeout: float = _TIMEOUT,
+) -> str | None:
+    """SSM ``GetParameter(Name=name)``'s value (None when it has none), in ``AWS_REGION``.
+    Errors as :func:`call_json_api` (``ParameterNotFound`` when it does not exist yet)."""
+    env = os.environ if env is None else env
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or ""
+    answer = call_json_api(
+        endpoint=endpoint_for("SSM", "ssm", region, env),
+        region=region,
+        service="ssm",
+        target="AmazonSSM.GetParameter",
+        payload={"Name": name},
+        creds=creds,
+        content_type="application/x-amz-json-1.1",
+        timeout=timeout,
+    )
+    value = (answer.get("Parameter") or {}).get("Value")
+    return value if isinstance(value, str) else None

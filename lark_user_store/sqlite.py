@@ -1,12 +1,16 @@
 """SQLite backend: one file, safe across threads and processes (SQLite's own locking).
 
 Each call opens a short-lived connection, so an instance can be shared by threads and the
-file by several processes (the authorization server and the MCP server on one machine).
+file by several processes (the authorization server and the MCP server on one machine). The
+file is created readable by its owner only (0600; SQLite gives its -wal and -shm files the
+same mode), and an existing one with wider permissions is narrowed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -30,6 +34,13 @@ class SqliteRecords:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.exists():
+                # Never open (and close) an fd on a database this process may have open:
+                # closing any fd drops the process's POSIX locks on the file (SQLite's too).
+                with contextlib.suppress(FileExistsError):
+                    os.close(os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+            if self.path.stat().st_mode & 0o077:
+                os.chmod(self.path, 0o600)
             with self._connect() as db:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute(_SCHEMA)
@@ -101,3 +112,10 @@ class SqliteRecords:
 
     def delete(self, key: str) -> None:
         self._run("DELETE FROM records WHERE pk = :pk", {"pk": key})
+
+    def delete_if(self, key: str, data: dict[str, Any]) -> bool:
+        rows = self._run(
+            "DELETE FROM records WHERE pk = :pk AND data = :data RETURNING version",
+            {"pk": key, "data": json.dumps(data)},
+        )
+        return bool(rows)

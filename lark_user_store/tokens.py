@@ -1,4 +1,10 @@
-"""The user token store: one `user#<open_id>` record per Lark user, on any `Records` backend."""
+"""The user token store: one `user#<open_id>` record per Lark user, on any `Records` backend.
+
+The Lark tokens themselves are sealed field by field (`envelope.Envelope`): a record holds
+`sealed: {"v", "key", "access_token", "refresh_token"}` instead of the two plaintext fields.
+A record written before that (plaintext tokens) is still read, once: the read rewrites it
+sealed (a conditional write, so a concurrent refresh is never undone).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +12,11 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .records import Record, Records
+from .envelope import Envelope
+from .records import Record, Records, StoreError
 
 USER_PREFIX = "user#"
+SECRET_FIELDS = ("access_token", "refresh_token")
 _GRACE = 86400  # keep a record a day past its last useful token (then the backend purges it)
 
 
@@ -36,15 +44,30 @@ class UserTokenStore(Protocol):
     def delete(self, open_id: str) -> None: ...
 
 
-def _to_data(tokens: UserTokens) -> dict[str, Any]:
+def _to_data(tokens: UserTokens, envelope: Envelope | None) -> dict[str, Any]:
     data = dataclasses.asdict(tokens)
     data.pop("version")
     data["scopes"] = list(tokens.scopes)
+    if envelope is None:
+        raise StoreError(
+            "This token store has no key to encrypt Lark tokens with: give the DynamoDB store "
+            "its KMS key (USER_TOKEN_STORE=dynamodb://<table>?kms_key=<key ARN>)."
+        )
+    data["sealed"] = envelope.seal(tokens.open_id, {f: data.pop(f) for f in SECRET_FIELDS})
     return data
 
 
-def _from_record(record: Record) -> UserTokens:
+def _from_record(record: Record, envelope: Envelope | None) -> UserTokens:
     data = dict(record.data)
+    open_id = data.get("open_id") or record.key.removeprefix(USER_PREFIX)
+    sealed = data.pop("sealed", None)
+    if sealed is not None:
+        if envelope is None:
+            raise StoreError(
+                "The stored Lark tokens are encrypted and this token store has no key: give "
+                "the DynamoDB store its KMS key (dynamodb://<table>?kms_key=<key ARN>)."
+            )
+        data.update(envelope.open(open_id, sealed, SECRET_FIELDS))
     data["scopes"] = tuple(data.get("scopes") or ())
     known = {f.name for f in dataclasses.fields(UserTokens)} - {"version"}
     return UserTokens(**{k: v for k, v in data.items() if k in known}, version=record.version)
@@ -61,16 +84,28 @@ def _expiry(tokens: UserTokens) -> int | None:
 class TokenStore:
     """`UserTokenStore` on a `Records` backend; `records` is open to the authorization server."""
 
-    def __init__(self, records: Records) -> None:
+    def __init__(self, records: Records, envelope: Envelope | None = None) -> None:
         self.records = records
+        self.envelope = envelope
 
     def get(self, open_id: str) -> UserTokens | None:
-        record = self.records.get(USER_PREFIX + open_id)
-        return _from_record(record) if record else None
+        for _ in range(3):
+            record = self.records.get(USER_PREFIX + open_id)
+            if record is None:
+                return None
+            tokens = _from_record(record, self.envelope)
+            if "sealed" in record.data or self.envelope is None:
+                return tokens
+            # Written before tokens were sealed: seal it now, unless someone wrote since.
+            if (sealed := self.replace(tokens, tokens)) is not None:
+                return sealed
+        raise StoreError(f"The stored Lark sign-in of {open_id} kept changing while read.")
 
     def put(self, tokens: UserTokens) -> UserTokens:
         record = self.records.put(
-            USER_PREFIX + tokens.open_id, _to_data(tokens), expires_at=_expiry(tokens)
+            USER_PREFIX + tokens.open_id,
+            _to_data(tokens, self.envelope),
+            expires_at=_expiry(tokens),
         )
         return dataclasses.replace(tokens, version=record.version)
 
@@ -78,7 +113,10 @@ class TokenStore:
         if old.open_id != new.open_id:
             raise ValueError("replace() must keep the open_id")
         record = self.records.replace(
-            USER_PREFIX + new.open_id, _to_data(new), version=old.version, expires_at=_expiry(new)
+            USER_PREFIX + new.open_id,
+            _to_data(new, self.envelope),
+            version=old.version,
+            expires_at=_expiry(new),
         )
         return dataclasses.replace(new, version=record.version) if record else None
 

@@ -70,12 +70,17 @@ class JwtAuthorizer:
         any_scope: accept tokens whatever their scope (no `AllowedScopes`). Default False. Only
             for an issuer that mints tokens for this gateway alone (our own authorization
             server), where the allowed client ids already say who may call.
+        any_client: accept tokens whatever their client (no `AllowedClients`). Default False.
+            Only for our own authorization server, whose clients register themselves (their
+            ids cannot be listed) and whose tokens are bound to this gateway by their `aud`
+            (which the gateway's Cedar policies and the MCP server check).
     """
 
     discovery_url: str
     allowed_clients: tuple[str, ...]
     allowed_scopes: tuple[str, ...]
     any_scope: bool = False
+    any_client: bool = False
 
     @classmethod
     def from_m2m_auth(cls, auth: M2MAuth, scopes: Sequence[str] | None = None) -> JwtAuthorizer:
@@ -120,7 +125,7 @@ class McpGateway(Construct):
                 f"{self.node.path}: gateway name {gateway_name!r} must be 1-48 lowercase "
                 "letters, digits or single hyphens"
             )
-        if not authorizer.allowed_clients or not (
+        if not (authorizer.allowed_clients or authorizer.any_client) or not (
             authorizer.allowed_scopes or authorizer.any_scope
         ):
             raise ValueError(
@@ -165,7 +170,7 @@ class McpGateway(Construct):
             authorizer_configuration=agentcore.CfnGateway.AuthorizerConfigurationProperty(
                 custom_jwt_authorizer=agentcore.CfnGateway.CustomJWTAuthorizerConfigurationProperty(
                     discovery_url=authorizer.discovery_url,
-                    allowed_clients=list(authorizer.allowed_clients),
+                    allowed_clients=list(authorizer.allowed_clients) or None,
                     allowed_scopes=list(authorizer.allowed_scopes) or None,
                 )
             ),

@@ -3,13 +3,24 @@
 One construct owns everything the sign-in needs in AWS:
 
 * the user token table (DynamoDB, on demand, point-in-time recovery, encrypted with its own
-  customer-managed key, retained and deletion-protected: people's Lark tokens live here);
+  customer-managed key, retained and deletion-protected: people's Lark tokens live here), and
+  a second customer-managed key that wraps the per-person data keys sealing each stored Lark
+  token (lark_user_store.envelope), so reading an item is not reading a token;
 * the token signing key: a KMS asymmetric RSA_2048 key (RS256); the private half never leaves KMS,
   so it appears in no template, environment variable or log;
 * the OAuth client ``quicksuite``: its secret is generated into Secrets Manager at deploy time
   (``{"client_id", "client_secret", "redirect_uris"}``) and read by the server at run time;
 * the server itself (``lark_auth_server.aws_lambda.handler``, arm64, wheels bundled without
   Docker by :mod:`mcp_constructs.python_bundle`) behind an API Gateway HTTP API.
+
+The tokens' audience is the user gateway's MCP URL. That gateway is created after this
+construct (its authorizer reads our discovery URL, and its target calls the runtime that trusts
+our issuer), so the server cannot take the URL as a CloudFormation reference without a cycle:
+``audience`` may be ``ssm:<parameter name>``, the parameter the user gateway's stack writes,
+read by the server at cold start (the construct grants ``ssm:GetParameter`` on it).
+
+Each OAuth endpoint has its own throttle (HTTP API route settings), so anonymous traffic on
+``/authorize``, ``/callback`` or the metadata cannot use up what ``/token`` needs.
 
 Why an HTTP API rather than a Lambda function URL: its endpoint
 ``https://<api id>.execute-api.<region>.<suffix>`` is built from the API id without string
@@ -21,7 +32,7 @@ gives per-stage throttling and access logs, which a function URL has not.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigatewayv2 as apigwv2
@@ -37,6 +48,11 @@ from constructs import Construct
 from mcp_constructs.nag import acknowledge
 from mcp_constructs.python_bundle import PYTHON_RUNTIME, REPO, WHEELHOUSE_ROOT, PythonBundle
 
+#: The item kinds the MCP server reads and writes (lark_user_store.tokens.USER_PREFIX and
+#: lark_mcp_server.user_tokens.LEASE_PREFIX); everything else in the table is the auth server's.
+RUNTIME_KEY_PREFIXES = ("user#", "refreshing#")
+#: Get a person's tokens; conditional PutItem (refresh, lease); conditional DeleteItem (lease).
+RUNTIME_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
 #: The client id Quick Suite uses (fixed, so the form can be filled before the first deploy).
 QUICKSUITE_CLIENT_ID = "quicksuite"
 HANDLER = "lark_auth_server.aws_lambda.handler"
@@ -68,8 +84,15 @@ class UserAuth(Construct):
         reserved_concurrency: concurrent executions reserved for (and capping) the server.
             Default none: Lambda refuses any reservation that leaves fewer than 100 unreserved,
             which a new account (limit 10) cannot give; `make doctor` checks one that is set.
-        rate_limit / burst_limit: requests per second the HTTP API lets through. Default 20/40.
+        audience: every token's ``aud``: the user gateway's MCP URL, or ``ssm:<parameter
+            name>`` holding it (see the module docstring).
+        rate_limit / burst_limit: requests per second for routes without their own throttle
+            (the catch-all). Default 20/40. ``route_throttles`` sets the others.
+        route_throttles: (rate, burst) per route key. Default :data:`ROUTE_THROTTLES`.
         log_retention: retention of the server's and the API's log groups. Default one month.
+        redirect_allow: https hosts and app schemes self-registered clients may redirect to
+            (``AUTH_REDIRECT_ALLOW``; docs/user-auth.md "Redirect policy"). Default: the
+            server's own list (Quick Suite in every region, Claude, VS Code, Cursor).
     """
 
     def __init__(
@@ -80,12 +103,15 @@ class UserAuth(Construct):
         lark_secret: secretsmanager.ISecret,
         lark_domain: str,
         redirect_uris: Sequence[str],
+        audience: str,
         lark_user_scopes: Sequence[str] = (),
         code: lambda_.Code | None = None,
         reserved_concurrency: int | None = None,
         rate_limit: int = 20,
         burst_limit: int = 40,
+        route_throttles: Mapping[str, tuple[int, int]] | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        redirect_allow: Sequence[str] | None = None,
     ) -> None:
         super().__init__(scope, id)
         if not redirect_uris:
@@ -115,6 +141,16 @@ class UserAuth(Construct):
             ),
             time_to_live_attribute="ttl",
             deletion_protection=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+        # The tokens inside each item are sealed again with a per-person data key that this
+        # key wraps (encryption context {"open_id": ...}); the table's key alone opens nothing.
+        self.token_key = kms.Key(
+            self,
+            "TokenKey",
+            description="Wraps the data keys that encrypt each stored Lark user token",
+            enable_key_rotation=True,
             removal_policy=RemovalPolicy.RETAIN,
         )
 
@@ -155,6 +191,25 @@ class UserAuth(Construct):
             "Rotate by hand (docs/user-auth.md).",
         )
 
+        # -- the sign-in cookie key ------------------------------------------------------------
+        # Seals the pending sign-in in the person's browser (lark_auth_server.signin_cookie).
+        self.cookie_secret = secretsmanager.Secret(
+            self,
+            "CookieSecret",
+            description="Key material sealing the sign-in cookie of the Lark MCP authorization "
+            "server (a pending sign-in, at most 10 minutes)",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True
+            ),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        acknowledge(
+            self.cookie_secret,
+            "AwsSolutions-SMG4",
+            "Seals sign-in cookies that live 10 minutes; rotate by hand (put a new random "
+            "value, restart the function): sign-ins in progress then start again.",
+        )
+
         # -- the server ----------------------------------------------------------------------
         self.log_group = logs.LogGroup(self, "ServerLogs", retention=log_retention)
         self.role = iam.Role(
@@ -181,8 +236,14 @@ class UserAuth(Construct):
             "LARK_SECRET_ARN": lark_secret.secret_arn,
             "AUTH_CLIENTS_SECRET_ARN": self.clients_secret.secret_arn,
             "AUTH_SIGNING_KEY": f"kms:{self.signing_key.key_arn}",
+            "AUTH_COOKIE_SECRET_ARN": self.cookie_secret.secret_arn,
             "AUTH_ISSUER": self.issuer,
+            "AUTH_AUDIENCE": audience,
         }
+        #: What the server (and the runtime) reads as the audience.
+        self.audience = audience
+        if redirect_allow is not None:
+            self.server_environment["AUTH_REDIRECT_ALLOW"] = " ".join(redirect_allow)
         self.function = lambda_.Function(
             self,
             "Server",
@@ -204,12 +265,22 @@ class UserAuth(Construct):
         self.grant_token_store(self.function)
         self.signing_key.grant(self.function, "kms:Sign", "kms:GetPublicKey")
         self.clients_secret.grant_read(self.function)
+        self.cookie_secret.grant_read(self.function)
         lark_secret.grant_read(self.function)
+        self.grant_read_audience(self.function)
 
-        self.api.add_routes(
+        integration = integrations.HttpLambdaIntegration("Server", self.function)
+        self.route_throttles = dict(route_throttles or ROUTE_THROTTLES)
+        routes: list[apigwv2.HttpRoute] = []
+        for key in self.route_throttles:
+            method, path = key.split(" ", 1)
+            routes += self.api.add_routes(
+                path=path, methods=[apigwv2.HttpMethod(method)], integration=integration
+            )
+        routes += self.api.add_routes(  # anything else (health, later endpoints): the default
             path="/{proxy+}",
             methods=[apigwv2.HttpMethod.GET, apigwv2.HttpMethod.POST],
-            integration=integrations.HttpLambdaIntegration("Server", self.function),
+            integration=integration,
         )
         self.access_logs = logs.LogGroup(self, "ApiAccessLogs", retention=log_retention)
         self.stage = apigwv2.HttpStage(
@@ -220,6 +291,13 @@ class UserAuth(Construct):
             auto_deploy=True,
             throttle=apigwv2.ThrottleSettings(rate_limit=rate_limit, burst_limit=burst_limit),
         )
+        stage = self.stage.node.default_child
+        stage.route_settings = {
+            key: {"ThrottlingRateLimit": rate, "ThrottlingBurstLimit": burst}
+            for key, (rate, burst) in self.route_throttles.items()
+        }
+        for route in routes:  # route settings name routes that must exist first
+            stage.node.add_dependency(route)
         # Method, path (never the query: it carries authorization codes), status and caller.
         self.stage.node.default_child.access_log_settings = (
             apigwv2.CfnStage.AccessLogSettingsProperty(
@@ -266,16 +344,67 @@ class UserAuth(Construct):
 
     @property
     def token_store_url(self) -> str:
-        """``USER_TOKEN_STORE`` for every reader of the store (lark_user_store.open_store)."""
-        return f"dynamodb://{self.table.table_name}"
+        """``USER_TOKEN_STORE`` for every reader of the store (lark_user_store.open_store):
+        the table and the KMS key that wraps the tokens' data keys."""
+        return f"dynamodb://{self.table.table_name}?kms_key={self.token_key.key_arn}"
 
     # -- grants --------------------------------------------------------------------------------
 
     def grant_token_store(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Read and write the user tokens (the table and encrypt/decrypt with its key)."""
+        """Read and write every item kind of the store (the authorization server: sign-ins,
+        codes, refresh-token families, registrations), and seal/open people's Lark tokens."""
         grant = self.table.grant_read_write_data(grantee)
         _acknowledge_table_key_actions(grantee)
+        self._grant_data_keys(grantee)
         return grant
+
+    def grant_read_audience(self, grantee: iam.IGrantable) -> iam.Grant | None:
+        """Read the SSM parameter holding the audience (None when it is a plain URL)."""
+        if not self.audience.startswith("ssm:"):
+            return None
+        name = self.audience.removeprefix("ssm:").lstrip("/")
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["ssm:GetParameter"],
+            resource_arns=[
+                Stack.of(self).format_arn(service="ssm", resource="parameter", resource_name=name)
+            ],
+        )
+
+    def grant_token_refresh(self, grantee: iam.IGrantable) -> iam.Grant:
+        """What the MCP server needs of the store, no more: read, conditionally write and
+        delete only the items keyed ``user#<open_id>`` (a person's Lark tokens) and
+        ``refreshing#<open_id>`` (the refresh lease), enforced with ``dynamodb:LeadingKeys``,
+        and seal/open the Lark tokens. It cannot read our codes, refresh tokens, families or
+        client registrations."""
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=list(RUNTIME_TABLE_ACTIONS),
+            resource_arns=[self.table.table_arn],
+            conditions={
+                "ForAllValues:StringLike": {
+                    "dynamodb:LeadingKeys": [f"{p}*" for p in RUNTIME_KEY_PREFIXES]
+                }
+            },
+        )
+        # DynamoDB decrypts and encrypts items with the table's key on the caller's behalf
+        # (the same key actions Table.grantReadWriteData gives).
+        self.table_key.grant_encrypt_decrypt(grantee)
+        _acknowledge_table_key_actions(grantee)
+        self._grant_data_keys(grantee)
+        return grant
+
+    def _grant_data_keys(self, grantee: iam.IGrantable) -> iam.Grant:
+        """GenerateDataKey/Decrypt on the token key, only with a person's encryption context."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["kms:GenerateDataKey", "kms:Decrypt"],
+            resource_arns=[self.token_key.key_arn],
+            conditions={
+                "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["open_id"]},
+                "Null": {"kms:EncryptionContext:open_id": "false"},
+            },
+        )
 
     def grant_read_client_secret(self, grantee: iam.IGrantable) -> iam.Grant:
         """Read the Quick Suite client's secret (for a person's `make quicksuite`, not code)."""
@@ -298,6 +427,16 @@ def _acknowledge_table_key_actions(grantee: iam.IGrantable) -> None:
             "customer-managed key on the caller's behalf; the statement names that key alone.",
         )
 
+
+#: (requests per second, burst) per route. /token is Quick Suite's and every client's refresh;
+#: the browser routes and the metadata are anonymous and may not use it up.
+ROUTE_THROTTLES: dict[str, tuple[int, int]] = {
+    "POST /token": (25, 50),
+    "GET /authorize": (5, 10),
+    "GET /callback": (5, 10),
+    "GET /jwks": (5, 10),
+    "GET /.well-known/{proxy+}": (5, 10),
+}
 
 _ACCESS_LOG_FORMAT = {
     "requestId": "$context.requestId",

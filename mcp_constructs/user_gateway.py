@@ -1,16 +1,19 @@
 """The gateway for signed-in people: our issuer's JWTs in, the same runtime behind it.
 
 Beside the bot gateway (Cognito client credentials), a second AgentCore gateway accepts the
-access tokens of our authorization server (CUSTOM_JWT on its discovery URL, client
-``quicksuite``). Its REQUEST interceptor (:mod:`mcp_constructs.interceptor.caller_jwt`) copies
-the caller's JWT into ``X-Amzn-Bedrock-AgentCore-Runtime-Custom-Caller-Jwt``; the target lets
-exactly that header through to the runtime (``MetadataConfiguration.AllowedRequestHeaders``),
-whose own allowlist (``RequestHeaderConfiguration``) the stack sets on the runtime. The MCP
-server verifies the JWT and acts as that person.
+access tokens of our authorization server (CUSTOM_JWT on its discovery URL, any client: MCP
+clients register themselves, so their ids cannot be listed; the tokens' audience decides).
+Its REQUEST interceptor (:mod:`mcp_constructs.interceptor.caller_jwt`) copies the caller's JWT
+into ``X-Amzn-Bedrock-AgentCore-Runtime-Custom-Caller-Jwt``; the target lets exactly that
+header through to the runtime (``MetadataConfiguration.AllowedRequestHeaders``), whose own
+allowlist (``RequestHeaderConfiguration``) the stack sets on the runtime. The MCP server
+verifies the JWT and acts as that person.
 
 Tool permissions reuse :mod:`mcp_constructs.tool_policy`'s policy engine: every tool is allowed
-to a token of an allowed client (the scope claim of our tokens may be empty, so the condition is
-on ``client_id``).
+to a token whose ``aud`` is this gateway's MCP URL (the scope claim of our tokens may be empty,
+and the client may be any registered one, so the condition is on the audience). The gateway's
+own authorizer cannot name its URL (it is made with the gateway), so the policies are where
+the gateway binds tokens to itself; the MCP server checks ``aud`` again.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Token
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -33,7 +36,7 @@ from mcp_constructs.python_bundle import PYTHON_RUNTIME
 from mcp_constructs.tool_policy import GatewayToolPolicy, action_name, permit_when
 
 INTERCEPTOR_DIR = Path(__file__).resolve().parent / "interceptor"
-_CLIENT_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+_AUDIENCE = re.compile(r"^https://[^\s\"\\*]+$")
 
 
 class CallerJwtInterceptor(Construct):
@@ -70,24 +73,22 @@ class CallerJwtInterceptor(Construct):
         )
 
 
-def user_permit(*, gateway_arn: str, actions: Sequence[str], client_ids: Sequence[str]) -> str:
-    """``permit`` tokens of ``client_ids`` (their ``client_id`` claim) to run ``actions``."""
-    if not actions or not client_ids:
-        raise ValueError("a permit needs at least one action and one client id")
-    bad = [c for c in client_ids if not _CLIENT_ID.match(c)]
-    if bad:
-        raise ValueError(f"client ids {bad} must be letters, digits, '.', '_' or '-'")
-    clients = " || ".join(f'principal.getTag("client_id") == "{c}"' for c in client_ids)
+def user_permit(*, gateway_arn: str, actions: Sequence[str], audience: str) -> str:
+    """``permit`` tokens for ``audience`` (their ``aud`` claim, exactly) to run ``actions``."""
+    if not actions or not audience:
+        raise ValueError("a permit needs at least one action and an audience")
+    if not Token.is_unresolved(audience) and not _AUDIENCE.match(audience):
+        raise ValueError(f"audience {audience!r} must be an https URL without quotes or spaces")
     return permit_when(
         gateway_arn=gateway_arn,
         actions=actions,
-        condition=f'principal.hasTag("client_id") && ({clients})',
+        condition=f'principal.hasTag("aud") && principal.getTag("aud") == "{audience}"',
     )
 
 
 class UserToolPolicy(GatewayToolPolicy):
-    """The policy engine of :class:`GatewayToolPolicy`, with one permit per target for the
-    signed-in clients instead of the scope-based ones."""
+    """The policy engine of :class:`GatewayToolPolicy`, with one permit per target for tokens
+    bound to this gateway (``aud`` = ``audience``) instead of the scope-based ones."""
 
     def __init__(
         self,
@@ -96,7 +97,7 @@ class UserToolPolicy(GatewayToolPolicy):
         *,
         gateway: agentcore.CfnGateway,
         gateway_role: iam.IRole,
-        client_ids: Sequence[str],
+        audience: str,
         mode: str = "ENFORCE",
     ) -> None:
         super().__init__(
@@ -108,19 +109,19 @@ class UserToolPolicy(GatewayToolPolicy):
             read_scope=None,
             mode=mode,
         )
-        self.client_ids = tuple(client_ids)
+        self.audience = audience
 
     def statements(self, target_name: str, tools: Sequence[Tool]) -> dict[str, tuple[str, str]]:
-        """One ``user`` policy (id ``<Target>UserPolicy``): every tool to the signed-in
-        clients."""
+        """One ``user`` policy (id ``<Target>UserPolicy``): every tool to tokens for this
+        gateway, whichever client holds them."""
         statement = user_permit(
             gateway_arn=self.gateway.attr_gateway_arn,
             actions=[action_name(target_name, t.name) for t in tools],
-            client_ids=self.client_ids,
+            audience=self.audience,
         )
         description = (
-            f"Signed-in people ({', '.join(self.client_ids)}) may list and call every tool of "
-            f"{target_name}"
+            f"Signed-in people (tokens whose aud is this gateway) may list and call every tool "
+            f"of {target_name}"
         )
         return {"user": (statement, description)}
 
@@ -131,7 +132,6 @@ class UserGateway(Construct):
     Args:
         gateway_name: gateway name (see McpGateway).
         discovery_url: our issuer's ``/.well-known/openid-configuration``.
-        client_ids: OAuth clients whose tokens are accepted (``quicksuite``).
         runtime: the MCP server runtime (the same one the bot gateway calls). Its request
             header allowlist must name the caller-JWT header (the stack does that).
         target_name: agents see tools as ``<target_name>___<tool>``. Default ``lark``.
@@ -145,7 +145,6 @@ class UserGateway(Construct):
         *,
         gateway_name: str,
         discovery_url: str,
-        client_ids: Sequence[str],
         runtime: InvokableRuntime,
         target_name: str = "lark",
         description: str | None = None,
@@ -158,9 +157,10 @@ class UserGateway(Construct):
             gateway_name=gateway_name,
             authorizer=JwtAuthorizer(
                 discovery_url=discovery_url,
-                allowed_clients=tuple(client_ids),
+                allowed_clients=(),
                 allowed_scopes=(),
                 any_scope=True,
+                any_client=True,
             ),
             description=description,
         )

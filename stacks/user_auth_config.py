@@ -9,6 +9,8 @@ exactly the stacks it builds without this feature.
 - ``userAuthRedirectUris`` (none): more redirect URIs for the ``quicksuite`` client.
 - ``quickSuiteRegion`` (the stack's region): region of Quick Suite (its fixed OAuth callback).
 - ``userAuthConcurrency`` (0): reserved concurrency of the authorization server Lambda (0: none).
+- ``userAuthRedirectAllow`` (the server's defaults): https hosts and app schemes that
+  self-registered clients may redirect to; ``defaults`` stands for the server's default list.
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ from stacks.config import ConfigError, parse_bool
 _SCOPE = re.compile(r"^[A-Za-z0-9:._-]+$")
 _REDIRECT = re.compile(r"^https://[A-Za-z0-9.-]+(:\d+)?(/[^\s#]*)?$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+# As lark_auth_server.redirects.classify (the app does not import the server's package).
+_LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+_ALLOW_HOST = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})+$")
+_ALLOW_SCHEME = re.compile(r"^[a-z][a-z0-9+-]{1,63}:?$")
+_NOT_APP_SCHEMES = {"http", "https", "javascript", "data", "file", "vbscript", "about", "blob"}
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,7 @@ class UserAuthConfig:
     extra_redirect_uris: tuple[str, ...] = ()
     quick_suite_region: str | None = None
     concurrency: int = 0
+    redirect_allow: tuple[str, ...] | None = None  # None: the server's default list
 
 
 def load_user_auth_config(get: Callable[[str], Any]) -> UserAuthConfig | None:
@@ -46,6 +54,7 @@ def load_user_auth_config(get: Callable[[str], Any]) -> UserAuthConfig | None:
         extra_redirect_uris=_redirects(get("userAuthRedirectUris")),
         quick_suite_region=_region(get("quickSuiteRegion")),
         concurrency=_concurrency(get("userAuthConcurrency")),
+        redirect_allow=_redirect_allow(get("userAuthRedirectAllow")),
     )
 
 
@@ -113,3 +122,28 @@ def _concurrency(raw: Any) -> int:
             "concurrency) to 1000, e.g. -c userAuthConcurrency=5"
         )
     return value
+
+
+def _redirect_allow(raw: Any) -> tuple[str, ...] | None:
+    if raw is None or raw == "":
+        return None
+    words = [w.lower() for w in _words(raw, "userAuthRedirectAllow")]
+    bad = []
+    for word in words:
+        host = word.removeprefix("https://").rstrip("/")
+        if word == "defaults" or ("." in host and _ALLOW_HOST.match(host)):
+            continue
+        if (
+            "." not in word
+            and _ALLOW_SCHEME.match(word)
+            and word.rstrip(":") not in (_NOT_APP_SCHEMES)
+        ):
+            continue
+        bad.append(word)
+    if bad or not words:
+        raise ConfigError(
+            f"context 'userAuthRedirectAllow' has {bad or raw!r}: list https hosts (with a dot, "
+            "e.g. claude.ai) and app schemes (e.g. vscode), or 'defaults' for the built-in list, "
+            "e.g. -c userAuthRedirectAllow='defaults apps.example.com'"
+        )
+    return tuple(dict.fromkeys(words))

@@ -18,6 +18,7 @@ from mcp_constructs.runtime import McpServerRuntime
 from mcp_constructs.user_auth import UserAuth, quicksuite_redirect_uri
 from stacks.config import AppConfig
 from stacks.user_auth_config import UserAuthConfig
+from stacks.user_gateway_stack import user_gateway_url_parameter
 
 
 class UserAuthStack(Stack):
@@ -55,7 +56,10 @@ class UserAuthStack(Stack):
             lark_domain=config.lark_domain,
             lark_user_scopes=user_auth.lark_user_scopes,
             redirect_uris=[quicksuite_redirect_uri(region), *user_auth.extra_redirect_uris],
+            # The user gateway is deployed after this stack: its URL comes through SSM.
+            audience=f"ssm:{user_gateway_url_parameter(config)}",
             reserved_concurrency=user_auth.concurrency,
+            redirect_allow=user_auth.redirect_allow,
             code=code,
         )
         auth = self.auth
@@ -107,10 +111,13 @@ class UserAuthStack(Stack):
         )
 
     def connect_runtime(self, runtime: McpServerRuntime) -> None:
-        """Let the MCP server act as signed-in people: trust this issuer and the quicksuite
-        client, read/write the token store, and receive the caller-JWT header."""
+        """Let the MCP server act as signed-in people: trust this issuer, the quicksuite
+        client and the audience, read/write the token store, and receive the caller-JWT
+        header."""
         runtime.add_environment("LARK_USER_AUTH_ISSUER", self.auth.issuer)
         runtime.add_environment("LARK_USER_AUTH_CLIENTS", self.auth.client_id)
+        runtime.add_environment("LARK_USER_AUTH_AUDIENCE", self.auth.audience)
+        self.auth.grant_read_audience(runtime.role)
         runtime.add_environment("USER_TOKEN_STORE", self.auth.token_store_url)
         runtime.allow_request_headers(CALLER_JWT_HEADER)
-        self.auth.grant_token_store(runtime.role)
+        self.auth.grant_token_refresh(runtime.role)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Fn, Stack
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from mcp_constructs.deploy_checks import GatewayToolSync
@@ -27,6 +28,12 @@ def accounts_origin(lark_domain: str) -> str:
         if f"://open.{host}" in lark_domain:
             return lark_domain.replace(f"://open.{host}", f"://accounts.{host}")
     return lark_domain  # a proxy serving both
+
+
+def user_gateway_url_parameter(config: AppConfig) -> str:
+    """The SSM parameter holding the user gateway's MCP URL: the tokens' audience, read at run
+    time by the authorization server and the runtime (both deployed before the gateway)."""
+    return f"/{config.stack_prefix}/user-gateway/mcp-url"
 
 
 def user_gateway_name(config: AppConfig) -> str:
@@ -53,12 +60,18 @@ class UserGatewayStack(Stack):
             "UserGateway",
             gateway_name=user_gateway_name(config),
             discovery_url=auth.discovery_url,
-            client_ids=[auth.client_id],
             runtime=runtime,
             target_name=TARGET_NAME,
             description="Lark/Feishu tools acting as the signed-in person",
         )
         gateway, target = self.user_gateway.gateway, self.user_gateway.target
+        self.mcp_url_parameter = ssm.StringParameter(
+            self,
+            "McpUrlParameter",
+            parameter_name=user_gateway_url_parameter(config),
+            string_value=gateway.gateway_url,
+            description="MCP URL of the Lark user gateway: the audience of the sign-in's tokens",
+        )
         expected = expected_tool_names(config.lark_tools, read_only=bool(config.lark_read_only))
         self.tool_sync = GatewayToolSync(
             self,
@@ -112,12 +125,14 @@ class UserGatewayStack(Stack):
                 ),
             },
         )
+        # The check's /authorize names the gateway as resource: the server reads it from SSM.
+        self.sign_in_check.node.add_dependency(self.mcp_url_parameter)
         self.tool_policy = UserToolPolicy(
             self,
             "ToolPolicy",
             gateway=gateway.resource,
             gateway_role=gateway.role,
-            client_ids=[auth.client_id],
+            audience=gateway.gateway_url,
             mode=config.policy_mode,
         )
         self.tool_policy.add_target(

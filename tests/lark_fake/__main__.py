@@ -22,9 +22,16 @@ def main() -> None:
     )
     parser.add_argument("--rate-5xx", type=float, default=0.0, help="share answered 500/502/503")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to each request")
+    parser.add_argument(
+        "--bench-pages", action="store_true", help="add 20-item pages (make bench's result sizes)"
+    )
     args = parser.parse_args()
     fake = FakeLark(
-        app_id=args.app_id, app_secret=args.app_secret, token_ttl=args.token_ttl, seed=args.seed
+        app_id=args.app_id,
+        app_secret=args.app_secret,
+        token_ttl=args.token_ttl,
+        seed=args.seed,
+        bench_pages=args.bench_pages,
     )
     if args.rate_429 or args.rate_5xx or args.latency:
         fake.inject(rate_429=args.rate_429, rate_5xx=args.rate_5xx, latency=args.latency)

@@ -26,6 +26,7 @@ from starlette.routing import Route
 from . import (
     approval,
     auth,
+    bench_pages,
     bitable,
     calendar_api,
     comments,
@@ -104,11 +105,13 @@ class FakeLark:
         app_secret: str = "fake-secret",
         token_ttl: int = 7200,
         seed: int = 0,
+        bench_pages: bool = False,
     ) -> None:
         self.app_id = app_id
         self.app_secret = app_secret
         self.token_ttl = token_ttl
         self.seed = seed
+        self.bench_pages = bench_pages  # 20-item pages for make bench (bench_pages.py)
         self.tenant_key = "fake_tenant_1"
         self.base_url = ""
         self._tokens: dict[str, _Token] = {}
@@ -150,6 +153,8 @@ class FakeLark:
         self.approvals: list[dict[str, Any]] = seeded["approvals"]
         self.comments: dict[str, list[dict[str, Any]]] = seeded["comments"]
         self.withheld_fields: set[str] = set()  # user fields the app has no scope for
+        if getattr(self, "bench_pages", False):
+            bench_pages.extend(self)
         self.requests: list[RecordedRequest] = []
         self.token_fetches = 0
         self._writes: dict[str, list[dict[str, Any]]] = {}

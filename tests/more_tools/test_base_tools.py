@@ -328,7 +328,7 @@ async def test_wiki_hosted_base(tools: Tools, lark: FakeLark):
         "search_base_records",
         {"base": "https://acme.feishu.cn/wiki/wikTracker?table=tblPeople", "page_size": 1},
     )
-    assert found["app_token"] == BASE and found["table_id"] == "tblPeople"
+    assert set(found) == {"records", "total", "has_more", "page_token"}
     assert found["records"][0]["fields"]["Person"] == [{"id": "ou_alice", "name": "Alice Wang"}]
     text = await tools.error(
         "list_base_tables",

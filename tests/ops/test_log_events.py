@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 from authlib.integrations.base_client.errors import OAuthError
 
@@ -72,6 +73,7 @@ def test_the_mcp_server_logs_each_person_asked_to_reconnect(lark_fake: FakeLark,
         lark_fake.base_url,
         LARK_USER_AUTH_ISSUER="http://127.0.0.1:9",  # never reached: the token is no JWT
         LARK_USER_AUTH_CLIENTS="quicksuite",
+        LARK_USER_AUTH_AUDIENCE="https://gateway.example/mcp",
         USER_TOKEN_STORE=f"sqlite:///{tmp_path / 'tokens.db'}",
     )
     with run_server(env) as server:
@@ -83,3 +85,19 @@ def test_the_mcp_server_logs_each_person_asked_to_reconnect(lark_fake: FakeLark,
     assert logged[0]["event"] == "reconnect_required"
     assert logged[0]["tool"] == "list_chats" and logged[0]["status"] == "sign_in_required"
     assert "not-a-jwt" not in output
+
+
+def test_the_auth_server_logs_registrations_as_events(auth_server: AuthServerProcess):
+    iss = auth_server.base
+    client = {
+        "client_name": "A notebook",
+        "redirect_uris": ["http://127.0.0.1:5000/callback"],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "token_endpoint_auth_method": "none",
+    }
+    assert httpx2.post(f"{iss}/register", json=client, timeout=10).status_code == 201
+    outside = {**client, "redirect_uris": ["https://collector.example/callback"]}
+    assert httpx2.post(f"{iss}/register", json=outside, timeout=10).status_code == 400
+    logged = events(auth_server.log())
+    assert [e["event"] for e in logged] == ["client_registered", "registration_refused"]

@@ -68,6 +68,7 @@ def start_auth_server(
             "LARK_USER_SCOPES": LARK_SCOPES,
             "AUTH_CLIENTS": json.dumps(CLIENTS),
             "USER_TOKEN_STORE": store_url,
+            "AUTH_AUDIENCE": MCP_RESOURCE,
             **extra_env,
         }
     )
@@ -83,13 +84,17 @@ def start_auth_server(
         stop_process(process)
 
 
-def browse(url: str, stop_at: str, max_hops: int = 10) -> requests.Response | str:
-    """Follow redirects as a browser would; the URL once it points at `stop_at` (the client's
-    redirect URI, which the browser would load next), else the page it ended on."""
+def browse(
+    url: str, stop_at: str, max_hops: int = 10, browser: requests.Session | None = None
+) -> requests.Response | str:
+    """Follow redirects as a browser would (keeping its cookies in `browser`); the URL once it
+    points at `stop_at` (the client's redirect URI, which the browser would load next), else
+    the page it ended on."""
+    browser = browser or requests.Session()
     for _ in range(max_hops):
         if url.startswith(stop_at):
             return url
-        response = requests.get(url, allow_redirects=False, timeout=10)
+        response = browser.get(url, allow_redirects=False, timeout=10)
         if response.status_code not in (301, 302, 303, 307):
             return response
         url = response.headers["Location"]
@@ -108,6 +113,7 @@ class SignIn:
     verifier: str
     state: str
     landed: requests.Response | str  # the redirect URI with code/error, or a page
+    browser: requests.Session  # the person's browser (its cookies)
 
     @property
     def code(self) -> str:
@@ -128,9 +134,13 @@ def start_sign_in(
     issuer: str,
     client_id: str = "quicksuite",
     redirect_uri: str = QUICKSUITE_REDIRECT,
+    browser: requests.Session | None = None,
+    stop_at: str | None = None,
     **extra: str,
 ) -> SignIn:
-    """What Quick Suite does: PKCE S256, a state, the MCP URL as `resource`; then the browser."""
+    """What Quick Suite does: PKCE S256, a state, the MCP URL as `resource`; then the browser
+    (a fresh one unless given) follows the redirects up to `stop_at` (default: the client)."""
+    browser = browser or requests.Session()
     conf = next(c for c in CLIENTS if c["client_id"] == client_id)
     client = OAuth2Session(
         client_id,
@@ -144,4 +154,5 @@ def start_sign_in(
     url, state = client.create_authorization_url(
         f"{issuer}/authorize", code_verifier=verifier, **params
     )
-    return SignIn(client, verifier, state, browse(url, stop_at=redirect_uri))
+    landed = browse(url, stop_at=stop_at or redirect_uri, browser=browser)
+    return SignIn(client, verifier, state, landed, browser)

@@ -57,15 +57,41 @@ def runtime_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def user_gateway(auth_server: AuthServerProcess, runtime_url: str) -> Iterator[str]:
+def gateway_standin(runtime_url: str) -> Iterator[LocalGateway]:
+    """Started before the authorization server, whose audience is its MCP URL (as deployed)."""
     gateway = LocalGateway(
-        issuer=auth_server.base,
-        upstream_url=runtime_url,
-        allowed_clients=("quicksuite",),
+        issuer="http://127.0.0.1:1", upstream_url=runtime_url, allowed_clients=("quicksuite",)
     )
     with serve_in_thread(gateway.app) as base:
-        gateway.public_url = base  # the check asks for tokens with its MCP URL as `resource`
-        yield gateway.mcp_url
+        gateway.public_url = base
+        yield gateway
+
+
+def _trust(gateway: LocalGateway, issuer: str) -> None:
+    """Point the stand-in's authorizer at `issuer` once it runs."""
+    gateway.issuer = issuer
+    gateway.authorizer.discovery_url = f"{issuer}/.well-known/openid-configuration"
+
+
+@pytest.fixture(scope="module")
+def auth_server(
+    lark_fake: FakeLark, tmp_path_factory: pytest.TempPathFactory, gateway_standin: LocalGateway
+) -> Iterator[AuthServerProcess]:
+    workdir = tmp_path_factory.mktemp("auth")
+    with start_auth_server(
+        lark_fake.base_url,
+        lark_fake.app_id,
+        lark_fake.app_secret,
+        workdir,
+        AUTH_AUDIENCE=gateway_standin.mcp_url,
+    ) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def user_gateway(auth_server: AuthServerProcess, gateway_standin: LocalGateway) -> str:
+    _trust(gateway_standin, auth_server.base)
+    return gateway_standin.mcp_url
 
 
 def _config(issuer: str, lark: FakeLark, gateway_url: str | None = None, **kw: Any):
@@ -131,12 +157,13 @@ def test_a_working_sign_in_path_passes_every_check(
         report.passed[1],
         f"/authorize sends quicksuite to the Feishu/Lark sign-in page for app {lark.app_id}"
         " with offline_access",
+        f"{auth_server.base}/register refuses a redirect outside the policy",
         "the user gateway refuses requests without a token or forged",
     ]
     assert report.passed[1].startswith("jwks_uri publishes RS256 key ")
     assert _deploy(config) == {
         "IsComplete": True,
-        "Data": {"Checks": 4, "Pending": "nothing: the sign-in path is ready"},
+        "Data": {"Checks": 5, "Pending": "nothing: the sign-in path is ready"},
     }
 
 
@@ -265,7 +292,7 @@ def test_authorize_without_offline_access_fails(lark: FakeLark):
 
 
 @pytest.fixture
-def placeholder_secret_server(lark: FakeLark, tmp_path: Path) -> Iterator[str]:
+def placeholder_secret_server(lark: FakeLark, tmp_path: Path, user_gateway: str) -> Iterator[str]:
     """Our server with the settings the Lambda reads from the Lark secret's placeholder
     (``{"app_id": "", "app_secret": ""}``: config.from_aws_env accepts it)."""
     settings = Settings(
@@ -275,6 +302,7 @@ def placeholder_secret_server(lark: FakeLark, tmp_path: Path) -> Iterator[str]:
         clients=parse_clients(json.dumps(CLIENTS)),
         store_url=f"sqlite:///{tmp_path}/tokens.db",
         signing_key=str(tmp_path / "signing-key.pem"),
+        audience=user_gateway,
     )
     server = AuthServer.from_settings(settings)
     app: dict[str, Any] = {}
@@ -344,7 +372,38 @@ def test_a_quick_suite_redirect_uri_not_registered_fails(
     )
 
 
+# -- registration ----------------------------------------------------------------------------
+
+
+def test_registration_that_lets_any_redirect_through_fails(lark: FakeLark, tmp_path: Path):
+    with start_auth_server(
+        lark.base_url,
+        lark.app_id,
+        lark.app_secret,
+        tmp_path,
+        AUTH_REDIRECT_ALLOW="defaults sign-in-check.invalid",  # an admin allowed too much
+    ) as server:
+        report = run_checks(_config(server.base, lark))
+    assert report.failed_step == "registration" and not report.retryable
+    assert report.message.startswith(
+        f"the registration endpoint {server.base}/register answered 201 ("
+    )
+    assert report.message.endswith(
+        "to a redirect URI outside the redirect policy (https://sign-in-check.invalid/callback)"
+        " instead of 400 invalid_redirect_uri: anyone could register a client that sends"
+        " people's codes anywhere. Check AUTH_REDIRECT_ALLOW (context userAuthRedirectAllow)"
+    )
+
+
 # -- the user gateway must refuse ------------------------------------------------------------
+
+
+def _auth_server_for(lark: FakeLark, workdir: Path, audience: str):
+    """An authorization server of its own for a gateway at `audience` (as deployed, the
+    gateway's MCP URL is every token's audience and the resource the check asks for)."""
+    return start_auth_server(
+        lark.base_url, lark.app_id, lark.app_secret, workdir, AUTH_AUDIENCE=audience
+    )
 
 
 def _gateway_accepting(*, bearer_only: bool) -> Starlette:
@@ -364,28 +423,31 @@ def _gateway_accepting(*, bearer_only: bool) -> Starlette:
     ids=["open", "checks-presence-only"],
 )
 def test_a_user_gateway_that_lets_a_request_through_fails(
-    lark: FakeLark, auth_server: AuthServerProcess, bearer_only: bool, label: str
+    lark: FakeLark, tmp_path: Path, bearer_only: bool, label: str
 ):
-    with serve_in_thread(_gateway_accepting(bearer_only=bearer_only)) as gateway:
+    with (
+        serve_in_thread(_gateway_accepting(bearer_only=bearer_only)) as gateway,
+        _auth_server_for(lark, tmp_path, f"{gateway}/mcp") as auth_server,
+    ):
         message = _fails(_config(auth_server.base, lark, f"{gateway}/mcp"))
     assert message == (
         f"sign-in check failed: the user gateway accepted an MCP request {label} (HTTP 200)"
         " instead of refusing it with 401: anyone could call the tools. Its authorizer must be"
-        f" CUSTOM_JWT on {auth_server.base} with allowed client quicksuite"
+        f" CUSTOM_JWT on {auth_server.base} with allowed audience {gateway}/mcp"
     )
 
 
 def test_the_stand_in_gateway_refused_the_forged_jwt_for_its_signature(
-    lark: FakeLark, auth_server: AuthServerProcess, runtime_url: str
+    lark: FakeLark, tmp_path: Path, runtime_url: str
 ):
     gateway = LocalGateway(
-        issuer=auth_server.base,
-        upstream_url=runtime_url,
-        allowed_clients=("quicksuite",),
+        issuer="http://127.0.0.1:1", upstream_url=runtime_url, allowed_clients=("quicksuite",)
     )
     with serve_in_thread(gateway.app) as base:
         gateway.public_url = base
-        assert run_checks(_config(auth_server.base, lark, gateway.mcp_url)).ok
+        with _auth_server_for(lark, tmp_path, gateway.mcp_url) as auth_server:
+            _trust(gateway, auth_server.base)
+            assert run_checks(_config(auth_server.base, lark, gateway.mcp_url)).ok
     assert gateway.refusals[0] == "missing bearer token"
     assert gateway.refusals[1].startswith("invalid token: BadSignatureError")
 

@@ -14,13 +14,19 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import httpx2
 import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from lark_auth_server import aws_lambda, lambda_adapter
 from lark_user_store import open_store
 from tests.lark_fake import FakeLark
+from tests.loopback import serve_in_thread
 from tests.user_store.moto_aws import boto_client, create_table, moto_server
 
 from .harness import CLIENTS, MCP_RESOURCE, QUICKSUITE_REDIRECT, browse, query_of
@@ -29,7 +35,14 @@ DOMAIN = "abc123xyz.lambda-url.eu-west-1.on.aws"
 ISSUER = f"https://{DOMAIN}"
 
 
-def event(method: str, path: str, query: str = "", body: bytes | None = None, **headers: str):
+def event(
+    method: str,
+    path: str,
+    query: str = "",
+    body: bytes | None = None,
+    cookies: list[str] | None = None,
+    **headers: str,
+):
     """An API Gateway HTTP API / function URL event, payload format 2.0."""
     evt: dict[str, Any] = {
         "version": "2.0",
@@ -59,6 +72,8 @@ def event(method: str, path: str, query: str = "", body: bytes | None = None, **
     }
     if body is not None:
         evt["body"] = base64.b64encode(body).decode()
+    if cookies:
+        evt["cookies"] = cookies
     return evt
 
 
@@ -82,33 +97,39 @@ def deployed(aws: dict[str, str], lark_fake: FakeLark, monkeypatch: pytest.Monke
     clients_arn = secrets.create_secret(
         Name=f"LarkMcp/auth-clients-{suffix}", SecretString=json.dumps(CLIENTS)
     )["ARN"]
+    cookie_arn = secrets.create_secret(
+        Name=f"LarkMcp/auth-cookie-{suffix}", SecretString=uuid.uuid4().hex * 2
+    )["ARN"]
     kms = boto_client("kms", aws)
     keys = [
         kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["Arn"]
         for _ in range(2)
     ]
+    store_url = f"dynamodb://{table}?kms_key={kms.create_key()['KeyMetadata']['Arn']}"
     for name in list(__import__("os").environ):
         if name.startswith(("AWS_", "LARK_", "AUTH_", "USER_TOKEN")):
             monkeypatch.delenv(name)
     for name, value in {
         **aws,
-        "USER_TOKEN_STORE": f"dynamodb://{table}",
+        "USER_TOKEN_STORE": store_url,
         "LARK_DOMAIN": lark_fake.base_url,
         "LARK_USER_SCOPES": "calendar:calendar:readonly",
         "LARK_SECRET_ARN": lark_arn,
         "AUTH_CLIENTS_SECRET_ARN": clients_arn,
+        "AUTH_COOKIE_SECRET_ARN": cookie_arn,
+        "AUTH_AUDIENCE": MCP_RESOURCE,
         "AUTH_SIGNING_KEY": f"kms:{keys[0]}",
         "AUTH_PREVIOUS_SIGNING_KEYS": f"kms:{keys[1]}",
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(lambda_adapter, "_server", None)  # a cold start for each test
     lark_fake.reset()
-    return {"table": table, "keys": keys, "env": aws}
+    return {"table": table, "keys": keys, "env": aws, "store_url": store_url}
 
 
 def _call(evt: dict) -> dict:
     answer = aws_lambda.handler(evt, None)
-    assert set(answer) == {"statusCode", "headers", "body", "isBase64Encoded"}
+    assert set(answer) - {"cookies"} == {"statusCode", "headers", "body", "isBase64Encoded"}
     return answer
 
 
@@ -138,13 +159,18 @@ def test_a_sign_in_through_the_lambda_handler(deployed: dict, lark_fake: FakeLar
     )
     start = _call(event("GET", "/authorize", query))
     assert start["statusCode"] == 302
+    [cookie] = start["cookies"]  # the browser binding, in payload 2.0's own field
+    assert cookie.startswith("__Host-") and "; Secure; HttpOnly; SameSite=Lax" in cookie
     # The browser visits the fake Feishu page, which sends it to our /callback (a Lambda event).
     landed = browse(start["headers"]["Location"], stop_at=f"{ISSUER}/callback")
     assert isinstance(landed, str)
-    back = _call(event("GET", "/callback", urlsplit(landed).query))
+    elsewhere = _call(event("GET", "/callback", urlsplit(landed).query))
+    assert elsewhere["statusCode"] == 400 and "Location" not in elsewhere["headers"]
+    back = _call(event("GET", "/callback", urlsplit(landed).query, cookies=[cookie.split(";")[0]]))
     assert back["statusCode"] == 302
     location = back["headers"]["Location"]
     assert location.startswith(QUICKSUITE_REDIRECT) and query_of(location)["state"] == "qs-state"
+    assert query_of(location)["iss"] == ISSUER
 
     basic = base64.b64encode(b"quicksuite:" + CLIENTS[0]["client_secret"].encode()).decode()
     form = urlencode(
@@ -173,7 +199,7 @@ def test_a_sign_in_through_the_lambda_handler(deployed: dict, lark_fake: FakeLar
     assert decoded.claims["iss"] == ISSUER and decoded.claims["sub"] == "ou_alice"
     assert decoded.claims["aud"] == MCP_RESOURCE
 
-    stored = open_store(f"dynamodb://{deployed['table']}", deployed["env"]).get("ou_alice")
+    stored = open_store(deployed["store_url"], deployed["env"]).get("ou_alice")
     assert stored is not None and stored.refresh_token
 
     refreshed = _call(
@@ -222,3 +248,126 @@ print('ok')
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+class KmsOutage:
+    """KMS in front of moto that can fail: `down` answers every call with KMS's own 500."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.down = False
+        self.app = Starlette(routes=[Route("/", self._forward, methods=["POST"])])
+
+    async def _forward(self, request: Request) -> Response:
+        if self.down:
+            body = {"__type": "KMSInternalException", "message": "We encountered an error"}
+            return JSONResponse(body, status_code=500)
+        async with httpx2.AsyncClient(timeout=30) as client:
+            answer = await client.post(
+                self.upstream + "/",
+                content=await request.body(),
+                headers={k: v for k, v in request.headers.items() if k.lower() != "host"},
+            )
+        return Response(answer.content, answer.status_code, media_type="application/json")
+
+
+def test_a_signing_failure_spends_nothing(
+    deployed: dict, lark_fake: FakeLark, monkeypatch: pytest.MonkeyPatch
+):
+    """KMS fails to sign (a 5xx): /token answers 503 with an RFC 6749 code and Retry-After,
+    and the same refresh token works once KMS signs again."""
+    kms = KmsOutage(deployed["env"]["AWS_ENDPOINT_URL"])
+    with serve_in_thread(kms.app) as url:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_KMS", url)
+        token = _sign_in_through_the_handler()
+        kms.down = True
+        failed = _call(_refresh_event(token["refresh_token"]))
+        assert failed["statusCode"] == 503, failed["body"]
+        assert json.loads(failed["body"])["error"] == "invalid_request"
+        assert failed["headers"]["Retry-After"]
+        kms.down = False
+        again = _call(_refresh_event(token["refresh_token"]))
+        assert again["statusCode"] == 200, again["body"]
+
+
+def _refresh_event(refresh_token: str) -> dict:
+    return event(
+        "POST",
+        "/token",
+        body=urlencode(
+            {
+                "grant_type": "refresh_token",
+                "refresh_token": refresh_token,
+                "client_id": "quicksuite",
+                "client_secret": CLIENTS[0]["client_secret"],
+            }
+        ).encode(),
+        **{"content-type": "application/x-www-form-urlencoded"},
+    )
+
+
+def _sign_in_through_the_handler() -> dict:
+    verifier = "v" * 64
+    challenge = (
+        base64.urlsafe_b64encode(__import__("hashlib").sha256(verifier.encode()).digest())
+        .rstrip(b"=")
+        .decode()
+    )
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": "quicksuite",
+            "redirect_uri": QUICKSUITE_REDIRECT,
+            "state": "s",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+    )
+    start = _call(event("GET", "/authorize", query))
+    landed = browse(start["headers"]["Location"], stop_at=f"{ISSUER}/callback")
+    assert isinstance(landed, str)
+    cookie = start["cookies"][0].split(";")[0]
+    back = _call(event("GET", "/callback", urlsplit(landed).query, cookies=[cookie]))
+    form = urlencode(
+        {
+            "grant_type": "authorization_code",
+            "code": query_of(back["headers"]["Location"])["code"],
+            "redirect_uri": QUICKSUITE_REDIRECT,
+            "code_verifier": verifier,
+            "client_id": "quicksuite",
+            "client_secret": CLIENTS[0]["client_secret"],
+        }
+    ).encode()
+    answer = _call(
+        event("POST", "/token", body=form, **{"content-type": "application/x-www-form-urlencoded"})
+    )
+    assert answer["statusCode"] == 200, answer["body"]
+    return json.loads(answer["body"])
+
+
+def test_the_audience_comes_from_the_user_gateways_parameter(
+    deployed: dict, monkeypatch: pytest.MonkeyPatch
+):
+    """As deployed: AUTH_AUDIENCE=ssm:<name>; until the UserGateway stack wrote the parameter
+    the server says it is misconfigured (and tries again on the next request)."""
+    name = f"/LarkMcp-{uuid.uuid4().hex[:6]}/user-gateway/mcp-url"
+    monkeypatch.setenv("AUTH_AUDIENCE", f"ssm:{name}")
+    assert _call(event("GET", "/jwks"))["statusCode"] == 500
+    gateway_url = (
+        "https://lark-user-gw-abcdefghij.gateway.bedrock-agentcore.eu-west-1.amazonaws.com/mcp"
+    )
+    boto_client("ssm", deployed["env"]).put_parameter(Name=name, Value=gateway_url, Type="String")
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": "quicksuite",
+            "redirect_uri": QUICKSUITE_REDIRECT,
+            "state": "s",
+            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge_method": "S256",
+        }
+    )
+    accepted = _call(event("GET", "/authorize", query + "&" + urlencode({"resource": gateway_url})))
+    assert accepted["statusCode"] == 302 and "cookies" in accepted
+    refused = _call(event("GET", "/authorize", query + "&resource=https%3A%2F%2Fevil.example"))
+    assert query_of(refused["headers"]["Location"])["error"] == "invalid_target"

@@ -33,7 +33,7 @@ def test_every_context_key_is_documented():
     from stacks import user_auth_config
 
     keys = re.findall(r"``(\w+)`` \(", user_auth_config.__doc__)
-    assert len(keys) == 5
+    assert len(keys) == 6
     table = _section("Deploying with userAuth")
     for key in keys:
         assert f"| `{key}` |" in table, key

@@ -52,7 +52,7 @@ def test_it_checks_what_the_runtime_and_the_gateway_were_given(user_app):
     ]
     jwt = gateway["Properties"]["AuthorizerConfiguration"]["CustomJWTAuthorizer"]
     assert props["DiscoveryUrl"] == jwt["DiscoveryUrl"]
-    assert props["ClientId"] == "quicksuite" == jwt["AllowedClients"][0]
+    assert props["ClientId"] == "quicksuite" and "AllowedClients" not in jwt
     assert props["GatewayUrl"] == {"Fn::GetAtt": [gateway_id, "GatewayUrl"]}
     assert props["RedirectUri"] == {
         "Fn::Join": [

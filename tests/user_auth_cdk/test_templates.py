@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 
 import pytest
@@ -20,6 +21,27 @@ def _resources(raw: dict, type_: str) -> dict[str, dict]:
 def _one(raw: dict, type_: str) -> tuple[str, dict]:
     found = _resources(raw, type_)
     assert len(found) == 1, (type_, list(found))
+    return next(iter(found.items()))
+
+
+def _clients_secret(raw: dict) -> tuple[str, dict]:
+    """The quicksuite client's secret (the other one seals sign-in cookies)."""
+    found = {
+        k: v
+        for k, v in _resources(raw, "AWS::SecretsManager::Secret").items()
+        if "GenerateStringKey" in v["Properties"]["GenerateSecretString"]
+    }
+    assert len(found) == 1, list(found)
+    return next(iter(found.items()))
+
+
+def _cookie_secret(raw: dict) -> tuple[str, dict]:
+    found = {
+        k: v
+        for k, v in _resources(raw, "AWS::SecretsManager::Secret").items()
+        if "GenerateStringKey" not in v["Properties"]["GenerateSecretString"]
+    }
+    assert len(found) == 1, list(found)
     return next(iter(found.items()))
 
 
@@ -77,7 +99,43 @@ def test_signing_key_is_asymmetric_rsa_for_signing(user_app):
     signing = [k for k in keys.values() if k["Properties"].get("KeyUsage") == "SIGN_VERIFY"]
     assert len(signing) == 1
     assert signing[0]["Properties"]["KeySpec"] == "RSA_2048"
-    assert len(keys) == 2  # the table key and the signing key, nothing else
+    assert len(keys) == 3  # the table key, the token key and the signing key, nothing else
+
+
+def _token_key_id(raw: dict) -> str:
+    (key_id,) = [k for k in _resources(raw, "AWS::KMS::Key") if "TokenKey" in k]
+    return key_id
+
+
+def test_stored_tokens_are_sealed_with_their_own_key(user_app):
+    """A second customer-managed key wraps the per-person data keys; the store URL names it."""
+    raw = user_app.raw("UserAuth")
+    key_id = _token_key_id(raw)
+    key = raw["Resources"][key_id]
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert key["DeletionPolicy"] == "Retain"
+    assert "KeyUsage" not in key["Properties"]  # symmetric ENCRYPT_DECRYPT
+    _, fn = _server(raw)
+    url = fn["Properties"]["Environment"]["Variables"]["USER_TOKEN_STORE"]["Fn::Join"][1]
+    assert url[0] == "dynamodb://" and url[2] == "?kms_key="
+    assert url[3] == {"Fn::GetAtt": [key_id, "Arn"]}
+
+
+def _data_key_statement(statements: list[dict], key_id: str) -> dict:
+    (statement,) = [
+        s
+        for s in statements
+        if key_id in json.dumps(s["Resource"]) and "kms:GenerateDataKey" in _actions(s)
+    ]
+    return statement
+
+
+def _assert_data_keys_need_a_person(statement: dict) -> None:
+    assert _actions(statement) == {"kms:GenerateDataKey", "kms:Decrypt"}
+    assert statement["Condition"] == {
+        "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["open_id"]},
+        "Null": {"kms:EncryptionContext:open_id": "false"},
+    }
 
 
 # -- the Quick Suite client -------------------------------------------------------------------
@@ -85,7 +143,7 @@ def test_signing_key_is_asymmetric_rsa_for_signing(user_app):
 
 def test_quicksuite_client_secret_is_generated_never_output(user_app):
     raw = user_app.raw("UserAuth")
-    _secret_id, secret = _one(raw, "AWS::SecretsManager::Secret")
+    _secret_id, secret = _clients_secret(raw)
     generated = secret["Properties"]["GenerateSecretString"]
     assert generated["GenerateStringKey"] == "client_secret"
     assert generated["PasswordLength"] >= 32
@@ -110,7 +168,7 @@ def test_extra_redirect_uris_and_quick_suite_region_from_context(tmp_path):
         },
     )
     raw = app.raw("UserAuth")
-    _, secret = _one(raw, "AWS::SecretsManager::Secret")
+    _, secret = _clients_secret(raw)
     template = json.loads(secret["Properties"]["GenerateSecretString"]["SecretStringTemplate"])
     assert template["redirect_uris"] == [
         "https://us-east-1.quicksight.aws.amazon.com/sn/oauthcallback",
@@ -158,8 +216,13 @@ def test_auth_server_lambda_is_bounded_arm64(user_app):
         "LARK_SECRET_ARN",
         "AUTH_CLIENTS_SECRET_ARN",
         "AUTH_SIGNING_KEY",
+        "AUTH_COOKIE_SECRET_ARN",
         "AUTH_ISSUER",
+        "AUTH_AUDIENCE",
     }
+    # The audience (the user gateway's URL) comes through SSM: the gateway is created later.
+    assert env["AUTH_AUDIENCE"] == "ssm:/LarkMcp/user-gateway/mcp-url"
+    assert env["AUTH_COOKIE_SECRET_ARN"] == {"Ref": _cookie_secret(raw)[0]}
     assert env["USER_TOKEN_STORE"]["Fn::Join"][1][0] == "dynamodb://"
     assert env["AUTH_SIGNING_KEY"]["Fn::Join"][1][0] == "kms:"
     assert env["LARK_SECRET_ARN"]["Fn::Join"][1][-1].endswith(
@@ -179,8 +242,10 @@ def test_auth_server_role_is_least_privilege(user_app):
     table_id, _ = _one(raw, "AWS::DynamoDB::Table")
     keys = _resources(raw, "AWS::KMS::Key")
     signing_id = next(k for k, v in keys.items() if v["Properties"].get("KeyUsage"))
-    table_key_id = next(k for k in keys if k != signing_id)
-    secret_id, _ = _one(raw, "AWS::SecretsManager::Secret")
+    token_key_id = _token_key_id(raw)
+    table_key_id = next(k for k in keys if k not in (signing_id, token_key_id))
+    secret_id, _ = _clients_secret(raw)
+    cookie_id, _ = _cookie_secret(raw)
     by_resource = {}
     for statement in _statements(raw, role_id):
         assert statement["Effect"] == "Allow"
@@ -194,7 +259,9 @@ def test_auth_server_role_is_least_privilege(user_app):
         json.dumps({"Fn::GetAtt": [table_id, "Arn"]}, sort_keys=True): "dynamodb:",
         json.dumps({"Fn::GetAtt": [table_key_id, "Arn"]}, sort_keys=True): "kms:",
         json.dumps({"Fn::GetAtt": [signing_id, "Arn"]}, sort_keys=True): "kms:",
+        json.dumps({"Fn::GetAtt": [token_key_id, "Arn"]}, sort_keys=True): "kms:",
         json.dumps({"Ref": secret_id}, sort_keys=True): "secretsmanager:",
+        json.dumps({"Ref": cookie_id}, sort_keys=True): "secretsmanager:",
     }
     for resource, prefix in expected.items():
         assert resource in by_resource, resource
@@ -203,13 +270,17 @@ def test_auth_server_role_is_least_privilege(user_app):
         "kms:Sign",
         "kms:GetPublicKey",
     }
+    _assert_data_keys_need_a_person(_data_key_statement(_statements(raw, role_id), token_key_id))
     lark = [r for r in by_resource if "lark-app-credentials-??????" in r]
     assert len(lark) == 1 and by_resource[lark[0]] <= {
         "secretsmanager:GetSecretValue",
         "secretsmanager:DescribeSecret",
     }
+    # The audience parameter, read only.
+    ssm = [r for r in by_resource if ":parameter/LarkMcp/user-gateway/mcp-url" in r]
+    assert len(ssm) == 1 and by_resource[ssm[0]] == {"ssm:GetParameter"}
     # Logs go to its own log group; nothing else is reachable.
-    rest = set(by_resource) - set(expected) - set(lark)
+    rest = set(by_resource) - set(expected) - set(lark) - set(ssm)
     assert all(_actions_are_logs(by_resource[r]) for r in rest), rest
     everything = set().union(*by_resource.values())
     assert not [a for a in everything if a.endswith(":*") or a == "*"]
@@ -249,7 +320,25 @@ def test_https_endpoint_throttled_and_access_logged(user_app):
     routes = {
         r["Properties"]["RouteKey"] for r in _resources(raw, "AWS::ApiGatewayV2::Route").values()
     }
-    assert routes == {"GET /{proxy+}", "POST /{proxy+}"}
+    assert routes == {
+        "POST /token",
+        "GET /authorize",
+        "GET /callback",
+        "GET /jwks",
+        "GET /.well-known/{proxy+}",
+        "GET /{proxy+}",
+        "POST /{proxy+}",
+    }
+    # Each anonymous route has its own bucket, so none of them can use up /token's.
+    limits = props["RouteSettings"]
+    assert set(limits) == routes - {"GET /{proxy+}", "POST /{proxy+}"}
+    token = limits.pop("POST /token")
+    for key, limit in limits.items():
+        assert 0 < limit["ThrottlingRateLimit"] < token["ThrottlingRateLimit"], key
+        assert 0 < limit["ThrottlingBurstLimit"] < token["ThrottlingBurstLimit"], key
+    stage_id, _ = _one(raw, "AWS::ApiGatewayV2::Stage")
+    route_ids = set(_resources(raw, "AWS::ApiGatewayV2::Route"))
+    assert route_ids <= set(raw["Resources"][stage_id]["DependsOn"])  # routes exist first
     for group in _resources(raw, "AWS::Logs::LogGroup").values():
         assert group["Properties"]["RetentionInDays"] > 0
         assert "LogGroupName" not in group["Properties"]
@@ -301,17 +390,71 @@ def test_runtime_trusts_the_issuer_reads_the_store_and_receives_the_header(user_
     assert env["LARK_USER_AUTH_CLIENTS"] == "quicksuite"
     assert "Fn::GetStackOutput" in json.dumps(env["LARK_USER_AUTH_ISSUER"])
     assert env["USER_TOKEN_STORE"]["Fn::Join"][1][0] == "dynamodb://"
+    # The same audience as the authorization server's, read from the parameter the user
+    # gateway's stack writes (a reference would make Runtime and UserGateway a cycle).
+    assert env["LARK_USER_AUTH_AUDIENCE"] == "ssm:/LarkMcp/user-gateway/mcp-url"
+    assert "?kms_key=" in json.dumps(env["USER_TOKEN_STORE"])
     role_id = props["RoleArn"]["Fn::GetAtt"][0]
     statements = _statements(raw, role_id)
-    table = [s for s in statements if "dynamodb:PutItem" in _actions(s)]
-    assert len(table) == 1 and "dynamodb:ConditionCheckItem" in _actions(table[0])
+    ssm = [s for s in statements if "ssm:GetParameter" in _actions(s)]
+    assert len(ssm) == 1 and _actions(ssm[0]) == {"ssm:GetParameter"}
+    assert ":parameter/LarkMcp/user-gateway/mcp-url" in json.dumps(ssm[0]["Resource"])
+    table = [s for s in statements if any(a.startswith("dynamodb:") for a in _actions(s))]
+    assert len(table) == 1
+    assert _actions(table[0]) == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}
     assert "UserAuthTokens" in json.dumps(table[0]["Resource"])
-    key = [s for s in statements if "kms:Decrypt" in _actions(s)]
-    assert len(key) == 1 and "UserAuthTableKey" in json.dumps(key[0]["Resource"])
+    assert table[0]["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["user#*", "refreshing#*"]}
+    }
+    key = [s for s in statements if "UserAuthTableKey" in json.dumps(s["Resource"])]
+    assert len(key) == 1 and "kms:Decrypt" in _actions(key[0])
+    token = [s for s in statements if "UserAuthTokenKey" in json.dumps(s["Resource"])]
+    assert len(token) == 1
+    _assert_data_keys_need_a_person(token[0])
     assert not [s for s in statements if "kms:Sign" in _actions(s)]
 
 
+def _leading_keys_allow(condition: dict, key: str) -> bool:
+    """IAM's `ForAllValues:StringLike` on `dynamodb:LeadingKeys` for a request on one item
+    (`*` any run of characters, `?` one character), as IAM evaluates it."""
+    patterns = condition["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+    return any(fnmatch.fnmatchcase(key, p) for p in patterns)
+
+
+def test_runtime_role_reaches_only_the_item_kinds_the_server_uses(user_app):
+    """The condition evaluated against the keys each side of the store writes: every key the
+    MCP server uses is allowed, every key of the authorization server's is refused."""
+    from lark_mcp_server.user_tokens import LEASE_PREFIX
+    from lark_user_store.tokens import USER_PREFIX
+
+    raw = user_app.raw("Runtime")
+    _, runtime = _one(raw, "AWS::BedrockAgentCore::Runtime")
+    statements = _statements(raw, runtime["Properties"]["RoleArn"]["Fn::GetAtt"][0])
+    (table,) = [s for s in statements if "dynamodb:GetItem" in _actions(s)]
+    condition = table["Condition"]
+    for key in (USER_PREFIX + "ou_alice", LEASE_PREFIX + "ou_alice"):
+        assert _leading_keys_allow(condition, key), key
+    auth_server_keys = ["login#", "code#", "rt#", "family#", "client#", "registration#", ""]
+    for prefix in auth_server_keys:
+        assert not _leading_keys_allow(condition, prefix + "4f1c0d"), prefix
+    assert not _leading_keys_allow(condition, "ou_alice#user#")  # a prefix, not a substring
+
+
 # -- the user gateway -------------------------------------------------------------------------
+
+
+def test_user_gateway_publishes_its_mcp_url_as_the_audience(user_app):
+    raw = user_app.raw("UserGateway")
+    _, parameter = _one(raw, "AWS::SSM::Parameter")
+    props = parameter["Properties"]
+    assert props["Name"] == "/LarkMcp/user-gateway/mcp-url" and props["Type"] == "String"
+    gateway_id, _ = _one(raw, "AWS::BedrockAgentCore::Gateway")
+    assert props["Value"] == {"Fn::GetAtt": [gateway_id, "GatewayUrl"]}
+    # The deploy's sign-in check asks for that resource: it runs once the parameter exists.
+    check = [k for k, v in raw["Resources"].items() if v["Type"].startswith("Custom::SignInCheck")]
+    [check_id] = check
+    parameter_id, _ = _one(raw, "AWS::SSM::Parameter")
+    assert parameter_id in raw["Resources"][check_id].get("DependsOn", [])
 
 
 def test_user_gateway_authorizer_and_interceptor(user_app):
@@ -321,7 +464,8 @@ def test_user_gateway_authorizer_and_interceptor(user_app):
     assert props["Name"] == "larkmcp-user-gw"
     assert props["AuthorizerType"] == "CUSTOM_JWT"
     jwt = props["AuthorizerConfiguration"]["CustomJWTAuthorizer"]
-    assert jwt["AllowedClients"] == ["quicksuite"]
+    # Any client (they register themselves); the policies bind tokens to this gateway's URL.
+    assert "AllowedClients" not in jwt
     assert "AllowedScopes" not in jwt and "AllowedAudience" not in jwt
     (interceptor,) = props["InterceptorConfigurations"]
     assert interceptor["InterceptionPoints"] == ["REQUEST"]
@@ -353,7 +497,7 @@ def test_user_gateway_target_forwards_exactly_the_caller_jwt_header(user_app):
     template.resource_count_is("AWS::BedrockAgentCore::GatewayTarget", 1)
 
 
-def test_user_gateway_policies_allow_every_tool_to_quicksuite(user_app):
+def test_user_gateway_policies_allow_every_tool_to_tokens_for_this_gateway(user_app):
     raw = user_app.raw("UserGateway")
     _, gateway = _one(raw, "AWS::BedrockAgentCore::Gateway")
     _engine_id, engine = _one(raw, "AWS::BedrockAgentCore::PolicyEngine")
@@ -363,7 +507,10 @@ def test_user_gateway_policies_allow_every_tool_to_quicksuite(user_app):
     statement = json.dumps(policy["Properties"]["Definition"]["Cedar"]["Statement"])
     for tool in expected_tool_names(None):
         assert f'AgentCore::Action::\\"lark___{tool}\\"' in statement, tool
-    assert 'principal.getTag(\\"client_id\\") == \\"quicksuite\\"' in statement
+    gateway_id = _one(raw, "AWS::BedrockAgentCore::Gateway")[0]
+    assert 'principal.getTag(\\"aud\\") == \\"' in statement
+    assert json.dumps({"Fn::GetAtt": [gateway_id, "GatewayUrl"]}) in statement
+    assert "client_id" not in statement
     assert policy["Properties"]["ValidationMode"] == "FAIL_ON_ANY_FINDINGS"
     sync = _resources(raw, "Custom::GatewayToolSync")
     assert len(sync) == 1
@@ -399,7 +546,7 @@ def test_the_generated_clients_secret_is_what_the_server_reads(user_app):
     """The secret CloudFormation generates (template + client_secret) parses as AUTH_CLIENTS."""
     from lark_auth_server.config import parse_clients
 
-    _, secret = _one(user_app.raw("UserAuth"), "AWS::SecretsManager::Secret")
+    _, secret = _clients_secret(user_app.raw("UserAuth"))
     generated = secret["Properties"]["GenerateSecretString"]
     parts = generated["SecretStringTemplate"]["Fn::Join"][1]
     text = "".join(p if isinstance(p, str) else "eu-west-1" for p in parts)

@@ -21,7 +21,7 @@ from tests.lark_fake.oauth import issue_user_tokens
 from tests.server.fixtures import anyio_backend as anyio_backend
 from tests.server.harness import ServerProcess, run_server, server_env
 
-from .issuer import CLIENT_ID, LocalIssuer, serve_issuer
+from .issuer import AUDIENCE, CLIENT_ID, LocalIssuer, serve_issuer
 
 
 @pytest.fixture(scope="session")
@@ -40,6 +40,7 @@ def user_env(lark: FakeLark, issuer: LocalIssuer, store_url: str, **extra: str) 
         lark.base_url,
         LARK_USER_AUTH_ISSUER=issuer.url,
         LARK_USER_AUTH_CLIENTS=f"other-client,{CLIENT_ID}",
+        LARK_USER_AUTH_AUDIENCE=AUDIENCE,
         USER_TOKEN_STORE=store_url,
         LOG_LEVEL="DEBUG",
         **extra,

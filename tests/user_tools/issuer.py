@@ -23,6 +23,7 @@ from starlette.routing import Route
 from tests.loopback import serve_in_thread
 
 CLIENT_ID = "quicksuite"
+AUDIENCE = "https://runtime.example/mcp"  # the user gateway's MCP URL: every token's `aud`
 
 
 class LocalIssuer:
@@ -71,12 +72,13 @@ class LocalIssuer:
             "sub": open_id,
             "client_id": client_id,
             "scope": "",
-            "aud": "https://runtime.example/mcp",
+            "aud": AUDIENCE,
             "iat": now,
             "exp": now + lifetime,
             "jti": uuid.uuid4().hex,
             **claims,
         }
+        payload = {k: v for k, v in payload.items() if v is not None}
         signer = key or self.key
         header = {"alg": "RS256", "kid": signer.kid}
         return jwt.encode(header, payload, signer)

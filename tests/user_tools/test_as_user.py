@@ -143,7 +143,8 @@ def test_a_missing_user_scope_names_it_and_says_to_sign_in_again(
     lark.deny("/open-apis/im/v1/chats", ["im:chat:readonly"])
     text = error_text(call(server, "list_chats", {}, headers=as_user(jwt)))
     assert "im:chat:readonly" in text
-    assert "Sign in again" in text and "Lark as me" in text
+    assert "Sign in again" in text and "reconnect the Lark integration in your client" in text
+    assert "Quick Suite" not in text
     assert bot_calls(lark) == []
 
 

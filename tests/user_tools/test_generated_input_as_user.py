@@ -48,7 +48,7 @@ from tests.server.generated import (
 from tests.server.harness import ServerProcess, rpc, run_server, server_env
 
 from .conftest import store_person
-from .issuer import CLIENT_ID, LocalIssuer
+from .issuer import AUDIENCE, CLIENT_ID, LocalIssuer
 
 PERSON = "ou_alice"  # has seeded documents and tasks, so the user-only tools find something
 APP_ONLY = frozenset(spec.name for spec in server.all_tools() if spec.app_only)
@@ -71,6 +71,7 @@ def user_server(
         lark_fake.base_url,
         LARK_USER_AUTH_ISSUER=issuer.url,
         LARK_USER_AUTH_CLIENTS=CLIENT_ID,
+        LARK_USER_AUTH_AUDIENCE=AUDIENCE,
         USER_TOKEN_STORE=user_store,
     )
     with run_server(env) as process:
@@ -156,7 +157,7 @@ def _claims(issuer: LocalIssuer, **over: Any) -> dict[str, Any]:
         "iss": issuer.url,
         "sub": PERSON,
         "client_id": CLIENT_ID,
-        "aud": "https://runtime.example/mcp",
+        "aud": AUDIENCE,
         "iat": now,
         "exp": now + 3600,
         **over,

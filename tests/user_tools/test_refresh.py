@@ -30,13 +30,15 @@ def api_tokens(lark: FakeLark) -> set[str]:
     }
 
 
-def burst(servers: list[ServerProcess], jwt: str, n: int) -> list[dict]:
-    """`n` list_chats calls at once, spread over the servers."""
+def burst(servers: list[ServerProcess], jwt: str, n: int, *, spread: float = 0.0) -> list[dict]:
+    """`n` list_chats calls, spread over the servers: all at once, or started one every
+    `spread` seconds (so that new calls keep arriving while earlier ones retry)."""
     with ThreadPoolExecutor(max_workers=n) as pool:
-        futures = [
-            pool.submit(call, servers[i % len(servers)], "list_chats", {}, headers=as_user(jwt))
-            for i in range(n)
-        ]
+        futures = []
+        for i in range(n):
+            server = servers[i % len(servers)]
+            futures.append(pool.submit(call, server, "list_chats", {}, headers=as_user(jwt)))
+            time.sleep(spread)
         return [f.result() for f in futures]
 
 
@@ -146,13 +148,25 @@ def _bad_tokens(issuer: LocalIssuer) -> dict[str, str]:
         "expired": issuer.token("ou_alice", lifetime=-600),
         "other client": issuer.token("ou_alice", client_id="someone-else"),
         "other issuer": issuer.token("ou_alice", issuer="https://evil.example"),
+        "other audience": issuer.token("ou_alice", aud="https://evil.example/mcp"),
+        "no audience": issuer.token("ou_alice", aud=None),
         "not a JWT": "definitely-not-a-jwt",
         "empty": "",
     }
 
 
 @pytest.mark.parametrize(
-    "kind", ["forged", "expired", "other client", "other issuer", "not a JWT", "empty"]
+    "kind",
+    [
+        "forged",
+        "expired",
+        "other client",
+        "other issuer",
+        "other audience",
+        "no audience",
+        "not a JWT",
+        "empty",
+    ],
 )
 def test_a_bad_caller_jwt_is_refused_and_never_runs_as_the_bot(
     server: ServerProcess, lark: FakeLark, person: Person, issuer: LocalIssuer, kind: str
@@ -181,3 +195,34 @@ def test_a_signed_in_request_to_a_server_without_user_auth_is_refused(
     assert [r.path for r in lark.requests if r.path.startswith("/open-apis/im/")] == [
         "/open-apis/im/v1/chats"
     ]
+
+
+@pytest.mark.parametrize("left", [7200, 120], ids=["hours-left", "refresh-due"])
+def test_a_token_lark_rejects_early_is_never_handed_out_again_across_processes(
+    server: ServerProcess,
+    lark: FakeLark,
+    person: Person,
+    issuer: LocalIssuer,
+    store_url: str,
+    left: int,
+):
+    """Lark stops accepting a token our clock still calls usable (revoked or expired early)
+    while 20 calls race over two processes: whichever process holds the refresh lease, no call
+    gets the rejected token back; all succeed on the one renewed token."""
+    jwt, old = person("ou_erin", access_ttl=left)
+    lark.oauth.access[old.access_token].revoked = True
+    lark.inject(path=OAUTH_TOKEN_PATH, latency=0.5)  # the refresh is still running as calls retry
+    with run_server(user_env(lark, issuer, store_url)) as second:
+        results = burst([server, second], jwt, 20, spread=0.02)
+        assert second.alive()
+    failures = [error_text(r) for r in results if r.get("isError")]
+    assert failures == []
+    assert all(payload(r)["chats"] for r in results)
+    assert refreshes(lark) == [old.refresh_token]
+    new = open_store(store_url).get("ou_erin")
+    sent = [r.headers["authorization"] for r in lark.requests if r.path == "/open-apis/im/v1/chats"]
+    # Each call tried the old token at most once, then only the renewed one.
+    assert set(sent) <= {f"Bearer {old.access_token}", f"Bearer {new.access_token}"}
+    assert sent.count(f"Bearer {old.access_token}") <= 20
+    assert sent.count(f"Bearer {new.access_token}") == 20
+    assert bot_calls(lark) == []

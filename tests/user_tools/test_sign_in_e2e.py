@@ -46,6 +46,7 @@ def runtime(lark_fake: FakeLark, auth_server: AuthServerProcess) -> Iterator[Ser
         lark_fake.base_url,
         LARK_USER_AUTH_ISSUER=auth_server.base,
         LARK_USER_AUTH_CLIENTS="quicksuite",
+        LARK_USER_AUTH_AUDIENCE=MCP_RESOURCE,
         USER_TOKEN_STORE=auth_server.store_url,
     )
     with run_server(env) as process:

@@ -13,7 +13,10 @@ gateway will meet it:
    challenge, redirects to the Feishu/Lark accounts authorize page with the Lark app id as
    ``client_id``, ``offline_access`` in ``scope`` and our ``/callback`` as ``redirect_uri``
    (an empty ``client_id`` means the Lark app secret was never filled);
-4. the user gateway refuses (401/403) an MCP request without a token and one with a forged
+4. dynamic client registration is offered (``registration_endpoint``, public clients with
+   ``none``) and refuses a redirect URI outside the redirect policy (``invalid_redirect_uri``;
+   a refused registration stores nothing);
+5. the user gateway refuses (401/403) an MCP request without a token and one with a forged
    JWT (our ``kid`` and claims, a signature our key never made).
 
 Standard library only: the same file runs in the deploy check's Lambda and on a laptop
@@ -381,7 +384,58 @@ def check_authorize(config: SignInConfig, authorization_endpoint: str) -> str:
     return app_id
 
 
-# -- 4. the user gateway refuses what it must ---------------------------------------------
+# -- 4. registration ---------------------------------------------------------------------------
+
+#: A redirect no policy allows (`.invalid` never resolves, RFC 2606): registering it must fail.
+OUTSIDE_POLICY = "https://sign-in-check.invalid/callback"
+
+
+def check_registration(config: SignInConfig, document: dict[str, Any]) -> str:
+    """`registration_endpoint` is advertised for public clients and keeps to the policy."""
+    endpoint = document.get("registration_endpoint")
+    if not isinstance(endpoint, str) or not endpoint.startswith(("https://", "http://")):
+        raise CheckFailure(
+            "the discovery document has no registration_endpoint: MCP clients other than the"
+            " pre-registered Quick Suite client cannot register (deploy the current"
+            " authorization server)",
+            step="registration",
+        )
+    if "none" not in (document.get("token_endpoint_auth_methods_supported") or []):
+        raise CheckFailure(
+            "the discovery document does not list none in token_endpoint_auth_methods_supported:"
+            " public clients (the MCP SDKs, VS Code, Claude Code) cannot register",
+            step="registration",
+        )
+    body = {
+        "client_name": "sign-in deploy check",
+        "redirect_uris": [OUTSIDE_POLICY],
+        "token_endpoint_auth_method": "none",
+    }
+    answer = _call(
+        endpoint,
+        step="registration",
+        what="the registration endpoint",
+        timeout=config.timeout,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        error = json.loads(answer.body).get("error")
+    except (ValueError, AttributeError):
+        error = None
+    if answer.status != 400 or error != "invalid_redirect_uri":
+        raise CheckFailure(
+            f"the registration endpoint {endpoint} answered {answer.status}"
+            f" ({_excerpt(answer.body)}) to a redirect URI outside the redirect policy"
+            f" ({OUTSIDE_POLICY}) instead of 400 invalid_redirect_uri: anyone could register"
+            " a client that sends people's codes anywhere. Check AUTH_REDIRECT_ALLOW"
+            " (context userAuthRedirectAllow)",
+            step="registration",
+        )
+    return endpoint
+
+
+# -- 5. the user gateway refuses what it must ---------------------------------------------
 
 
 def _b64(data: bytes) -> str:
@@ -438,8 +492,8 @@ def check_gateway_refuses(config: SignInConfig, kid: str) -> None:
         raise CheckFailure(
             f"the user gateway accepted an MCP request {label} (HTTP {answer.status}) instead of"
             " refusing it with 401: anyone could call the tools. Its authorizer must be"
-            f" CUSTOM_JWT on {config.discovery_url or config.issuer} with allowed client"
-            f" {config.client_id}",
+            f" CUSTOM_JWT on {config.discovery_url or config.issuer} with allowed audience"
+            f" {config.gateway_url}",
             step="gateway",
         )
 
@@ -477,6 +531,8 @@ def run_checks(config: SignInConfig) -> SignInReport:
             f"/authorize sends {config.client_id} to the Feishu/Lark sign-in page {app}"
             " with offline_access",
         )
+        endpoint = check_registration(config, document)
+        passed("registration", f"{endpoint} refuses a redirect outside the policy")
         if config.gateway_url:
             check_gateway_refuses(config, key["kid"])
             passed("gateway", "the user gateway refuses requests without a token or forged")
