@@ -365,8 +365,18 @@ pytestmark = pytest.mark.timeout(1200)
 
 
 @pytest.fixture(scope="module")
-def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Future[Outcome]]:
-    """Every command started at once on a small pool (the CDK ones spend seconds in synth)."""
+def outcomes(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Future[Outcome]]:
+    """Every selected command started at once on a small pool (CDK ones spend seconds in
+    synth); `make synth` too when a selected `make deploy` / `make doctor` needs its cdk.out."""
+    selected = {
+        item.callspec.params["doc"].command
+        for item in request.session.items
+        if hasattr(item, "callspec") and "doc" in item.callspec.params
+    }
+    if any(AFTER_SYNTH.match(command) for command in selected):
+        selected.add("make synth")
     base = tmp_path_factory.mktemp("doc-commands")
     pool = ThreadPoolExecutor(max_workers=WORKERS)
     futures = {}
@@ -377,7 +387,7 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Future[Outco
         key=lambda c: (c[1].command != "make synth", bool(AFTER_SYNTH.match(c[1].command))),
     )
     for number, doc in ordered:
-        if doc.command in NOT_RUN:
+        if doc.command in NOT_RUN or doc.command not in selected:
             continue
         workdir = base / f"c{number}"
         workdir.mkdir()
