@@ -16,13 +16,15 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from authlib.common.urls import add_params_to_uri
-from authlib.oauth2.rfc6749.errors import OAuth2Error
+from authlib.oauth2.rfc6749.errors import AccessDeniedError, OAuth2Error
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from lark_user_store import StoreError, TokenStore, open_store
 
 from . import lark, pages
 from .config import Settings
+from .consent import Consent, needs_consent
+from .consent import expired as consent_expired
 from .keys import Signer, SigningKeyError, load_previous, load_signer
 from .oauth import (
     GRANTED_TO_EVERY_CLIENT,
@@ -142,7 +144,9 @@ class AuthServer:
         self.registration = RegistrationEndpoint(
             self.oauth.registry, settings.registration, lambda: self._metadata("")
         )
-        self.cookies = SignInCookies(settings.cookie_key or secrets.token_bytes(32))
+        cookie_key = settings.cookie_key or secrets.token_bytes(32)
+        self.cookies = SignInCookies(cookie_key)
+        self.consent = Consent(cookie_key, store.records, settings.lark_scopes)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AuthServer:
@@ -169,6 +173,7 @@ class AuthServer:
             ("GET", "/callback"): self.callback,
             ("POST", "/token"): self.token,
             ("POST", "/register"): self.register,
+            ("POST", "/consent"): self.consent_decision,
             ("GET", "/health"): lambda _: _json(200, {"status": "ok"}),
         }
         path = request.path.rstrip("/") or "/"
@@ -253,10 +258,65 @@ class AuthServer:
         except ValueError:  # Authlib refuses to quote a value with `"` or `\` in its error
             return _html(400, pages.bad_request(_UNQUOTABLE))
         except OAuth2Error as error:
-            if error.redirect_uri:  # the client and its redirect URI are known: tell it
-                status, headers, _ = self.oauth.handle_error_response(oauth_request, error)
-                return HttpResponse(status, _with_iss(headers, request.issuer))
-            return _html(400, pages.bad_request(error.description or error.error))
+            return self._authorize_error(request, oauth_request, error)
+        client = oauth_request.client.client
+        if needs_consent(client):  # self-registered: the person confirms it first (consent.py)
+            return self._ask_consent(request, client, data)
+        return self._to_feishu(request, data)
+
+    def _authorize_error(
+        self, request: HttpRequest, oauth_request: Request, error: OAuth2Error
+    ) -> HttpResponse:
+        if error.redirect_uri:  # the client and its redirect URI are known: tell it
+            status, headers, _ = self.oauth.handle_error_response(oauth_request, error)
+            return HttpResponse(status, _with_iss(headers, request.issuer))
+        return _html(400, pages.bad_request(error.description or error.error))
+
+    def _ask_consent(self, request: HttpRequest, client: Any, data: dict) -> HttpResponse:
+        pending = {k: data[k] for k in _PASSED_ON if k in data}
+        try:
+            body, cookie = self.consent.ask(client, pending, request.issuer)
+        except CookieTooLarge as exc:
+            return _html(400, pages.bad_request(f"The sign-in request is too large: {exc}."))
+        log.info("consent asked client=%s", client.client_id)
+        response = _html(200, body)
+        response.headers["Set-Cookie"] = cookie
+        return response
+
+    def consent_decision(self, request: HttpRequest) -> HttpResponse:
+        """`POST /consent`: Allow goes on to Feishu, Deny back to the client."""
+        decided = self.consent.decide(
+            request.body, request.headers.get("cookie", ""), request.issuer
+        )
+        if decided is None:
+            log.info("consent refused: not this browser's, already answered, or expired")
+            return _html(400, pages.page(*consent_expired()))
+        decision, pending = decided
+        params = {k: [str(pending[k])] for k in _PASSED_ON if pending.get(k)}
+        oauth_request = Request("GET", f"{request.issuer}/authorize", {}, params, request.issuer)
+        log.info(
+            "consent %s client=%s",
+            decision,
+            pending.get("client_id"),
+            extra={"event": "consent", "decision": decision},
+        )
+        try:  # again: the registration may have expired, or the policy changed, meanwhile
+            self.oauth.get_consent_grant(oauth_request)
+            self._check_resource(oauth_request)
+            if decision != "allow":
+                raise AccessDeniedError(
+                    "The person did not allow this app.",
+                    state=pending.get("state"),
+                    redirect_uri=pending.get("redirect_uri"),
+                )
+        except ValueError:
+            return _html(400, pages.bad_request(_UNQUOTABLE))
+        except OAuth2Error as error:
+            return self._authorize_error(request, oauth_request, error)
+        return self._to_feishu(request, oauth_request.payload.data)
+
+    def _to_feishu(self, request: HttpRequest, data: dict) -> HttpResponse:
+        """Send the browser to Feishu's sign-in, bound to it by the sign-in cookie."""
         state = secrets.token_urlsafe(32)
         verifier = secrets.token_urlsafe(64)
         pending = {**{k: data[k] for k in _PASSED_ON if k in data}, "lark_verifier": verifier}

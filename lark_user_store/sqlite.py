@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS records (
 )
 """
 _LIVE = "(ttl IS NULL OR ttl > :now)"
+_PREPARE_ATTEMPTS = 100  # 50 ms apart: up to 5 s while another process sets up a new file
 
 
 class SqliteRecords:
@@ -41,14 +42,27 @@ class SqliteRecords:
                     os.close(os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
             if self.path.stat().st_mode & 0o077:
                 os.chmod(self.path, 0o600)
-            with self._connect() as db:
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute(_SCHEMA)
+            self._prepare()
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(
                 f"Cannot open the token store at {self.path} ({exc}); "
                 "check that USER_TOKEN_STORE names a writable file."
             ) from None
+
+    def _prepare(self) -> None:
+        """WAL mode and the table. Switching to WAL takes the file's exclusive lock without
+        waiting for it, so processes opening a new file together retry the switch briefly."""
+        for attempt in range(_PREPARE_ATTEMPTS):
+            try:
+                with contextlib.closing(self._connect()) as db:
+                    if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                        db.execute("PRAGMA journal_mode=WAL")
+                    db.execute(_SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == _PREPARE_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05)
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=30, isolation_level=None)

@@ -110,7 +110,7 @@ def lines(usage: Usage) -> list[tuple[str, float, str]]:
     ]
     if usage.user_auth:
         out += [
-            ("KMS (sign-in)", 2 * p["kms_key_month"], "token table key, signing key"),
+            ("KMS (sign-in)", 3 * p["kms_key_month"], "token table key, token key, signing key"),
             (
                 "Sign-in: HTTP API, Lambda, DynamoDB",
                 usage.people * usage.days * 10 / 1e6 * p["http_api_million"]

@@ -1,5 +1,5 @@
 // The official MCP TypeScript SDK signs in from a bare MCP URL, as an app built on it would.
-// Environment: MCP_URL, REDIRECT_URI, TOOL; CLIENT_ID (+ CLIENT_SECRET) for a pre-registered
+// Environment: MCP_URL, REDIRECT_URI, TOOL (none: list only); CLIENT_ID (+ CLIENT_SECRET) for a pre-registered
 // client, none for dynamic registration. Prints one JSON line: tools, the tool's isError, and
 // whether the first connection met the 401 (so discovery started from the bare URL).
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -108,13 +108,14 @@ try {
   session = await connect();
 }
 const { tools } = await session.client.listTools();
-const result = await session.client.callTool({ name: TOOL, arguments: {} });
+const result = TOOL ? await session.client.callTool({ name: TOOL, arguments: {} }) : undefined;
 await session.client.close();
 console.log(JSON.stringify({
   unauthorizedFirst,
   consentPages,
   registered: info?.client_id,
   tools: tools.map((t) => t.name),
-  isError: Boolean(result.isError),
-  text: result.content?.[0]?.text?.slice(0, 300),
+  isError: result ? Boolean(result.isError) : null,
+  text: result?.content?.[0]?.text?.slice(0, 300),
+  accessToken: tokens?.access_token,
 }));

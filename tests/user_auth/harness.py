@@ -5,8 +5,10 @@ browser that follows redirects, and a real OAuth client (Authlib's requests clie
 from __future__ import annotations
 
 import contextlib
+import html
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -85,16 +87,29 @@ def start_auth_server(
 
 
 def browse(
-    url: str, stop_at: str, max_hops: int = 10, browser: requests.Session | None = None
+    url: str,
+    stop_at: str,
+    max_hops: int = 10,
+    browser: requests.Session | None = None,
+    consent: str | None = None,
 ) -> requests.Response | str:
     """Follow redirects as a browser would (keeping its cookies in `browser`); the URL once it
     points at `stop_at` (the client's redirect URI, which the browser would load next), else
-    the page it ended on."""
+    the page it ended on. `consent` ("allow" or "deny") answers our consent page, which a
+    self-registered client's sign-in shows first, as a person clicking that button would."""
     browser = browser or requests.Session()
     for _ in range(max_hops):
         if url.startswith(stop_at):
             return url
         response = browser.get(url, allow_redirects=False, timeout=10)
+        form = re.search(r'action="([^"]+)".*?name="consent" value="([^"]+)"', response.text, re.S)
+        if response.status_code == 200 and form and consent:
+            response = browser.post(
+                html.unescape(form.group(1)),
+                data={"consent": form.group(2), "decision": consent},
+                allow_redirects=False,
+                timeout=10,
+            )
         if response.status_code not in (301, 302, 303, 307):
             return response
         url = response.headers["Location"]

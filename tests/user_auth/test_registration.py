@@ -65,7 +65,7 @@ def sign_in_as(
     url, state = session.create_authorization_url(
         f"{iss}/authorize", code_verifier=verifier, resource=MCP_RESOURCE, **extra
     )
-    landed = browse(url, stop_at=redirect_uri)
+    landed = browse(url, stop_at=redirect_uri, consent="allow")
     assert isinstance(landed, str), getattr(landed, "text", landed)
     assert query_of(landed)["state"] == state
     token = session.fetch_token(

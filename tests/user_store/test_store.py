@@ -324,8 +324,9 @@ def test_the_sqlite_file_and_its_key_file_are_private(tmp_path: Path):
     assert reopened.get("ou_alice").access_token == "u-access-1"  # same key file
 
 
-def test_two_processes_creating_the_key_file_agree_on_one_key(tmp_path: Path):
-    """The auth server and the MCP server may open a new local store at the same moment."""
+def test_stores_opened_at_the_same_moment_agree_on_one_key(tmp_path: Path):
+    """The auth server and the MCP server may open a new local store (and create its key
+    file) at the same moment; six threads stand in for them."""
     url = f"sqlite:///{tmp_path}/tokens.db"
     stores = _race(6, lambda _: open_store(url))
     _race(6, lambda n: stores[n].put(_tokens(f"ou_{n}", access_token=f"u-{n}")))

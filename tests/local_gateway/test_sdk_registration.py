@@ -1,0 +1,105 @@
+"""The official SDK clients, unaided: nothing configured but the bare MCP URL. Each discovers the
+authorization server from the 401, registers itself (RFC 7591, a public client with PKCE),
+passes Feishu's consent (the fake), gets a token bound to the gateway and lists the tools.
+
+Not yet here: our consent page before Feishu, and a tool call as the person (the MCP server
+still accepts only the client ids in LARK_USER_AUTH_CLIENTS, so a self-registered client's
+token is refused at the call); test_sdk_clients.py shows both SDKs calling tools as the person
+with a pre-registered client id.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+
+import httpx2
+import pytest
+from mcp.client import Client
+from mcp.client.auth import OAuthClientProvider
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
+
+from .browser import SignInBrowser, query
+from .conftest import REPO, RunningChain
+from .test_sdk_clients import NODE, TS_DRIVER, MemoryStorage, sign_in_as
+
+
+def assert_token_for(chain: RunningChain, token: str, client_id: str, open_id: str) -> None:
+    """Our access token for that person and that self-registered client, bound to the gateway."""
+    claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+    assert claims["iss"] == chain.issuer and claims["aud"] == chain.mcp_url
+    assert claims["sub"] == open_id and claims["client_id"] == client_id
+
+
+# The chain's four processes start in the first test: minutes on a loaded 2-core runner.
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(600)]
+
+
+async def test_the_python_sdk_registers_itself_and_lists_the_tools(chain: RunningChain):
+    sign_in_as(chain, "ou_dave")
+    redirect = "http://127.0.0.1:41999/callback"  # a port no client registered before
+    browser = SignInBrowser()
+    landed: dict[str, str] = {}
+
+    async def redirect_handler(url: str) -> None:
+        landed["url"] = await browser.sign_in(url, redirect)
+
+    async def callback_handler() -> AuthorizationCodeResult:
+        params = query(landed["url"])
+        return AuthorizationCodeResult(
+            code=params["code"], state=params.get("state"), iss=params.get("iss")
+        )
+
+    storage = MemoryStorage()  # no client id: the SDK must register
+    provider = OAuthClientProvider(
+        server_url=chain.mcp_url,
+        client_metadata=OAuthClientMetadata(
+            client_name="Python SDK notebook",
+            redirect_uris=[redirect],
+            grant_types=["authorization_code", "refresh_token"],
+            response_types=["code"],
+            token_endpoint_auth_method="none",
+        ),
+        storage=storage,
+        redirect_handler=redirect_handler,
+        callback_handler=callback_handler,
+    )
+    try:
+        async with (
+            httpx2.AsyncClient(auth=provider, timeout=60) as http,
+            Client(streamable_http_client(chain.mcp_url, http_client=http)) as client,
+        ):
+            listed = await client.list_tools()
+            assert "list_my_tasks" in {t.name for t in listed.tools}
+    finally:
+        await browser.aclose()
+    info = storage.client_info
+    assert info is not None and info.client_id and info.client_secret is None  # public client
+    assert storage.tokens is not None and storage.tokens.refresh_token
+    assert_token_for(chain, storage.tokens.access_token, info.client_id, "ou_dave")
+    logged = chain.log_lines("auth-server")
+    assert any(e.get("event") == "client_registered" for e in logged)  # for the Monitoring stack
+
+
+def test_the_typescript_sdk_registers_itself_and_lists_the_tools(chain: RunningChain):
+    sign_in_as(chain, "ou_erin")
+    run = subprocess.run(
+        [str(NODE), str(TS_DRIVER)],
+        cwd=REPO,
+        env={
+            "MCP_URL": chain.mcp_url,
+            "REDIRECT_URI": "http://localhost:40888/oauth/callback",
+            "TOOL": "",
+            "PATH": "/usr/bin:/bin",
+        },
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    report = json.loads(run.stdout.strip().splitlines()[-1])
+    assert report["unauthorizedFirst"] is True and report["registered"], report
+    assert "list_my_tasks" in report["tools"], report
+    assert_token_for(chain, report["accessToken"], report["registered"], "ou_erin")
