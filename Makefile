@@ -7,7 +7,7 @@ AUTH_WHEELS := build/wheelhouse/lark_auth_server
 AUTH_WHEELS_STAMP := $(if $(wildcard lark_auth_server/requirements.txt),$(AUTH_WHEELS)/requirements.txt)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
-# The CDK CLI runs `python3 app.py` (cdk.json): put the venv first so that is our interpreter.
+# cdk.json's app (scripts/cdk_app.py) finds the venv itself; the venv first on PATH saves a hop.
 CDK := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./node_modules/.bin/cdk --no-notices
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -36,13 +36,20 @@ synth: setup ## write the templates to cdk.out/ (no AWS account, no Docker neede
 diff: setup ## what a deploy would change in the account (asset-hash-only changes folded into one line)
 	set -o pipefail; $(CDK) diff 2>&1 | $(PY) scripts/readable_diff.py
 
-deploy: setup doctor ## deploy every stack (needs AWS credentials and `cdk bootstrap` once)
-	$(CDK) deploy --all --require-approval never
+# `make bootstrap [REGION=eu-west-1] [ACCOUNT=123456789012]`: once per account and region.
+.PHONY: bootstrap
+bootstrap: setup ## cdk bootstrap (default: the account and region of your AWS credentials)
+	$(CDK) bootstrap $(if $(or $(REGION),$(ACCOUNT)),aws://$(or $(ACCOUNT),unknown-account)/$(or $(REGION),unknown-region))
+
+# The doctor reads the templates `synth` wrote; the deploy ships that same assembly (one synth).
+deploy: setup synth doctor ## deploy every stack (needs AWS credentials and `make bootstrap` once)
+	$(CDK) deploy --all --require-approval never --app cdk.out
+	$(PY) -m mcp_constructs.stale_refs --assembly cdk.out --fix
 
 .PHONY: doctor
 # `make doctor [REGION=eu-west-1]`; docs/troubleshooting.md lists every message and its fix.
-doctor: setup ## preflight: AWS credentials, CDK bootstrap, Docker for linux/arm64, AgentCore in the region
-	$(PY) -m mcp_constructs.doctor $(if $(REGION),--region $(REGION))
+doctor: setup synth ## preflight: credentials, bootstrap, Docker for arm64, AgentCore, Lambda concurrency, resource types
+	$(PY) -m mcp_constructs.doctor --assembly cdk.out $(if $(REGION),--region $(REGION))
 
 destroy: setup
 	$(CDK) destroy --all
@@ -97,10 +104,12 @@ bench: setup ## ours vs bare mcp vs lark-mcp on loopback; table + bench/results.
 # or `make verify USER_AUTH=1 ISSUER=http://127.0.0.1:8001 [URL=<user gateway>] VERIFY_ARGS=...`.
 verify: setup ## token + tools/list + one read call (list_chats); non-zero unless all tools are listed and Lark answers
 ifdef USER_AUTH
+	$(if $(ISSUER),,$(PY) -m mcp_constructs.stale_refs $(if $(STACK_PREFIX),--stack-prefix $(STACK_PREFIX)) $(if $(REGION),--region $(REGION)))
 	$(PY) -m mcp_constructs.verify_sign_in \
 		$(if $(ISSUER),--issuer $(ISSUER) $(if $(URL),--gateway-url $(URL)),$(if $(STACK_PREFIX),--stack-prefix $(STACK_PREFIX))) \
 		$(if $(REGION),--region $(REGION)) $(VERIFY_ARGS)
 else
+	$(if $(URL),,$(PY) -m mcp_constructs.stale_refs $(if $(STACK_PREFIX),--stack-prefix $(STACK_PREFIX)) $(if $(REGION),--region $(REGION)))
 	$(PY) -m mcp_constructs.verify $(if $(URL),--url $(URL),$(if $(STACK_PREFIX),--stack-prefix $(STACK_PREFIX))) \
 		$(if $(REGION),--region $(REGION)) $(if $(CLIENT),--client $(CLIENT)) \
 		$(if $(TEAM),--team $(TEAM)) $(VERIFY_ARGS)

@@ -6,10 +6,11 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from aws_cdk import App, Environment, Validations
+from aws_cdk import App, Environment, Stack, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from mcp_constructs.python_bundle import WheelhouseMissing
+from mcp_constructs.references import record_references
 from stacks.cognito_stack import CognitoStack
 from stacks.config import AppConfig, ConfigError, load_config
 from stacks.gateway_stack import GatewayStack
@@ -34,6 +35,10 @@ def build_app(
     env = Environment(account=config.account, region=config.region)
     auth_stack = app.node.try_find_child(f"{config.stack_prefix}-UserAuth")  # with userAuth
     add_operations(app, config, runtime, gateway, env, user_auth_stack=auth_stack)
+    # Every stack records the cross-stack values it resolved (`make deploy` finds stale ones).
+    for stack in app.node.children:
+        if isinstance(stack, Stack):
+            record_references(stack)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app
 

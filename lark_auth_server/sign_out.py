@@ -201,7 +201,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except Exception as exc:  # boto3's errors (no credentials, no such stack): one line
         if type(exc).__module__.startswith(("botocore", "boto3")):
-            print(f"make sign-out: AWS refused: {exc}", file=sys.stderr)
+            name = type(exc).__name__
+            if name == "NoRegionError":  # nothing was asked of AWS yet
+                print(
+                    "make sign-out: no AWS region: pass REGION=... or set AWS_REGION",
+                    file=sys.stderr,
+                )
+            elif name in ("NoCredentialsError", "PartialCredentialsError"):
+                print("make sign-out: no AWS credentials found: `aws configure`", file=sys.stderr)
+            else:
+                print(f"make sign-out: AWS refused: {exc}", file=sys.stderr)
             return 1
         raise
     return 0

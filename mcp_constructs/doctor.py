@@ -10,8 +10,14 @@ CloudFormation deployment. It checks
   least the version this CDK's templates require;
 - **docker**: a Docker daemon answers and can build ``linux/arm64`` (the runtime image):
   natively on an arm64 host, through buildx + QEMU emulation on an x86_64 one;
-- **agentcore**: Amazon Bedrock AgentCore answers in the region (``ListGateways``).
+- **partition**: the region's partition (``aws``, ``aws-cn``, ``aws-us-gov``) and its URLs;
+- **agentcore**: Amazon Bedrock AgentCore answers in the region (``ListGateways``);
+- **concurrency**: the account's Lambda concurrency (``GetAccountSettings``) leaves room for
+  every reservation the synthesized templates make (Lambda keeps 100 unreserved);
+- **resource types**: the region offers every resource type the synthesized templates use
+  (CloudFormation registry, ``DescribeType``): AgentCore's types reach regions one by one.
 
+The last two read the cloud assembly (``cdk.out``, which `make doctor` synthesizes first).
 Every check runs, whatever the others found. Exit code 0 when all pass, 1 otherwise.
 Docker is the one CDK uses: ``CDK_DOCKER`` if set, else ``docker`` on PATH.
 """
@@ -54,6 +60,18 @@ AGENTCORE_REGIONS_URL = (
 #: A doctor should answer in seconds, not wait out botocore's default retries.
 AWS_CONFIG = Config(connect_timeout=5, read_timeout=15, retries={"max_attempts": 2})
 DOCKER_TIMEOUT_SECONDS = 30
+#: Lambda refuses a reservation that leaves fewer unreserved executions than this.
+UNRESERVED_MINIMUM = 100
+#: Service Quotas code of "Concurrent executions" (Lambda).
+LAMBDA_CONCURRENCY_QUOTA = "L-B99A9384"
+#: Types CloudFormation handles itself, never in the registry.
+_NOT_REGISTRY = ("AWS::CDK::Metadata", "AWS::CloudFormation::", "Custom::")
+#: Each partition's console (the endpoints follow from its DNS suffix).
+CONSOLES = {
+    "aws": "https://console.aws.amazon.com",
+    "aws-cn": "https://console.amazonaws.cn",
+    "aws-us-gov": "https://console.amazonaws-us-gov.com",
+}
 _HEALTHY = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE"}
 
 
@@ -118,6 +136,71 @@ class CdkSettings:
         if self.toolkit_stack != DEFAULT_TOOLKIT_STACK:
             extra += f" --toolkit-stack-name {self.toolkit_stack}"
         return f"`npx cdk bootstrap aws://{account}/{region}{extra}`"
+
+
+@dataclass(frozen=True)
+class AppNeeds:
+    """What the synthesized templates ask of the account and region."""
+
+    resource_types: frozenset[str]
+    #: function logical id (``stack/id``) -> ReservedConcurrentExecutions
+    reservations: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def reserved(self) -> int:
+        return sum(count for _, count in self.reservations)
+
+    @classmethod
+    def read(cls, assembly: Path) -> AppNeeds | None:
+        """The stacks of a cloud assembly (``cdk.out``); None when there is none."""
+        try:
+            manifest = json.loads((assembly / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        types: set[str] = set()
+        reservations: list[tuple[str, int]] = []
+        for name, artifact in sorted((manifest.get("artifacts") or {}).items()):
+            if artifact.get("type") != "aws:cloudformation:stack":
+                continue
+            template_file = assembly / artifact["properties"]["templateFile"]
+            template = json.loads(template_file.read_text(encoding="utf-8"))
+            for logical_id, resource in (template.get("Resources") or {}).items():
+                kind = str(resource.get("Type", ""))
+                if kind and not kind.startswith(_NOT_REGISTRY):
+                    types.add(kind)
+                reserved = (resource.get("Properties") or {}).get("ReservedConcurrentExecutions")
+                if kind == "AWS::Lambda::Function" and isinstance(reserved, int) and reserved:
+                    reservations.append((f"{name}/{logical_id}", reserved))
+        return cls(frozenset(types), tuple(reservations))
+
+
+@dataclass(frozen=True)
+class Partition:
+    """The AWS partition of a region and the URLs that differ between partitions."""
+
+    name: str
+    dns_suffix: str
+
+    @classmethod
+    def of(cls, region: str) -> Partition:
+        import botocore.loaders
+        import botocore.regions
+
+        resolver = botocore.regions.EndpointResolver(
+            botocore.loaders.create_loader().load_data("endpoints")
+        )
+        try:
+            name = resolver.get_partition_for_region(region)
+        except Exception:  # a region newer than this botocore: its commercial default
+            name = "aws"
+        return cls(name, resolver.get_partition_dns_suffix(name) or "amazonaws.com")
+
+    def endpoint(self, service: str, region: str) -> str:
+        return f"https://{service}.{region}.{self.dns_suffix}"
+
+    @property
+    def console(self) -> str:
+        return CONSOLES.get(self.name, CONSOLES["aws"])
 
 
 # --- AWS -----------------------------------------------------------------------------------
@@ -237,13 +320,14 @@ def check_bootstrap(session: Any, settings: CdkSettings, account: str, region: s
 def check_agentcore(session: Any, region: str) -> Finding:
     """A cheap AgentCore control-plane call: the service answers in ``region``."""
     control = session.client("bedrock-agentcore-control", region_name=region, config=AWS_CONFIG)
+    endpoint = Partition.of(region).endpoint("bedrock-agentcore-control", region)
     try:
         control.list_gateways(maxResults=1)
     except EndpointConnectionError:
         return problem(
             "agentcore",
             f"Amazon Bedrock AgentCore does not answer in {region} (no endpoint"
-            f" bedrock-agentcore-control.{region}.amazonaws.com)",
+            f" {endpoint.removeprefix('https://')})",
             f"deploy to a region that has AgentCore, e.g. `export AWS_REGION=us-east-1`"
             f" (list: {AGENTCORE_REGIONS_URL})",
         )
@@ -263,6 +347,85 @@ def check_agentcore(session: Any, region: str) -> Finding:
             "agentcore", f"cannot reach AgentCore in {region} ({exc})", "check the network"
         )
     return ok("agentcore", f"available in {region}")
+
+
+def check_partition(region: str) -> Finding:
+    """Which partition the region is in, and the URLs that differ there (console, endpoints)."""
+    partition = Partition.of(region)
+    return ok(
+        "partition",
+        f"{partition.name} (endpoints *.{region}.{partition.dns_suffix}, e.g."
+        f" {partition.endpoint('bedrock-agentcore', region)}; console {partition.console})",
+    )
+
+
+def check_concurrency(session: Any, region: str, needs: AppNeeds) -> Finding:
+    """The account's Lambda concurrency leaves room for the app's reservations."""
+    client = session.client("lambda", region_name=region, config=AWS_CONFIG)
+    try:
+        limits = client.get_account_settings()["AccountLimit"]
+    except ClientError as exc:
+        code, message = _error(exc)
+        return problem(
+            "concurrency",
+            f"cannot read the Lambda account settings in {region} ({code}: {message})",
+            "use credentials allowed `lambda:GetAccountSettings` (the ones that deploy)",
+        )
+    except BotoCoreError as exc:
+        return problem(
+            "concurrency", f"cannot reach Lambda in {region} ({exc})", "check the network"
+        )
+    total = int(limits.get("ConcurrentExecutions", 0))
+    unreserved = int(limits.get("UnreservedConcurrentExecutions", total))
+    have = f"the account's Lambda concurrency in {region} is {total} ({unreserved} unreserved)"
+    if not needs.reserved:
+        return ok("concurrency", f"{have}; the app reserves none")
+    if unreserved - needs.reserved >= UNRESERVED_MINIMUM:
+        return ok("concurrency", f"{have}; the app reserves {needs.reserved}, which fits")
+    which = ", ".join(f"{name} {count}" for name, count in needs.reservations)
+    return problem(
+        "concurrency",
+        f"{have}; the app reserves {needs.reserved} ({which}) and Lambda keeps"
+        f" {UNRESERVED_MINIMUM} unreserved, so the deploy would fail",
+        f'set "userAuthConcurrency": 0 in cdk.json\'s context (reserves none), or raise the'
+        f" quota: `aws service-quotas request-service-quota-increase --service-code lambda"
+        f" --quota-code {LAMBDA_CONCURRENCY_QUOTA} --desired-value 1000 --region {region}`",
+    )
+
+
+def check_resource_types(session: Any, region: str, needs: AppNeeds) -> Finding:
+    """The CloudFormation registry of the region has every resource type the app uses."""
+    cfn = session.client("cloudformation", region_name=region, config=AWS_CONFIG)
+    missing = []
+    for kind in sorted(needs.resource_types):
+        try:
+            cfn.describe_type(Type="RESOURCE", TypeName=kind)
+        except ClientError as exc:
+            code, message = _error(exc)
+            if code in ("TypeNotFoundException", "TypeNotFound"):
+                missing.append(kind)
+                continue
+            return problem(
+                "resource-types",
+                f"cannot read the CloudFormation registry in {region} ({code}: {message})",
+                "use credentials allowed `cloudformation:DescribeType` (the ones that deploy)",
+            )
+        except BotoCoreError as exc:
+            return problem(
+                "resource-types",
+                f"cannot reach CloudFormation in {region} ({exc})",
+                "check the network",
+            )
+    if missing:
+        return problem(
+            "resource-types",
+            f"CloudFormation in {region} does not offer {len(missing)} resource"
+            f" type{'s' if len(missing) > 1 else ''} the app uses: {', '.join(missing)}",
+            f"deploy to a region that offers them (`make doctor REGION=us-east-1` checks one;"
+            f" list: {AGENTCORE_REGIONS_URL}), or turn off the feature that adds them"
+            " (docs/configuration.md)",
+        )
+    return ok("resource-types", f"all {len(needs.resource_types)} offered in {region}")
 
 
 def _error(exc: ClientError) -> tuple[str, str]:
@@ -350,7 +513,11 @@ def region_of(session: Any, settings: CdkSettings, flag: str | None) -> str | No
 
 
 def run_checks(
-    session: Any, settings: CdkSettings, region: str | None, docker: str | None = None
+    session: Any,
+    settings: CdkSettings,
+    region: str | None,
+    docker: str | None = None,
+    needs: AppNeeds | None = None,
 ) -> list[Finding]:
     """Every check, in order; none stops the others (only those needing what failed skip)."""
     findings = []
@@ -371,10 +538,19 @@ def run_checks(
     else:
         findings.append(check_bootstrap(session, settings, account, region))
     findings.append(check_docker(docker))
-    if missing:
-        findings.append(skipped("agentcore", f"needs {missing}"))
-    else:
-        findings.append(check_agentcore(session, region))
+    if region is not None:
+        findings.append(check_partition(region))
+    for check, run in (
+        ("agentcore", lambda: check_agentcore(session, region)),
+        ("concurrency", lambda: check_concurrency(session, region, needs)),
+        ("resource-types", lambda: check_resource_types(session, region, needs)),
+    ):
+        if missing:
+            findings.append(skipped(check, f"needs {missing}"))
+        elif needs is None and check != "agentcore":
+            findings.append(skipped(check, "no synthesized templates: `make synth` first"))
+        else:
+            findings.append(run())
     return findings
 
 
@@ -399,6 +575,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--region", help="region to check (default: cdk.json, AWS_REGION, profile)")
     parser.add_argument("--cdk-json", default="cdk.json", help="the app's cdk.json")
+    parser.add_argument(
+        "--assembly", default="cdk.out", help="the synthesized app (`make synth` writes cdk.out)"
+    )
     args = parser.parse_args(argv)
     import boto3
 
@@ -412,7 +591,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             " to one of them"
         )
         return 1
-    findings = run_checks(session, settings, region)
+    findings = run_checks(session, settings, region, needs=AppNeeds.read(Path(args.assembly)))
     print(report(findings))
     return 1 if any(finding.problem for finding in findings) else 0
 

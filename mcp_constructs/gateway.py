@@ -28,8 +28,9 @@ if TYPE_CHECKING:
     from mcp_constructs.m2m_auth import M2MAuth
 
 #: MCP protocol versions the gateway accepts from clients (`ProtocolConfiguration.Mcp.
-#: SupportedVersions`). A gateway only answers requests of a listed version, and the list can be
-#: shrunk but not extended after creation, so it is pinned here, not left to the service default.
+#: SupportedVersions`). A gateway only answers requests of a listed version. The list is pinned
+#: here, not left to the service default, so a deploy never changes what clients may speak;
+#: it can be extended or shrunk later by an in-place update (add a version here, deploy).
 #: AgentCore Gateway documents exactly these four ("Use an AgentCore gateway",
 #: docs.aws.amazon.com/bedrock-agentcore/latest/devguide/gateway-using.html); the server's MCP
 #: SDK (mcp 2.3) speaks all of them (2025-* with `initialize`, 2026-07-28 stateless).
@@ -278,6 +279,7 @@ class McpServerTarget(Construct):
             runtime_id=runtime.runtime_id,
             partition=stack.partition,
             account=stack.account,
+            url_suffix=stack.url_suffix,
         )
         self.invoke_grant: iam.Grant = runtime.grant_invoke(gateway.role)
 
@@ -346,6 +348,8 @@ def _check_forwarded_headers(names: Sequence[str], path: str) -> None:
 
 
 _CUSTOM_HEADER_PREFIX = "x-amzn-bedrock-agentcore-runtime-custom-"
+#: DNS suffix of each partition other than `aws`, for literal ARNs (deploy time: AWS::URLSuffix).
+_DNS_SUFFIXES = {"aws-cn": "amazonaws.com.cn"}
 
 
 def runtime_invocation_url(
@@ -356,8 +360,13 @@ def runtime_invocation_url(
     runtime_id: str | None = None,
     partition: str | None = None,
     account: str | None = None,
+    url_suffix: str | None = None,
 ) -> str:
-    """`https://bedrock-agentcore.<region>.amazonaws.com/runtimes/<URL-encoded ARN>/invocations`.
+    """`https://bedrock-agentcore.<region>.<suffix>/runtimes/<URL-encoded ARN>/invocations`.
+
+    ``url_suffix`` is the partition's DNS suffix (`amazonaws.com`, `amazonaws.com.cn` in
+    China): pass `Aws.URL_SUFFIX` for a deploy-time one. Default: from a literal ARN's
+    partition, else `amazonaws.com`.
 
     A literal ARN is percent-encoded here. A deploy-time ARN is not split in CloudFormation:
     when the runtime lives in another stack its ARN arrives as `Fn::GetStackOutput`, which
@@ -379,7 +388,10 @@ def runtime_invocation_url(
         encoded = (
             f"arn%3A{partition}%3Abedrock-agentcore%3A{region}%3A{account}%3Aruntime%2F{runtime_id}"
         )
+    if url_suffix is None:
+        literal = runtime_arn.split(":")[1] if not Token.is_unresolved(runtime_arn) else "aws"
+        url_suffix = _DNS_SUFFIXES.get(literal, "amazonaws.com")
     return (
-        f"https://bedrock-agentcore.{region}.amazonaws.com/runtimes/{encoded}"
+        f"https://bedrock-agentcore.{region}.{url_suffix}/runtimes/{encoded}"
         f"/invocations?qualifier={qualifier}"
     )

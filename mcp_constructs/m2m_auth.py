@@ -9,6 +9,7 @@ claim in such tokens, which is why a gateway must check clients and scopes, not 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping, Sequence
 
@@ -20,6 +21,9 @@ from mcp_constructs.nag import acknowledge
 
 _DOMAIN_PREFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _RESERVED_WORDS = ("aws", "amazon", "cognito")
+#: Room for `-<account id>` in Cognito's 63 characters; a digest keeps cut names apart.
+_DOMAIN_BASE_MAX = 50
+_DIGEST = 8
 _CLIENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,47}$")
 
 
@@ -218,14 +222,21 @@ def default_domain_base(name: str) -> str:
     """A domain-prefix-safe form of `name` with room left for `-<12-digit account id>`.
 
     Lowercased, reserved words (aws, amazon, cognito) removed, other characters turned into
-    hyphens, cut to 50 characters: any stack name gives a prefix Cognito accepts.
+    hyphens, cut to 50 characters: any stack name gives a prefix Cognito accepts. Removing a
+    word or cutting loses what tells two names apart (`LarkMcp`, `LarkMcpAws`), so then a hash
+    of the whole name is appended; the `-Cognito` every stack name of this app ends with is
+    dropped first and changes nothing.
     """
-    text = name.lower()
+    text = name.lower().removesuffix("-cognito")
+    lossy = any(word in text for word in _RESERVED_WORDS)
     for word in _RESERVED_WORDS:
         text = text.replace(word, "")
     text = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
-    text = re.sub(r"-{2,}", "-", text)[:50].strip("-")
-    return text or "mcp"
+    text = re.sub(r"-{2,}", "-", text)
+    if not lossy and len(text) <= _DOMAIN_BASE_MAX:
+        return text or "mcp"
+    digest = hashlib.sha256(name.encode()).hexdigest()[:_DIGEST]  # hex: no reserved word
+    return f"{text[: _DOMAIN_BASE_MAX - _DIGEST - 1].strip('-') or 'mcp'}-{digest}"
 
 
 def _check_domain_prefix(prefix: str, path: str) -> None:

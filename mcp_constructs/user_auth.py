@@ -34,7 +34,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_dynamodb as dynamodb
@@ -82,7 +82,8 @@ class UserAuth(Construct):
         code: the server's code. Default: the repo's ``lark_auth_server`` + ``lark_user_store``
             with their wheels (raises with the make target to run when they are missing).
         reserved_concurrency: concurrent executions reserved for (and capping) the server.
-            Default 5; 0 or None reserves nothing (accounts whose limit is 10 need that).
+            Default none: Lambda refuses any reservation that leaves fewer than 100 unreserved,
+            which a new account (limit 10) cannot give; `make doctor` checks one that is set.
         audience: every token's ``aud``: the user gateway's MCP URL, or ``ssm:<parameter
             name>`` holding it (see the module docstring).
         rate_limit / burst_limit: requests per second for routes without their own throttle
@@ -105,7 +106,7 @@ class UserAuth(Construct):
         audience: str,
         lark_user_scopes: Sequence[str] = (),
         code: lambda_.Code | None = None,
-        reserved_concurrency: int | None = 5,
+        reserved_concurrency: int | None = None,
         rate_limit: int = 20,
         burst_limit: int = 40,
         route_throttles: Mapping[str, tuple[int, int]] | None = None,
@@ -300,7 +301,14 @@ class UserAuth(Construct):
         # Method, path (never the query: it carries authorization codes), status and caller.
         self.stage.node.default_child.access_log_settings = (
             apigwv2.CfnStage.AccessLogSettingsProperty(
-                destination_arn=self.access_logs.log_group_arn,
+                # The log group's ARN without the `:*` of its Arn attribute: API Gateway stores
+                # it so, and a `:*` makes drift detection report the stage modified forever.
+                destination_arn=Stack.of(self).format_arn(
+                    service="logs",
+                    resource="log-group",
+                    resource_name=self.access_logs.log_group_name,
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                ),
                 format=json.dumps(_ACCESS_LOG_FORMAT, separators=(",", ":")),
             )
         )

@@ -6,11 +6,13 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from mcp_constructs import McpServerRuntime
 from mcp_constructs.adopted_secret import AdoptedSecret
+from mcp_constructs.nag import acknowledge_resolved
 from stacks.config import AppConfig
 
 #: The server image's build context: the repository root, with the root `Dockerfile`. The root
@@ -63,6 +65,9 @@ class RuntimeStack(Stack):
             description="Lark/Feishu tools over MCP",
         )
 
+        if config.lark_secret_name:
+            self._grant_decrypt_with_the_secrets_key()
+
         CfnOutput(self, "RuntimeArn", value=self.runtime.runtime_arn)
         CfnOutput(self, "LarkSecretName", value=secret_name)
         CfnOutput(
@@ -75,4 +80,38 @@ class RuntimeStack(Stack):
                 f"--region {self.region} --secret-string file://lark-app.json  "
                 '# lark-app.json: {"app_id": "cli_...", "app_secret": "..."}'
             ),
+        )
+
+    def _grant_decrypt_with_the_secrets_key(self) -> None:
+        """An existing secret may be encrypted with a customer-managed key the app cannot name.
+
+        Reading it then needs ``kms:Decrypt`` on that key: granted on this account's keys, but
+        only when Secrets Manager asks on the runtime's behalf (``kms:ViaService``) for this
+        secret (its ARN is in the encryption context Secrets Manager sends). With the default
+        ``aws/secretsmanager`` key the statement is unused.
+        """
+        keys = self.format_arn(service="kms", resource="key", resource_name="*")
+        statement = iam.PolicyStatement(
+            sid="DecryptTheLarkSecretWithItsKey",
+            actions=["kms:Decrypt"],
+            resources=[keys],
+            conditions={
+                "StringEquals": {
+                    "kms:ViaService": f"secretsmanager.{self.region}.{self.url_suffix}"
+                },
+                "StringLike": {
+                    "kms:EncryptionContext:SecretARN": f"{self.lark_secret.secret_arn}-??????"
+                },
+            },
+        )
+        self.runtime.role.add_to_principal_policy(statement)
+        policy = self.runtime.role.node.try_find_child("DefaultPolicy")
+        acknowledge_resolved(
+            policy or self.runtime.role,
+            "AwsSolutions-IAM5",
+            "Resource",
+            keys,
+            "The existing Lark secret's customer-managed key is not known to the app; kms:Decrypt"
+            " is limited to Secrets Manager decrypting this one secret (kms:ViaService and the"
+            " SecretARN encryption context).",
         )

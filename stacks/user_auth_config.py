@@ -8,7 +8,7 @@ exactly the stacks it builds without this feature.
   server adds ``offline_access``.
 - ``userAuthRedirectUris`` (none): more redirect URIs for the ``quicksuite`` client.
 - ``quickSuiteRegion`` (the stack's region): region of Quick Suite (its fixed OAuth callback).
-- ``userAuthConcurrency`` (5): reserved concurrency of the authorization server Lambda (0: none).
+- ``userAuthConcurrency`` (0): reserved concurrency of the authorization server Lambda (0: none).
 - ``userAuthRedirectAllow`` (the server's defaults): https hosts and app schemes that
   self-registered clients may redirect to; ``defaults`` stands for the server's default list.
 """
@@ -40,7 +40,7 @@ class UserAuthConfig:
     lark_user_scopes: tuple[str, ...] = ()
     extra_redirect_uris: tuple[str, ...] = ()
     quick_suite_region: str | None = None
-    concurrency: int = 5
+    concurrency: int = 0
     redirect_allow: tuple[str, ...] | None = None  # None: the server's default list
 
 

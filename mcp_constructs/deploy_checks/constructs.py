@@ -19,7 +19,15 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from aws_cdk import Acknowledgment, CfnResource, CustomResource, Duration, Stack, Validations
+from aws_cdk import (
+    Acknowledgment,
+    CfnResource,
+    CustomResource,
+    Duration,
+    Fn,
+    Stack,
+    Validations,
+)
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_iam as iam
@@ -48,6 +56,15 @@ def fingerprint(scope: Construct, value: Any) -> str:
     resolved = Stack.of(scope).resolve(value)
     canonical = json.dumps(resolved, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _endpoint(target: agentcore.CfnGatewayTarget) -> str | None:
+    """An MCP server target's endpoint URL as the template will hold it, if it has one."""
+    config = target.target_configuration
+    mcp = getattr(config, "mcp", None)
+    server = getattr(mcp, "mcp_server", None)
+    endpoint = getattr(server, "endpoint", None)
+    return endpoint if isinstance(endpoint, str) else None
 
 
 def _handler_code() -> lambda_.Code:
@@ -206,6 +223,12 @@ class GatewayToolSync(Construct):
             ),
             **(triggers or {}),
         }
+        endpoints = [e for e in (_endpoint(t) for t in targets) if e is not None]
+        if endpoints:
+            # The endpoints themselves, not a hash: they hold the runtime ARN another stack
+            # owns, which CloudFormation resolves at each update. A recreated runtime then
+            # changes this property, and the sync (and the smoke test after it) runs again.
+            self.triggers["endpoints"] = Fn.join(" ", endpoints)
         checks = _CheckProvider(
             self,
             "Handler",

@@ -25,7 +25,7 @@ from botocore.config import Config
 from botocore.stub import Stubber
 
 from mcp_constructs import doctor
-from mcp_constructs.doctor import CdkSettings, Finding
+from mcp_constructs.doctor import AppNeeds, CdkSettings, Finding
 
 REPO = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
@@ -97,7 +97,7 @@ def base_session() -> boto3.Session:
 class StubbedSession:
     """What the doctor uses of a boto3 Session: real clients whose answers come from Stubbers."""
 
-    SERVICES = ("sts", "cloudformation", "bedrock-agentcore-control")
+    SERVICES = ("sts", "cloudformation", "bedrock-agentcore-control", "lambda")
 
     def __init__(self, region: str | None = REGION) -> None:
         self.region_name = region
@@ -176,17 +176,76 @@ def expect_gateways(session: StubbedSession) -> None:
     )
 
 
+#: What a small app asks of the account: two resource types, one reservation of 5.
+NEEDS = AppNeeds(
+    frozenset({"AWS::BedrockAgentCore::Gateway", "AWS::Lambda::Function"}),
+    (("LarkMcp-UserAuth/Server", 5),),
+)
+
+
+def expect_account_settings(
+    session: StubbedSession, limit: int = 1000, unreserved: int | None = None
+) -> None:
+    """Lambda GetAccountSettings, as Lambda answers it (a new account's limit is 10)."""
+    session.stubbers["lambda"].add_response(
+        "get_account_settings",
+        {
+            "AccountLimit": {
+                "TotalCodeSize": 80530636800,
+                "CodeSizeUnzipped": 262144000,
+                "CodeSizeZipped": 52428800,
+                "ConcurrentExecutions": limit,
+                "UnreservedConcurrentExecutions": limit if unreserved is None else unreserved,
+            },
+            "AccountUsage": {"TotalCodeSize": 0, "FunctionCount": 0},
+        },
+        {},
+    )
+
+
+def expect_types(
+    session: StubbedSession, needs: AppNeeds = NEEDS, missing: frozenset[str] = frozenset()
+) -> None:
+    """CloudFormation DescribeType for each type, in order; ``missing`` ones not found."""
+    for kind in sorted(needs.resource_types):
+        params = {"Type": "RESOURCE", "TypeName": kind}
+        if kind in missing:
+            session.stubbers["cloudformation"].add_client_error(
+                "describe_type",
+                service_error_code="TypeNotFoundException",
+                service_message=f"The type '{kind}' cannot be found.",
+                http_status_code=404,
+                expected_params=params,
+            )
+        else:
+            session.stubbers["cloudformation"].add_response(
+                "describe_type",
+                {
+                    "Arn": f"arn:aws:cloudformation:{REGION}::type/resource/"
+                    + kind.replace("::", "-"),
+                    "Type": "RESOURCE",
+                    "TypeName": kind,
+                    "Visibility": "PUBLIC",
+                },
+                params,
+            )
+
+
 def ready(session: StubbedSession, bin_dir: Path, **docker: Any) -> None:
     """Everything answers as on a machine that can deploy."""
     expect_identity(session)
     expect_toolkit(session)
     expect_gateways(session)
+    expect_account_settings(session)
+    expect_types(session)
     fake_docker(bin_dir, **docker)
 
 
-def run(session: StubbedSession, settings: CdkSettings | None = None) -> list[Finding]:
+def run(
+    session: StubbedSession, settings: CdkSettings | None = None, needs: AppNeeds | None = None
+) -> list[Finding]:
     activate(session)
-    return doctor.run_checks(session, settings or CdkSettings(), session.region_name)
+    return doctor.run_checks(session, settings or CdkSettings(), session.region_name, needs=needs)
 
 
 def by_check(findings: list[Finding]) -> dict[str, Finding]:
@@ -211,9 +270,17 @@ def only_problem(findings: list[Finding], check: str) -> str:
 
 def test_a_ready_machine_passes_every_check(session: StubbedSession, bin_dir: Path) -> None:
     ready(session, bin_dir)
-    findings = run(session)
+    findings = run(session, needs=NEEDS)
     assert problems(findings) == []
-    assert [f.check for f in findings] == ["credentials", "bootstrap", "docker", "agentcore"]
+    assert [f.check for f in findings] == [
+        "credentials",
+        "bootstrap",
+        "docker",
+        "partition",
+        "agentcore",
+        "concurrency",
+        "resource-types",
+    ]
     assert all(f.status == "ok" for f in findings)
     assert by_check(findings)["bootstrap"].message == (
         f"CDKToolkit version 30 in account {ACCOUNT}, region {REGION}"
@@ -227,7 +294,7 @@ def test_a_ready_machine_passes_every_check(session: StubbedSession, bin_dir: Pa
 def test_an_arm64_daemon_needs_no_emulation(session: StubbedSession, bin_dir: Path) -> None:
     # buildx would say "no arm64": it must not even be asked on a native arm64 daemon.
     ready(session, bin_dir, info=(0, "linux/aarch64", ""), buildx=(1, "", "must not run"))
-    findings = run(session)
+    findings = run(session, needs=NEEDS)
     assert problems(findings) == []
     assert by_check(findings)["docker"].message == "daemon on aarch64: builds linux/arm64 natively"
 
@@ -259,7 +326,12 @@ def test_no_credentials_is_one_line_and_docker_is_still_checked(
         "skipped bootstrap: needs working credentials",
         f"PROBLEM docker: the Docker daemon does not answer ({DOCKER_DOWN}). Fix: start Docker"
         " Desktop, or `sudo systemctl start docker` (Linux)",
+        "ok      partition: aws (endpoints *.us-east-1.amazonaws.com, e.g."
+        " https://bedrock-agentcore.us-east-1.amazonaws.com; console"
+        " https://console.aws.amazon.com)",
         "skipped agentcore: needs working credentials",
+        "skipped concurrency: needs working credentials",
+        "skipped resource-types: needs working credentials",
         "doctor: 2 problems; fix them, then `make doctor` again (nothing was deployed)",
     ]
 
@@ -580,6 +652,233 @@ def test_agentcore_access_denied_still_proves_the_service(
     assert by_check(findings)["agentcore"].message.startswith(f"answers in {REGION}")
 
 
+# --- Lambda concurrency, resource types, partition ----------------------------------------
+
+
+def _needs_findings(
+    session: StubbedSession, bin_dir: Path, needs: AppNeeds | None, *then: Any
+) -> list[Finding]:
+    """Identity, toolkit and AgentCore answer; then ``then`` add their answers (in order)."""
+    expect_identity(session)
+    expect_toolkit(session)
+    expect_gateways(session)
+    for expect in then:
+        expect()
+    fake_docker(bin_dir)
+    return run(session, needs=needs)
+
+
+def test_a_new_accounts_concurrency_cannot_hold_a_reservation(
+    session: StubbedSession, bin_dir: Path
+) -> None:
+    """Limit 10, as a new account has: Lambda would refuse reserving even 1 (keeps 100)."""
+    findings = _needs_findings(
+        session,
+        bin_dir,
+        NEEDS,
+        functools.partial(expect_account_settings, session, limit=10),
+        functools.partial(expect_types, session),
+    )
+    line = only_problem(findings, "concurrency")
+    assert line == (
+        f"PROBLEM concurrency: the account's Lambda concurrency in {REGION} is 10 (10"
+        " unreserved); the app reserves 5 (LarkMcp-UserAuth/Server 5) and Lambda keeps 100"
+        ' unreserved, so the deploy would fail. Fix: set "userAuthConcurrency": 0 in'
+        " cdk.json's context (reserves none), or raise the quota: `aws service-quotas"
+        " request-service-quota-increase --service-code lambda --quota-code L-B99A9384"
+        f" --desired-value 1000 --region {REGION}`"
+    )
+
+
+@pytest.mark.parametrize(
+    ("limit", "unreserved", "fits"),
+    [(1000, 1000, True), (1000, 105, True), (1000, 104, False), (200, 50, False)],
+)
+def test_a_reservation_fits_only_leaving_100_unreserved(
+    session: StubbedSession, bin_dir: Path, limit: int, unreserved: int, fits: bool
+) -> None:
+    findings = _needs_findings(
+        session,
+        bin_dir,
+        NEEDS,
+        functools.partial(expect_account_settings, session, limit=limit, unreserved=unreserved),
+        functools.partial(expect_types, session),
+    )
+    finding = by_check(findings)["concurrency"]
+    assert finding.problem is not fits
+    if fits:
+        assert finding.message.endswith("the app reserves 5, which fits")
+
+
+def test_an_app_without_reservations_deploys_on_a_new_account(
+    session: StubbedSession, bin_dir: Path
+) -> None:
+    needs = AppNeeds(NEEDS.resource_types)
+    findings = _needs_findings(
+        session,
+        bin_dir,
+        needs,
+        functools.partial(expect_account_settings, session, limit=10),
+        functools.partial(expect_types, session, needs),
+    )
+    assert problems(findings) == []
+    assert by_check(findings)["concurrency"].message == (
+        f"the account's Lambda concurrency in {REGION} is 10 (10 unreserved); the app reserves none"
+    )
+    assert session.asked["lambda"] == REGION
+
+
+def test_a_region_without_a_resource_type(session: StubbedSession, bin_dir: Path) -> None:
+    needs = AppNeeds(
+        frozenset(
+            {
+                "AWS::BedrockAgentCore::GatewayTarget",
+                "AWS::BedrockAgentCore::PolicyEngine",
+                "AWS::Lambda::Function",
+            }
+        )
+    )
+    missing = frozenset(
+        {"AWS::BedrockAgentCore::GatewayTarget", "AWS::BedrockAgentCore::PolicyEngine"}
+    )
+    findings = _needs_findings(
+        session,
+        bin_dir,
+        needs,
+        functools.partial(expect_account_settings, session),
+        functools.partial(expect_types, session, needs, missing),
+    )
+    line = only_problem(findings, "resource-types")
+    assert line.startswith(
+        f"PROBLEM resource-types: CloudFormation in {REGION} does not offer 2 resource types the"
+        " app uses: AWS::BedrockAgentCore::GatewayTarget, AWS::BedrockAgentCore::PolicyEngine."
+        " Fix: deploy to a region that offers them (`make doctor REGION=us-east-1` checks one;"
+    )
+
+
+def test_registry_unreadable(session: StubbedSession, bin_dir: Path) -> None:
+    findings = _needs_findings(
+        session,
+        bin_dir,
+        NEEDS,
+        functools.partial(expect_account_settings, session),
+        functools.partial(
+            session.stubbers["cloudformation"].add_client_error,
+            "describe_type",
+            service_error_code="AccessDenied",
+            service_message="not authorized to perform: cloudformation:DescribeType",
+            http_status_code=403,
+        ),
+    )
+    line = only_problem(findings, "resource-types")
+    assert "cannot read the CloudFormation registry in us-east-1 (AccessDenied: not author" in line
+
+
+def test_without_an_assembly_the_template_checks_say_to_synth(
+    session: StubbedSession, bin_dir: Path
+) -> None:
+    findings = _needs_findings(session, bin_dir, None)
+    assert problems(findings) == []
+    for check in ("concurrency", "resource-types"):
+        assert by_check(findings)[check].line() == (
+            f"skipped {check}: no synthesized templates: `make synth` first"
+        )
+
+
+@pytest.mark.parametrize(
+    ("region", "partition", "suffix", "console"),
+    [
+        ("eu-west-1", "aws", "amazonaws.com", "https://console.aws.amazon.com"),
+        ("cn-north-1", "aws-cn", "amazonaws.com.cn", "https://console.amazonaws.cn"),
+        ("cn-northwest-1", "aws-cn", "amazonaws.com.cn", "https://console.amazonaws.cn"),
+        ("us-gov-west-1", "aws-us-gov", "amazonaws.com", "https://console.amazonaws-us-gov.com"),
+    ],
+)
+def test_the_partitions_urls(region: str, partition: str, suffix: str, console: str) -> None:
+    finding = doctor.check_partition(region)
+    assert finding.message == (
+        f"{partition} (endpoints *.{region}.{suffix}, e.g."
+        f" https://bedrock-agentcore.{region}.{suffix}; console {console})"
+    )
+
+
+def test_agentcore_in_china_names_the_china_endpoint(bin_dir: Path) -> None:
+    session = StubbedSession(region="cn-north-1")
+    session.unreachable_agentcore()
+    expect_identity(session)
+    session.stubbers["cloudformation"].add_response(
+        "describe_stacks", toolkit(), {"StackName": "CDKToolkit"}
+    )
+    fake_docker(bin_dir)
+    line = only_problem(run(session), "agentcore")
+    assert "(no endpoint bedrock-agentcore-control.cn-north-1.amazonaws.com.cn)" in line
+
+
+def _assembly(tmp_path: Path, resources: dict[str, Any]) -> Path:
+    """A cloud assembly as `cdk synth` writes it: manifest.json naming each stack's template."""
+    out = tmp_path / "cdk.out"
+    out.mkdir()
+    (out / "Old.template.json").write_text(  # left by an earlier synth: not in the manifest
+        json.dumps({"Resources": {"X": {"Type": "AWS::Old::Thing"}}})
+    )
+    (out / "LarkMcp-Gateway.template.json").write_text(json.dumps({"Resources": resources}))
+    (out / "manifest.json").write_text(
+        json.dumps(
+            {
+                "version": "48.0.0",
+                "artifacts": {
+                    "LarkMcp-Gateway": {
+                        "type": "aws:cloudformation:stack",
+                        "environment": "aws://unknown-account/unknown-region",
+                        "properties": {"templateFile": "LarkMcp-Gateway.template.json"},
+                    },
+                    "Tree": {"type": "cdk:tree", "properties": {"file": "tree.json"}},
+                },
+            }
+        )
+    )
+    return out
+
+
+def test_needs_are_read_from_the_assembly(tmp_path: Path) -> None:
+    out = _assembly(
+        tmp_path,
+        {
+            "Gateway": {"Type": "AWS::BedrockAgentCore::Gateway"},
+            "Fn": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {"ReservedConcurrentExecutions": 3},
+            },
+            "Free": {"Type": "AWS::Lambda::Function", "Properties": {}},
+            "Sync": {"Type": "Custom::ToolSync"},
+            "CR": {"Type": "AWS::CloudFormation::CustomResource"},
+            "CDKMetadata": {"Type": "AWS::CDK::Metadata"},
+        },
+    )
+    needs = AppNeeds.read(out)
+    assert needs == AppNeeds(
+        frozenset({"AWS::BedrockAgentCore::Gateway", "AWS::Lambda::Function"}),
+        (("LarkMcp-Gateway/Fn", 3),),
+    )
+    assert AppNeeds.read(tmp_path / "nothing") is None
+
+
+def test_main_reads_the_assembly_it_is_given(
+    tmp_path: Path, bin_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    fake_docker(bin_dir)
+    out = _assembly(tmp_path, {"Gateway": {"Type": "AWS::BedrockAgentCore::Gateway"}})
+    doctor.main(["--cdk-json", str(tmp_path / "none.json"), "--assembly", str(out)])
+    assert "skipped resource-types: needs working credentials" in capsys.readouterr().out
+
+
 # --- every check runs ----------------------------------------------------------------------
 
 
@@ -633,7 +932,7 @@ def test_make_doctor_fails_with_readable_lines(tmp_path: Path) -> None:
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
         "AWS_EC2_METADATA_DISABLED": "true",
     }
-    result = _make("doctor", "REGION=eu-west-1", env=env)
+    result = _make("-o", "synth", "doctor", "REGION=eu-west-1", env=env)
     assert result.returncode != 0
     assert "PROBLEM credentials: no AWS credentials found. Fix: `aws configure`" in result.stdout
     assert "PROBLEM docker: the Docker daemon does not answer" in result.stdout
@@ -700,5 +999,14 @@ def test_troubleshooting_documents_every_problem_and_fix() -> None:
         "tonistiigi/binfmt --install arm64",
         "sudo systemctl start docker",
         "aws sso login",
+        "the app reserves 5",
+        "Lambda keeps 100 unreserved",
+        "L-B99A9384",
+        "cannot read the Lambda account settings",
+        "does not offer 2 resource types the app uses",
+        "cannot read the CloudFormation registry",
+        "no synthesized templates",
+        "console.amazonaws.cn",
+        "make bootstrap",
     ):
         assert needle in text, needle

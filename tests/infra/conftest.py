@@ -33,7 +33,7 @@ APP_FILES = (
     "requirements-dev.txt",
     "pyproject.toml",
 )
-APP_DIRS = ("stacks", "mcp_constructs", "lark_mcp_server", "lark_user_store")
+APP_DIRS = ("stacks", "mcp_constructs", "lark_mcp_server", "lark_user_store", "scripts")
 
 
 def cdk_context() -> dict:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import re
 
-from mcp_constructs.m2m_auth import default_domain_base
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mcp_constructs.m2m_auth import _check_domain_prefix, default_domain_base
 from stacks.config import AppConfig, ConfigError, load_config
 
 
@@ -113,11 +117,27 @@ def test_bad_cli_environment_account_is_reported_too():
 @pytest.mark.parametrize(
     ("stack_name", "base"),
     [
-        ("LarkMcp-Cognito", "larkmcp"),
-        ("AwsTools-Cognito", "tools"),
-        ("Amazon", "mcp"),
-        ("X" * 120, "x" * 50),
+        ("LarkMcp-Cognito", "larkmcp"),  # unchanged: existing deployments keep their domain
+        ("Team-A-Cognito", "team-a"),
+        ("AwsTools-Cognito", re.compile(r"tools-[0-9a-f]{8}")),
+        ("Amazon", re.compile(r"mcp-[0-9a-f]{8}")),
+        ("X" * 120, re.compile(r"x{41}-[0-9a-f]{8}")),
     ],
 )
 def test_default_domain_prefix_is_always_valid(stack_name, base):
-    assert default_domain_base(stack_name) == base
+    got = default_domain_base(stack_name)
+    assert got == base if isinstance(base, str) else base.fullmatch(got), got
+    _check_domain_prefix(f"{got}-123456789012", "test")
+
+
+def test_prefixes_differing_by_a_reserved_word_get_distinct_domains():
+    """`LarkMcp` and `LarkMcpAws` used to share `larkmcp-<account>`: the second deploy failed."""
+    prefixes = ["LarkMcp", "LarkMcpAws", "LarkMcpAmazon", "LarkMcpCognito", "AwsLarkMcp", "Lark"]
+    prefixes += ["LarkAmazonMcp", "LarkMcpAWS", "X" * 60, "X" * 60 + "Y"]
+    bases = [default_domain_base(f"{prefix}-Cognito") for prefix in prefixes]
+    assert len(set(bases)) == len(bases), bases
+
+
+@given(st.from_regex(r"[A-Za-z][A-Za-z0-9-]{0,100}", fullmatch=True))
+def test_any_stack_name_gives_a_valid_domain_prefix(name):
+    _check_domain_prefix(f"{default_domain_base(name)}-123456789012", "test")

@@ -156,6 +156,27 @@ def test_a_literal_runtime_arn_is_percent_encoded_in_python():
     )
 
 
+def test_the_invocation_url_uses_the_partitions_dns_suffix(synth):
+    """China's endpoints end in amazonaws.com.cn: the template takes AWS::URLSuffix."""
+    from mcp_constructs.gateway import runtime_invocation_url
+
+    cn = "arn:aws-cn:bedrock-agentcore:cn-north-1:111111111111:runtime/Lark_server-AbC123xyz0"
+    assert runtime_invocation_url(cn, "cn-north-1").startswith(
+        "https://bedrock-agentcore.cn-north-1.amazonaws.com.cn/runtimes/arn%3Aaws-cn%3A"
+    )
+    targets = [
+        r
+        for r in synth.raw["Gateway"]["Resources"].values()
+        if r["Type"] == "AWS::BedrockAgentCore::GatewayTarget"
+    ]
+    assert targets
+    for target in targets:
+        endpoint = target["Properties"]["TargetConfiguration"]["Mcp"]["McpServer"]["Endpoint"]
+        text = json.dumps(endpoint)
+        assert "amazonaws.com" not in text, text
+        assert {"Ref": "AWS::URLSuffix"} in endpoint["Fn::Join"][1], text
+
+
 def test_a_deploy_time_arn_without_its_parts_is_refused():
     from aws_cdk import Aws
 

@@ -144,6 +144,36 @@ def test_existing_secret_and_optional_server_settings_come_from_context(tmp_path
         },
     )
     assert synth.raw["Runtime"]["Outputs"]["LarkSecretName"]["Value"] == "team/lark"
+    _an_existing_secret_with_its_own_key_can_be_read(synth.raw["Runtime"])
+
+
+def _an_existing_secret_with_its_own_key_can_be_read(runtime: dict) -> None:
+    """`larkSecretName` encrypted with a customer-managed key: the role may decrypt, via
+    Secrets Manager and for this secret only (evaluated as IAM would)."""
+    from tests.policy_eval import ALLOW, IMPLICIT_DENY, evaluate
+
+    refs = {"AWS::Partition": "aws", "AWS::Region": "eu-west-1", "AWS::AccountId": "111111111111"}
+    refs["AWS::URLSuffix"] = "amazonaws.com"
+    secret = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:team/lark-AbCdEf"
+    key = "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    via = {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}
+    policies = [
+        r["Properties"]["PolicyDocument"]
+        for r in runtime["Resources"].values()
+        if r["Type"] == "AWS::IAM::Policy"
+    ]
+
+    def decrypt(**context: str) -> str:
+        decisions = {
+            evaluate(p, refs, principal={}, action="kms:Decrypt", resource=key, context=context)
+            for p in policies
+        }
+        return ALLOW if ALLOW in decisions else IMPLICIT_DENY
+
+    assert decrypt(**via, **{"kms:EncryptionContext:SecretARN": secret}) == ALLOW
+    assert decrypt(**{"kms:EncryptionContext:SecretARN": secret}) == IMPLICIT_DENY
+    other = secret.replace("team/lark", "team/other")
+    assert decrypt(**via, **{"kms:EncryptionContext:SecretARN": other}) == IMPLICIT_DENY
 
 
 def test_runtime_image_is_an_arm64_asset(synth, templates):
@@ -364,7 +394,9 @@ def test_target_calls_the_runtime_url_with_the_gateway_role(synth, templates):
     # The URL-encoded runtime ARN is joined from parts (no Fn::Split over the weak reference,
     # which CloudFormation refuses: issue 10 item 1).
     encoded = [
-        ".amazonaws.com/runtimes/arn%3A",
+        ".",
+        {"Ref": "AWS::URLSuffix"},  # the partition's: amazonaws.com.cn in China
+        "/runtimes/arn%3A",
         {"Ref": "AWS::Partition"},
         "%3Abedrock-agentcore%3A",
         {"Ref": "AWS::Region"},

@@ -1,8 +1,9 @@
 """The official SDK clients, unaided: nothing configured but the bare MCP URL. Each discovers the
 authorization server from the 401, registers itself (RFC 7591, a public client with PKCE),
-passes Feishu's consent (the fake), gets a token bound to the gateway and lists the tools.
+shows the person our consent page naming it (the browser clicks Allow), passes Feishu's consent
+(the fake), gets a token bound to the gateway and lists the tools.
 
-Not yet here: our consent page before Feishu, and a tool call as the person (the MCP server
+Not yet here: a tool call as the person (the MCP server
 still accepts only the client ids in LARK_USER_AUTH_CLIENTS, so a self-registered client's
 token is refused at the call); test_sdk_clients.py shows both SDKs calling tools as the person
 with a pre-registered client id.
@@ -75,6 +76,8 @@ async def test_the_python_sdk_registers_itself_and_lists_the_tools(chain: Runnin
             assert "list_my_tasks" in {t.name for t in listed.tools}
     finally:
         await browser.aclose()
+    # Our consent page named the client and where it sends the person back, before Feishu.
+    assert any("Python SDK notebook" in page and "127.0.0.1" in page for page in browser.pages)
     info = storage.client_info
     assert info is not None and info.client_id and info.client_secret is None  # public client
     assert storage.tokens is not None and storage.tokens.refresh_token
@@ -101,5 +104,6 @@ def test_the_typescript_sdk_registers_itself_and_lists_the_tools(chain: RunningC
     assert run.returncode == 0, run.stdout + run.stderr
     report = json.loads(run.stdout.strip().splitlines()[-1])
     assert report["unauthorizedFirst"] is True and report["registered"], report
+    assert report["consentPages"] == 1, report  # it met our consent page, and only that form
     assert "list_my_tasks" in report["tools"], report
     assert_token_for(chain, report["accessToken"], report["registered"], "ou_erin")

@@ -206,7 +206,8 @@ def test_auth_server_lambda_is_bounded_arm64(user_app):
     assert props["Runtime"].startswith("python3.")
     assert 0 < props["Timeout"] <= 30
     assert 128 <= props["MemorySize"] <= 1024
-    assert props["ReservedConcurrentExecutions"] == 5
+    # None by default: a new account (concurrency limit 10) refuses any reservation.
+    assert "ReservedConcurrentExecutions" not in props
     env = props["Environment"]["Variables"]
     assert set(env) == {
         "USER_TOKEN_STORE",
@@ -304,6 +305,12 @@ def test_https_endpoint_throttled_and_access_logged(user_app):
     assert props["DefaultRouteSettings"]["ThrottlingBurstLimit"] > 0
     log_format = json.loads(props["AccessLogSettings"]["Format"])
     assert "$context.requestId" in log_format.values()
+    # The log group's ARN as API Gateway stores it: no `:*` (or drift never settles).
+    destination = json.dumps(props["AccessLogSettings"]["DestinationArn"])
+    assert ":*" not in destination and "Fn::GetAtt" not in destination, destination
+    log_groups = _resources(raw, "AWS::Logs::LogGroup")
+    assert ":log-group:" in destination
+    assert any(json.dumps({"Ref": name}) in destination for name in log_groups), destination
     # The query string carries authorization codes: never logged.
     assert not [
         v
