@@ -1,12 +1,8 @@
 """The official SDK clients, unaided: nothing configured but the bare MCP URL. Each discovers the
 authorization server from the 401, registers itself (RFC 7591, a public client with PKCE),
 shows the person our consent page naming it (the browser clicks Allow), passes Feishu's consent
-(the fake), gets a token bound to the gateway and lists the tools.
-
-Not yet here: a tool call as the person (the MCP server
-still accepts only the client ids in LARK_USER_AUTH_CLIENTS, so a self-registered client's
-token is refused at the call); test_sdk_clients.py shows both SDKs calling tools as the person
-with a pre-registered client id.
+(the fake), gets a token bound to the gateway, lists the tools and calls one that reaches Lark
+with that person's own token.
 """
 
 from __future__ import annotations
@@ -24,7 +20,7 @@ from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
 
 from .browser import SignInBrowser, query
 from .conftest import REPO, RunningChain
-from .test_sdk_clients import NODE, TS_DRIVER, MemoryStorage, sign_in_as
+from .test_sdk_clients import NODE, TS_DRIVER, MemoryStorage, assert_acted_as, sign_in_as
 
 
 def assert_token_for(chain: RunningChain, token: str, client_id: str, open_id: str) -> None:
@@ -38,7 +34,7 @@ def assert_token_for(chain: RunningChain, token: str, client_id: str, open_id: s
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(600)]
 
 
-async def test_the_python_sdk_registers_itself_and_lists_the_tools(chain: RunningChain):
+async def test_the_python_sdk_registers_itself_and_acts_as_the_person(chain: RunningChain):
     sign_in_as(chain, "ou_dave")
     redirect = "http://127.0.0.1:41999/callback"  # a port no client registered before
     browser = SignInBrowser()
@@ -74,6 +70,8 @@ async def test_the_python_sdk_registers_itself_and_lists_the_tools(chain: Runnin
         ):
             listed = await client.list_tools()
             assert "list_my_tasks" in {t.name for t in listed.tools}
+            result = await client.call_tool("list_my_tasks", {})
+            assert not result.is_error, result.content
     finally:
         await browser.aclose()
     # Our consent page named the client and where it sends the person back, before Feishu.
@@ -84,9 +82,10 @@ async def test_the_python_sdk_registers_itself_and_lists_the_tools(chain: Runnin
     assert_token_for(chain, storage.tokens.access_token, info.client_id, "ou_dave")
     logged = chain.log_lines("auth-server")
     assert any(e.get("event") == "client_registered" for e in logged)  # for the Monitoring stack
+    assert_acted_as(chain, "list_my_tasks", "ou_dave")
 
 
-def test_the_typescript_sdk_registers_itself_and_lists_the_tools(chain: RunningChain):
+def test_the_typescript_sdk_registers_itself_and_acts_as_the_person(chain: RunningChain):
     sign_in_as(chain, "ou_erin")
     run = subprocess.run(
         [str(NODE), str(TS_DRIVER)],
@@ -94,7 +93,7 @@ def test_the_typescript_sdk_registers_itself_and_lists_the_tools(chain: RunningC
         env={
             "MCP_URL": chain.mcp_url,
             "REDIRECT_URI": "http://localhost:40888/oauth/callback",
-            "TOOL": "",
+            "TOOL": "list_my_tasks",
             "PATH": "/usr/bin:/bin",
         },
         capture_output=True,
@@ -105,5 +104,6 @@ def test_the_typescript_sdk_registers_itself_and_lists_the_tools(chain: RunningC
     report = json.loads(run.stdout.strip().splitlines()[-1])
     assert report["unauthorizedFirst"] is True and report["registered"], report
     assert report["consentPages"] == 1, report  # it met our consent page, and only that form
-    assert "list_my_tasks" in report["tools"], report
+    assert "list_my_tasks" in report["tools"] and report["isError"] is False, report
     assert_token_for(chain, report["accessToken"], report["registered"], "ou_erin")
+    assert_acted_as(chain, "list_my_tasks", "ou_erin")
