@@ -130,7 +130,8 @@ def _redirect_allow(raw: Any) -> tuple[str, ...] | None:
     words = [w.lower() for w in _words(raw, "userAuthRedirectAllow")]
     bad = []
     for word in words:
-        host = word.removeprefix("https://").rstrip("/")
+        # As the server: only an https:// entry may end in slashes.
+        host = word.removeprefix("https://").rstrip("/") if word.startswith("https://") else word
         if word == "defaults" or ("." in host and _ALLOW_HOST.match(host)):
             continue
         if (

@@ -27,7 +27,7 @@ def test_hosts_schemes_and_defaults_are_kept_in_order():
 
 
 @pytest.mark.parametrize(
-    "value", ["http", "javascript", "https:", "bad_host.example", "a!c", ["  "]]
+    "value", ["http", "javascript", "https:", "bad_host.example", "a!c", ["  "], "0.0/"]
 )
 def test_what_the_server_would_refuse_fails_the_synth(value):
     with pytest.raises(ConfigError, match="userAuthRedirectAllow"):
