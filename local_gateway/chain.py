@@ -253,6 +253,10 @@ def main() -> None:
         print(f"make local USER_AUTH=1: {exc}", file=sys.stderr, flush=True)
         code = 1
     finally:
+        # A second Ctrl-C (or make's SIGTERM) while the children stop must not cut that short
+        # with a traceback: stop() already kills whatever has not ended within 10 s.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         chain.stop()
     sys.exit(code)
 
