@@ -18,7 +18,6 @@ from typing import Any
 
 from mcp_constructs.deploy_checks.runtime.mcp_smoke import (
     TARGET_SEPARATOR,
-    USER_AGENT,
     SmokeConfig,
     SmokeFailure,
     _excerpt,
@@ -27,6 +26,7 @@ from mcp_constructs.deploy_checks.runtime.mcp_smoke import (
     fetch_token,
     parse_jsonrpc,
     rate_limited,
+    request_headers,
 )
 
 #: Read-only tools tried in this order when none is named: each needs one Lark scope and no
@@ -123,14 +123,7 @@ def run_read_check(
     try:
         token = fetch_token(config, redact) if config.token_url else None
         redact.add(token)
-        headers = {
-            "Accept": "application/json, text/event-stream",
-            "Content-Type": "application/json",
-            "MCP-Protocol-Version": config.protocol_version,
-            "User-Agent": USER_AGENT,
-        }
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
+        headers = request_headers(config, token)
         payload = {
             "jsonrpc": "2.0",
             "id": "read-check",

@@ -338,12 +338,8 @@ def _json_or_none(text: str) -> Any:
         return None
 
 
-def list_tools(
-    config: SmokeConfig, token: str | None, redact: _Redactor | None = None
-) -> tuple[list[str], int]:
-    """All tool names the endpoint lists, following ``nextCursor``; and the number of pages."""
-    redact = redact or _Redactor()
-    redact.add(token)
+def request_headers(config: SmokeConfig, token: str | None) -> dict[str, str]:
+    """Headers of a bare MCP POST (no ``initialize``), as the gateway and Quick Suite send it."""
     headers = {
         "Accept": "application/json, text/event-stream",
         "Content-Type": "application/json",
@@ -352,6 +348,16 @@ def list_tools(
     }
     if token:
         headers["Authorization"] = f"Bearer {token}"
+    return headers
+
+
+def list_tools(
+    config: SmokeConfig, token: str | None, redact: _Redactor | None = None
+) -> tuple[list[str], int]:
+    """All tool names the endpoint lists, following ``nextCursor``; and the number of pages."""
+    redact = redact or _Redactor()
+    redact.add(token)
+    headers = request_headers(config, token)
     names: list[str] = []
     cursor: str | None = None
     seen_cursors: set[str] = set()
