@@ -1,7 +1,7 @@
 """JSON-lines logging on stdout, with nothing secret in it.
 
 Every record becomes one JSON object. Third-party loggers that could print request URLs or
-headers (httpx2, httpcore2, uvicorn's access log) are held at WARNING or switched off.
+headers (aiohttp, httpx2, httpcore2, uvicorn's access log) are held at WARNING or switched off.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ def configure(level: str = "INFO") -> None:
     root.setLevel(level)
     # Per-request chatter (and anything that might print a URL or header) stays out.
     for name in (
+        "aiohttp",
         "httpx2",
         "httpcore2",
         "httpx",
