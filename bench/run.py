@@ -43,6 +43,7 @@ from bench.servers import (
     ensure_lark_mcp,
     git,
     ours_at,
+    precompute_schemas,
     start_fake_lark,
 )
 
@@ -596,6 +597,7 @@ def main(argv: list[str] | None = None) -> int:
     compile_bytecode(ROOT / "bench" / "bare_server.py")  # as a deployed server would be
     if args.ours_ref == "worktree":
         compile_bytecode(ROOT / "lark_mcp_server")
+        precompute_schemas(ROOT)
         dirty = git("status", "--porcelain", "--", "lark_mcp_server")
         ours_code = f"working tree at {git('rev-parse', 'HEAD')[:12]}" + (
             " with uncommitted changes" if dirty else ""

@@ -79,12 +79,13 @@ def server_env(base_url: str | None, **extra: str) -> dict[str, str]:
 
 @contextmanager
 def run_server(
-    env: Mapping[str, str], *, wait: bool = True, host: str = "127.0.0.1"
+    env: Mapping[str, str], *, wait: bool = True, host: str = "127.0.0.1", cwd: Path = REPO
 ) -> Iterator[ServerProcess]:
     """Start `python -m lark_mcp_server` on a free port; stop it on exit.
 
     `host` is the bind address: loopback (DNS-rebinding protection on) by default, `0.0.0.0`
     for the container's behaviour (any Host). Either way it is reached over 127.0.0.1.
+    `cwd`: where `lark_mcp_server` is imported from (a copy of the package, say).
     """
     port = free_port()
     full_env = {**env, "HOST": host, "PORT": str(port)}
@@ -93,7 +94,7 @@ def run_server(
     with open(log_path, "wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "lark_mcp_server"],
-            cwd=REPO,
+            cwd=cwd,
             env=full_env,
             stdout=sink,
             stderr=subprocess.STDOUT,
