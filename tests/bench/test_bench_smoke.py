@@ -167,3 +167,13 @@ def test_result_items_and_content_floor_read_tables_and_grids() -> None:
     sheet = {"range": "S!A1:B2", "values": [["Item", "Q1"], ["Rent", 1250]]}
     assert len(result_sizes.rows("values", sheet["values"])) == 2  # a grid has no header row
     assert result_sizes.content_floor(sheet) == len("S!A1:B2ItemQ1Rent1250")
+
+
+def test_a_page_target_shows_its_content_floor() -> None:
+    sizes = [{"tool": "read_sheet_range", "ratio": 0.534, "floor_ratio": 0.381}]
+    (check,) = [c for c in targets({}, sizes) if c["target"].startswith("read_sheet_range")]
+    assert check == {
+        "target": "read_sheet_range result text <= 0.30x lark-mcp's",
+        "value": "0.534x (floor 0.381x)",
+        "status": "MISS",
+    }
