@@ -16,6 +16,7 @@ from typing import Any
 import httpx2
 
 from tests.deploy_checks.local_stack import free_port, stop_process, wait_healthy
+from tests.results import decode
 
 REPO = Path(__file__).resolve().parents[2]
 ACCEPT = "application/json, text/event-stream"
@@ -141,9 +142,10 @@ def call(server: ServerProcess, name: str, arguments: dict[str, Any], **kw: Any)
 
 
 def payload(result: dict[str, Any]) -> dict[str, Any]:
-    """The tool's JSON payload from `content[0].text` (what every client can read)."""
+    """The tool's JSON payload from `content[0].text` (what every client can read), with its
+    tables read back as records (tests/results.py)."""
     assert not result.get("isError"), result
-    return json.loads(result["content"][0]["text"])
+    return decode(json.loads(result["content"][0]["text"]))
 
 
 def error_text(result: dict[str, Any]) -> str:
