@@ -59,10 +59,14 @@ def tabulate(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def to_result(payload: dict[str, Any]) -> CallToolResult:
-    """The full payload as JSON text in `content` (every client reads that) and structured."""
+    """The full payload as JSON text in `content`, which every client reads, and only there.
+
+    No `structuredContent` copy: the tools declare no output schema, and a client that hands
+    both to the model would have it read every result twice.
+    """
     data = tabulate(compact(payload))
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
+    return CallToolResult(content=[TextContent(type="text", text=text)])
 
 
 def page(

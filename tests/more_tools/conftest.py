@@ -36,7 +36,7 @@ class Tools:
         result = await self.client.call_tool(name, arguments)
         assert not result.is_error, result.content[0].text
         data = json.loads(result.content[0].text)
-        assert data == result.structured_content
+        assert result.structured_content is None  # said once, as text
         return decode(data)
 
     async def error(self, name: str, arguments: dict[str, Any]) -> str:
