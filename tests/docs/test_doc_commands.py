@@ -87,7 +87,11 @@ SERVERS = re.compile(
 SERVER_SETTING = re.compile(r"\b[A-Z][A-Z0-9_]+ is (not set|required)\b")
 #: Servers on fixed ports (the fake Lark on 9999; the sign-in chain on 8001, 8002) run one at
 #: a time.
-FIXED_PORT = re.compile(r"fake-lark|tests\.lark_fake|local_gateway\.chain|make local.*USER_AUTH")
+FIXED_PORT = re.compile(
+    r"fake-lark|tests\.lark_fake|local_gateway\.chain|make local.*USER_AUTH"
+    # A command pointed at those ports must meet nothing there (servers have a lane of their own).
+    r"|127\.0\.0\.1:(8001|8002|9999)\b"
+)
 _FIXED_PORT_LOCK = threading.Lock()
 SERVER_SECONDS = 8.0
 COMMAND_SECONDS = 240.0
