@@ -27,7 +27,9 @@ COPY --from=builder /opt/venv /opt/venv
 WORKDIR /app
 # Everything .dockerignore lets in: the packages the server needs.
 COPY . /app
-RUN python -m compileall -q --invalidation-mode unchecked-hash /app
+# Then every tool's input schema, so a cold start does not compute them (tool_schemas.py).
+RUN python -m compileall -q --invalidation-mode unchecked-hash /app \
+    && cd /app && python -m lark_mcp_server.tool_schemas
 USER 10001
 EXPOSE 8000
 # slim images have no curl: probe /ping with the standard library.

@@ -7,6 +7,11 @@ size of the result's text content (what a model reads). lark-mcp returns `JSON.s
 Lark's `data` for every call; it has no tool that reads cell values (its sheets tools create,
 get and patch spreadsheets), so for `read_sheet_range` its column is Lark's `data` for the same
 range serialized that same way, fetched from the fake directly.
+
+Beside each pair, the page's content floor: the UTF-8 bytes of the values our result holds
+(every string, number and true/false, without a field name, quote, comma or bracket). No
+layout can be smaller without dropping content, so `floor / lark-mcp` is the least ratio any
+layout of the same information can reach on that page.
 """
 
 from __future__ import annotations
@@ -98,6 +103,40 @@ class Size:
     lark_mcp_tool: str
     lark_mcp_bytes: int
     ratio: float
+    content_floor_bytes: int
+    floor_ratio: float
+
+
+GRIDS = frozenset({"values"})  # a sheet's cell grid is content, not a table of records
+
+
+def rows(key: str, value: Any) -> list[Any]:
+    """The items of a result list: a table's rows after its header row, else the list itself."""
+    if not isinstance(value, list):
+        return []
+    if key not in GRIDS and value and all(isinstance(row, list) for row in value):
+        return value[1:]
+    return value
+
+
+def _leaf_bytes(value: Any) -> int:
+    if isinstance(value, dict):
+        return sum(_leaf_bytes(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(_leaf_bytes(v) for v in value)
+    if value is None:
+        return 0
+    if isinstance(value, str):
+        return len(value.encode())
+    return len(json.dumps(value))  # numbers and true/false as JSON writes them
+
+
+def content_floor(result: dict[str, Any]) -> int:
+    """Bytes of the values alone (a table's header row holds names, not values)."""
+    return sum(
+        _leaf_bytes(rows(key, value) if isinstance(value, list) else value)
+        for key, value in result.items()
+    )
 
 
 def _text(client: httpx2.Client, session: Session, tool: str, args: dict[str, Any]) -> str:
@@ -129,7 +168,8 @@ def measure(
     with httpx2.Client(timeout=30.0) as client:
         for page in PAGES:
             mine = _text(client, ours, page.ours, page.ours_args)
-            count = len(json.loads(mine).get(page.items) or [])
+            result = json.loads(mine)
+            count = len(rows(page.items, result.get(page.items)))
             if page.lark_mcp is None:
                 theirs, name = _raw_sheet(client, fake, app_id, app_secret), "(none: Lark's data)"
             else:
@@ -138,5 +178,10 @@ def measure(
                     page.lark_mcp,
                 )
             a, b = len(mine.encode()), len(theirs.encode())
-            sizes.append(asdict(Size(page.ours, count, a, name, b, round(a / b, 2))))
+            floor = content_floor(result)
+            sizes.append(
+                asdict(
+                    Size(page.ours, count, a, name, b, round(a / b, 3), floor, round(floor / b, 3))
+                )
+            )
     return sizes

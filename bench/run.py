@@ -43,6 +43,7 @@ from bench.servers import (
     ensure_lark_mcp,
     git,
     ours_at,
+    precompute_schemas,
     start_fake_lark,
 )
 
@@ -242,7 +243,8 @@ def targets(
     page_checks = [
         {
             "target": f"{size['tool']} result text <= 0.30x lark-mcp's",
-            "value": f"{size['ratio']}x",
+            "value": f"{size['ratio']}x"
+            + (f" (floor {size['floor_ratio']}x)" if "floor_ratio" in size else ""),
             "status": verdict(size["ratio"] <= 0.30),
         }
         for size in sizes or []
@@ -483,15 +485,24 @@ def docs_page(report: dict[str, Any]) -> str:
                 "Result text a model reads, one 20-item page of the same fake data "
                 "(`bench/result_sizes.py`); lark-mcp has no tool that reads cell values, so the "
                 "sheet's lark-mcp column is Lark's `data` serialized as lark-mcp serializes "
-                "every answer:"
+                "every answer. The floor is the bytes of the values alone (every string, "
+                "number and true/false of our result, without names, quotes or brackets): no "
+                "layout of the same content is smaller, so floor ÷ lark-mcp is the least ratio "
+                "that page allows:"
             ),
             "",
-            "| page (ours) | items | ours | lark-mcp tool | lark-mcp | ratio |",
-            "|---|---:|---:|---|---:|---:|",
+            "| page (ours) | items | ours | lark-mcp tool | lark-mcp | ratio | floor "
+            "| floor ratio |",
+            "|---|---:|---:|---|---:|---:|---:|---:|",
         ]
         + [
             f"| `{s['tool']}` | {s['items']} | {s['ours_bytes']:,} B | {s['lark_mcp_tool']} | "
-            f"{s['lark_mcp_bytes']:,} B | {s['ratio']} |"
+            f"{s['lark_mcp_bytes']:,} B | {s['ratio']} | "
+            + (
+                f"{s['content_floor_bytes']:,} B | {s['floor_ratio']} |"
+                if "content_floor_bytes" in s
+                else "– | – |"
+            )
             for s in sizes
         ]
     )
@@ -596,6 +607,7 @@ def main(argv: list[str] | None = None) -> int:
     compile_bytecode(ROOT / "bench" / "bare_server.py")  # as a deployed server would be
     if args.ours_ref == "worktree":
         compile_bytecode(ROOT / "lark_mcp_server")
+        precompute_schemas(ROOT)
         dirty = git("status", "--porcelain", "--", "lark_mcp_server")
         ours_code = f"working tree at {git('rev-parse', 'HEAD')[:12]}" + (
             " with uncommitted changes" if dirty else ""

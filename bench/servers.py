@@ -140,6 +140,22 @@ def compile_bytecode(path: Path, *, unchecked: bool = False) -> None:
     )
 
 
+def precompute_schemas(root: Path) -> None:
+    """As the image build does: write `lark_mcp_server/tool_schemas.json` under `root`, so a
+    cold start serves tools/list without building every tool (commits without
+    `tool_schemas.py` have nothing to write)."""
+    if not (root / "lark_mcp_server" / "tool_schemas.py").exists():
+        return
+    subprocess.run(
+        [sys.executable, "-m", "lark_mcp_server.tool_schemas"],
+        cwd=root,
+        env=_base_env() | {"PYTHONPATH": str(root)},
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
 def ours_at(ref: str) -> tuple[ServerSpec, Path, str]:
     """Ours as committed at `ref` (exported to bench/.work/ours-<sha>), so the figures describe
     a commit rather than whatever is half-edited in the working tree. Returns the spec, the
@@ -170,6 +186,7 @@ def ours_at(ref: str) -> tuple[ServerSpec, Path, str]:
         # cold start does not compile the package from source.
         for package in packages:
             compile_bytecode(where / package, unchecked=True)
+        precompute_schemas(where)
     for stale in WORK.glob("ours-*"):
         if stale != where:
             shutil.rmtree(stale, ignore_errors=True)

@@ -176,8 +176,8 @@ async def list_base_fields(
 
 @TOOLS.tool(
     title="Search base records",
-    description="Find records in a Base table, optionally filtered and sorted; fields come "
-    "back as name -> value.",
+    description="Find records in a Base table, optionally filtered and sorted; a row per "
+    "record under a header row of field names.",
     read_only=True,
 )
 async def search_base_records(
@@ -236,11 +236,17 @@ async def search_base_records(
         json=body,
         idempotent=True,  # a search stores nothing
     )
-    records = [
-        {"record_id": item.get("record_id"), "fields": from_lark(fields, item["fields"], tz)}
-        for item in data.get("items") or []
-        if isinstance(item.get("fields"), dict)
-    ]
+    # One flat row per record, the table's fields in the table's order: the result is a table
+    # (formatting.table), so each field's name is read once per page, not once per record.
+    id_column = "_record_id" if "record_id" in fields else "record_id"
+    records = []
+    for item in data.get("items") or []:
+        if isinstance(item.get("fields"), dict):
+            values = from_lark(fields, item["fields"], tz)
+            order = [name for name in fields if name in values] + [
+                name for name in values if name not in fields
+            ]
+            records.append({id_column: item.get("record_id"), **{n: values[n] for n in order}})
     result: dict[str, Any] = {"records": records}
     if isinstance(data.get("total"), int):
         result["total"] = data["total"]

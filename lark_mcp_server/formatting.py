@@ -31,9 +31,36 @@ def compact(value: Any) -> Any:
     return value
 
 
+def table(records: list[dict[str, Any]]) -> list[list[Any]]:
+    """Records as one header row of field names, then one row of values per record.
+
+    A page of 20 chats spelled as objects repeats every field name 20 times; the model reads
+    each name once here. Columns come in order of first appearance; a record without a field
+    has null in that column (the only empty value a table keeps, to hold its place).
+    """
+    columns: dict[str, None] = {}
+    for record in records:
+        columns.update(dict.fromkeys(record))
+    return [list(columns), *([record.get(name) for name in columns] for record in records)]
+
+
+def tabulate(payload: dict[str, Any]) -> dict[str, Any]:
+    """Every top-level list of records in a result as a `table`; everything else as it is.
+
+    Only the top level: a record's own small lists (a record's people, a comment's replies)
+    stay objects, where a table of one or two rows would cost more than it saves.
+    """
+    return {
+        key: table(value)
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value)
+        else value
+        for key, value in payload.items()
+    }
+
+
 def to_result(payload: dict[str, Any]) -> CallToolResult:
     """The full payload as JSON text in `content` (every client reads that) and structured."""
-    data = compact(payload)
+    data = tabulate(compact(payload))
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
 

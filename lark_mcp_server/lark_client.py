@@ -1,6 +1,8 @@
 """The Lark OpenAPI client: tenant token, retries, deadlines and errors. Knows no tools.
 
-One `LarkClient` per process holds one pooled `httpx2.AsyncClient` and the tenant token cache.
+One `LarkClient` per process holds one pooled `aiohttp.ClientSession` (the HTTP client with the
+least CPU per request of those measured: bench/README.md) and the tenant token cache; aiohttp
+is imported on the first call, so a cold start does not pay for it.
 Each tool call opens a `LarkCall`: it carries the call's deadline (45 s for everything, retries
 included), counts attempts and records which endpoints were hit, for the call's log line.
 A request names its path as a literal template plus `paths.Segment`s (see paths.py): no
@@ -17,17 +19,21 @@ token, connection refused).
 from __future__ import annotations
 
 import asyncio
+import json as jsonlib
 import random
 import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
-
-import httpx2
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlencode
 
 from .paths import Segment, build
+
+if TYPE_CHECKING:
+    import aiohttp
+    import httpx2
 
 TOKEN_PATH = "/open-apis/auth/v3/tenant_access_token/internal"
 INVALID_TOKEN_CODES = frozenset({99991663, 99991664, 99991671, 99991661, 99991668, 99991677})
@@ -37,6 +43,10 @@ CREDENTIAL_CODES = frozenset({10003, 10014, 10015})
 _SCOPE_RE = re.compile(r"\b[a-z_]+(?::[a-z_.]+)+\b")
 _BACKOFF_CAP = 8.0
 _CONNECT_RETRIES = 3  # a refused connection is more often a wrong LARK_DOMAIN than a blip
+CONNECT_TIMEOUT = 5.0  # seconds to get a connection (pool wait included), at most HTTP_TIMEOUT
+POOL_SIZE = 64  # connections to Lark at once; more calls wait for one (within the connect timeout)
+KEEPALIVE = 5.0  # seconds an idle connection is kept (httpx2's default, which this client had)
+USER_AGENT = "lark-mcp-server"
 
 CredentialGetter = Callable[[], Awaitable[tuple[str, str]]]
 
@@ -186,13 +196,14 @@ class LarkClient:
         call_deadline: float = 45.0,
         retry_base: float = 0.5,
         rate_limit_cap: float = 10.0,
-        transport: httpx2.AsyncBaseTransport | None = None,
     ) -> None:
         self._credentials = credentials
         self._domain = domain
         self._http_timeout = http_timeout
-        self._transport = transport
-        self._client: httpx2.AsyncClient | None = None
+        self._connect_timeout = min(http_timeout, CONNECT_TIMEOUT)
+        self._session: aiohttp.ClientSession | None = None
+        self._proxy: str | None = None
+        self._refresh_client: httpx2.AsyncClient | None = None
         self.call_deadline = call_deadline
         self.retry_base = retry_base
         self.rate_limit_cap = rate_limit_cap
@@ -200,27 +211,36 @@ class LarkClient:
         self._token_expires = 0.0
         self._token_lock = asyncio.Lock()
 
-    @property
-    def _http(self) -> httpx2.AsyncClient:
-        """The pooled client, built on first use: its TLS context costs ~50 ms of cold start."""
-        if self._client is None:
-            self._client = httpx2.AsyncClient(
-                base_url=self._domain,
-                timeout=httpx2.Timeout(self._http_timeout, connect=min(self._http_timeout, 5.0)),
-                limits=httpx2.Limits(max_connections=64, max_keepalive_connections=32),
-                headers={"User-Agent": "lark-mcp-server"},
-                transport=self._transport,
-                follow_redirects=False,
-            )
-        return self._client
+    def _http(self) -> aiohttp.ClientSession:
+        """The pooled session, built on first use (inside the running loop, as aiohttp needs):
+        importing aiohttp and building its TLS context would cost ~100 ms of cold start."""
+        if self._session is None:
+            self._session = open_session()
+            self._proxy = env_proxy(self._domain)
+        return self._session
 
     def http(self) -> httpx2.AsyncClient:
-        """The pooled client (for the user-token refresh, which is not an OpenAPI call)."""
-        return self._http
+        """An httpx2 client for the user-token refresh (not an OpenAPI call; rare, and
+        user_tokens.py maps httpx2's errors), with the settings the OpenAPI client has."""
+        if self._refresh_client is None:
+            import httpx2
+
+            self._refresh_client = httpx2.AsyncClient(
+                base_url=self._domain,
+                timeout=httpx2.Timeout(self._http_timeout, connect=self._connect_timeout),
+                limits=httpx2.Limits(max_connections=POOL_SIZE, max_keepalive_connections=32),
+                headers={"User-Agent": USER_AGENT},
+                follow_redirects=False,
+            )
+        return self._refresh_client
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        if self._refresh_client is not None:
+            await self._refresh_client.aclose()
+            self._refresh_client = None
 
     def start_call(self, tool: str) -> LarkCall:
         return LarkCall(client=self, tool=tool, deadline=time.monotonic() + self.call_deadline)
@@ -332,11 +352,22 @@ class LarkClient:
         token: str | None,
     ) -> dict[str, Any]:
         """One logical request with its retries; returns the decoded body when `code == 0`."""
+        import aiohttp  # already loaded by _http(); a dict lookup from here on
+
+        session = self._http()
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        clean_params = {k: v for k, v in (params or {}).items() if v is not None}
-        if isinstance(json, dict):
-            # Optional arguments left out rather than sent as null (Lark rejects some nulls).
-            json = {k: v for k, v in json.items() if v is not None}
+        url = self._domain + path
+        query = encode_query({k: v for k, v in (params or {}).items() if v is not None})
+        if query:
+            url += "?" + query
+        data: bytes | None = None
+        if json is not None:
+            if isinstance(json, dict):
+                # Optional arguments left out rather than sent as null (Lark rejects some nulls).
+                json = {k: v for k, v in json.items() if v is not None}
+            data = encode_json(json)
+            headers["Content-Type"] = "application/json"
+        target = _url(url)
         failures = 0
         last_problem = "no answer"
         while True:
@@ -344,19 +375,24 @@ class LarkClient:
             if remaining <= 0:
                 raise self._timed_out(call, path, last_problem)
             call.attempts += 1
+            limit = min(self._http_timeout, remaining)
             try:
-                response = await self._http.request(
+                async with session.request(
                     method,
-                    path,
-                    params=clean_params,
-                    json=json,
+                    target,
+                    data=data,
                     headers=headers,
-                    timeout=min(self._http_timeout, remaining),
-                )
-            except httpx2.TransportError as exc:
+                    timeout=aiohttp.ClientTimeout(
+                        total=limit, connect=min(self._connect_timeout, limit)
+                    ),
+                    allow_redirects=False,
+                    proxy=self._proxy,
+                ) as reply:
+                    response = Answer(reply.status, reply.headers, await reply.read())
+            except (aiohttp.ClientError, TimeoutError) as exc:
                 # A request that never connected cannot have been acted on; any other transport
                 # failure is ambiguous for a write and only retried when it is idempotent.
-                sent = not isinstance(exc, _NOT_SENT)
+                sent = not isinstance(exc, not_sent_errors())
                 last_problem = f"{type(exc).__name__} talking to Lark"
                 if sent and not idempotent:
                     raise LarkError(
@@ -376,37 +412,37 @@ class LarkClient:
 
             body = _decode(response)
             code = body.get("code")
-            if response.status_code == 401 or code in INVALID_TOKEN_CODES:
+            if response.status == 401 or code in INVALID_TOKEN_CODES:
                 if token is None:
                     raise _error_from(response, body, path)
                 raise _InvalidToken()
-            if response.status_code == 429 or code == RATE_LIMIT_CODE:
+            if response.status == 429 or code == RATE_LIMIT_CODE:
                 last_problem = "rate limited by Lark"
                 failures += 1
                 await self._pause(call, self._rate_wait(response, failures), path, last_problem)
                 continue
-            if response.status_code >= 500:
-                last_problem = f"HTTP {response.status_code} from Lark"
+            if response.status >= 500:
+                last_problem = f"HTTP {response.status} from Lark"
                 if not idempotent:
                     raise LarkError(
-                        f"Lark answered HTTP {response.status_code} to a write that carries no "
+                        f"Lark answered HTTP {response.status} to a write that carries no "
                         "idempotency key; it may or may not have taken effect. Check in Lark "
                         "before repeating it.",
                         code=code if isinstance(code, int) else None,
                         msg=body.get("msg"),
-                        http_status=response.status_code,
+                        http_status=response.status,
                     )
                 failures += 1
                 await self._pause(call, self._backoff(failures), path, last_problem)
                 continue
-            if code == 0 and response.status_code < 400:
+            if code == 0 and response.status < 400:
                 return body
             raise _error_from(response, body, path, as_user=call.user is not None)
 
     def _backoff(self, failures: int) -> float:
         return min(self.retry_base * 2 ** (failures - 1), _BACKOFF_CAP) * random.uniform(0.5, 1.5)
 
-    def _rate_wait(self, response: httpx2.Response, failures: int) -> float:
+    def _rate_wait(self, response: Answer, failures: int) -> float:
         reset = response.headers.get("x-ogw-ratelimit-reset")
         try:
             wait = float(reset) if reset is not None else self._backoff(failures)
@@ -426,17 +462,105 @@ class LarkClient:
         )
 
 
-# Failures that happen before a byte of the request reached Lark.
-_NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
+@dataclass(frozen=True)
+class Answer:
+    """Lark's reply to one attempt, read in full (its JSON bodies are small)."""
+
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+
+
+def open_session() -> aiohttp.ClientSession:
+    """The pooled aiohttp session, configured as the httpx2 client it replaced was.
+
+    The TLS context is httpcore2's default one, so the same CA certificates are trusted
+    (`SSL_CERT_FILE` and `SSL_CERT_DIR` included). Proxies come from `env_proxy`, read once:
+    aiohttp's `trust_env` would read the environment and ~/.netrc again on every request, in a
+    thread. No cookie jar: calls for different people share the session, and Lark's API needs
+    none. aiohttp's own retry of PUT/DELETE on a dropped connection is switched off: only
+    `LarkClient._send` decides what is safe to send twice.
+    """
+    import aiohttp
+    import httpcore2
+
+    session = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(
+            limit=POOL_SIZE,
+            limit_per_host=0,
+            keepalive_timeout=KEEPALIVE,
+            ssl=httpcore2.default_ssl_context(),
+        ),
+        headers={"User-Agent": USER_AGENT},
+        cookie_jar=aiohttp.DummyCookieJar(),
+        timeout=aiohttp.ClientTimeout(total=None),
+    )
+    if not hasattr(session, "_retry_connection"):
+        raise RuntimeError("aiohttp changed: cannot turn off its own retry of PUT/DELETE")
+    session._retry_connection = False
+    return session
+
+
+def env_proxy(origin: str) -> str | None:
+    """The proxy `HTTP_PROXY`/`HTTPS_PROXY` name for `origin`'s scheme, unless `NO_PROXY`
+    exempts its host (the variables httpx2 honoured by default, read once as it did)."""
+    from urllib.parse import urlsplit
+    from urllib.request import getproxies, proxy_bypass
+
+    parts = urlsplit(origin)
+    if parts.hostname and proxy_bypass(parts.hostname):
+        return None
+    return getproxies().get(parts.scheme)
+
+
+def not_sent_errors() -> tuple[type[BaseException], ...]:
+    """aiohttp's failures that happen before a byte of the request reached Lark: no
+    connection could be made (refused, DNS, TLS handshake, proxy) or none was free in time.
+    Anything else (a dropped connection, a read timeout, a truncated body) may come after
+    Lark acted on the request."""
+    import aiohttp
+
+    return (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError, aiohttp.InvalidURL)
+
+
+def encode_query(params: Mapping[str, Any]) -> str:
+    """The query string httpx2 sends for `params`: lists repeat their key, booleans are
+    `true`/`false`, None inside a list is empty, everything else `str()`, form-encoded."""
+    pairs: list[tuple[str, str]] = []
+    for key, value in params.items():
+        for item in value if isinstance(value, list | tuple) else (value,):
+            pairs.append((str(key), _primitive(item)))
+    return urlencode(pairs)
+
+
+def _primitive(value: Any) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return "" if value is None else str(value)
+
+
+def encode_json(value: Any) -> bytes:
+    """A JSON body as httpx2 encodes one: UTF-8, compact, no NaN."""
+    return jsonlib.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _url(url: str) -> Any:
+    """`url` as aiohttp sends it, unchanged: the path is already percent-encoded by
+    `paths.build` and the query by `encode_query`."""
+    from yarl import URL
+
+    return URL(url, encoded=True)
 
 
 class _InvalidToken(Exception):
     """Internal signal: Lark called our tenant token invalid."""
 
 
-def _decode(response: httpx2.Response) -> dict[str, Any]:
+def _decode(response: Answer) -> dict[str, Any]:
     try:
-        body = response.json()
+        body = jsonlib.loads(response.content)
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
@@ -456,11 +580,11 @@ def _scopes(body: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _error_from(
-    response: httpx2.Response, body: dict[str, Any], path: str, *, as_user: bool = False
+    response: Answer, body: dict[str, Any], path: str, *, as_user: bool = False
 ) -> LarkError:
     code = body.get("code")
     code = code if isinstance(code, int) else None
-    msg = str(body.get("msg") or "").strip() or f"HTTP {response.status_code}"
+    msg = str(body.get("msg") or "").strip() or f"HTTP {response.status}"
     error = body.get("error") if isinstance(body.get("error"), dict) else {}
     log_id = error.get("log_id") or response.headers.get("x-tt-logid")
     where = f"Lark error {code} on {path}" if code is not None else f"Lark error on {path}"
@@ -475,7 +599,7 @@ def _error_from(
             "developer console, and LARK_USER_SCOPES of the authorization server)."
         )
         return LarkError(
-            text, code=code, msg=msg, http_status=response.status_code, scopes=scopes, log_id=log_id
+            text, code=code, msg=msg, http_status=response.status, scopes=scopes, log_id=log_id
         )
     if code in PERMISSION_CODES or (code is not None and "scope" in msg.lower()):
         scopes = _scopes(body)
@@ -489,7 +613,7 @@ def _error_from(
             text,
             code=code,
             msg=msg,
-            http_status=response.status_code,
+            http_status=response.status,
             scopes=scopes,
             log_id=log_id,
         )
@@ -499,8 +623,8 @@ def _error_from(
             "LARK_APP_SECRET (or the secret LARK_SECRET_ARN points to) against the app's "
             "Credentials page in the developer console."
         )
-        return LarkError(text, code=code, msg=msg, http_status=response.status_code, log_id=log_id)
+        return LarkError(text, code=code, msg=msg, http_status=response.status, log_id=log_id)
     text = f"{where}: {msg}"
     if log_id:
         text += f" (log_id {log_id})"
-    return LarkError(text, code=code, msg=msg, http_status=response.status_code, log_id=log_id)
+    return LarkError(text, code=code, msg=msg, http_status=response.status, log_id=log_id)

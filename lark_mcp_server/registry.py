@@ -24,6 +24,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, ToolAnnotations
+from pydantic import ConfigDict, Field, PrivateAttr
 
 from .caller_jwt import CALLER_JWT_HEADER
 from .config import Settings
@@ -92,8 +93,29 @@ class ToolSpec:
             open_world_hint=True,
         )
 
-    def to_tool(self) -> Tool:
-        """The MCP tool: the bound function plus a tidied input schema."""
+    def to_tool(self, schema: dict[str, Any] | None = None) -> Tool:
+        """The MCP tool: the bound function plus a tidied input schema.
+
+        Given the schema `to_tool()` computed earlier (`tool_schemas.py`), the tool is a
+        `LazyTool` that builds the rest when it is first called.
+        """
+        if schema is not None:
+            return LazyTool.model_construct(
+                fn=_unbuilt,
+                name=self.name,
+                title=self.title,
+                description=self.description,
+                parameters=schema,
+                fn_metadata=None,
+                is_async=True,
+                context_kwarg="ctx",
+                resolved_params={},
+                resolver_plans={},
+                annotations=self.annotations,
+                icons=None,
+                meta=None,
+                spec=self,
+            )
         tool = Tool.from_function(
             _bind(self),
             name=self.name,
@@ -104,6 +126,32 @@ class ToolSpec:
         )
         tool.parameters = tidy_schema(tool.parameters)
         return tool
+
+
+async def _unbuilt(**_: Any) -> None:
+    raise RuntimeError("a LazyTool's function is never called directly")
+
+
+class LazyTool(Tool):
+    """A tool listed from its precomputed schema; `run` builds the real `Tool` (argument
+    model, bound function) on the first call and hands every call to it."""
+
+    model_config = ConfigDict(defer_build=True)  # only ever model_construct()ed: no schema
+
+    spec: Any = Field(default=None, exclude=True)
+    _built: Tool | None = PrivateAttr(default=None)
+
+    @property
+    def output_schema(self) -> dict[str, Any] | None:  # type: ignore[override]
+        return None  # structured_output=False, as in to_tool()
+
+    async def run(
+        self, arguments: dict[str, Any], context: Any, convert_result: bool = False
+    ) -> Any:
+        if self._built is None:
+            # Two first calls at once may both build it: the same tool, and no harm.
+            self._built = self.spec.to_tool()
+        return await self._built.run(arguments, context, convert_result)
 
 
 def tidy_schema(schema: dict[str, Any]) -> dict[str, Any]:

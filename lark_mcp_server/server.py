@@ -2,11 +2,13 @@
 
 Tools come from the area modules listed in `AREAS`; each exposes a `TOOLS` `ToolSet`. The Lark
 client (auth, retries, errors) lives in `lark_client.py` and is created once per process in the
-lifespan below; turning Lark's answers into results is `formatting.py`'s job.
+lifespan below; turning Lark's answers into results is `formatting.py`'s job. Input schemas
+come from `tool_schemas.json` when the image build wrote one (`tool_schemas.py`).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import ModuleType
@@ -16,10 +18,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp
 
-from . import __version__
+from . import __version__, tool_schemas
 from .config import ConfigError, Settings
 from .http_guard import HttpGuard, is_loopback, transport_security
 from .registry import AppState, ToolSpec
+
+log = logging.getLogger("lark_mcp_server")
 
 MAX_BODY_BYTES = 1024 * 1024
 SERVER_NAME = "lark-mcp-server"
@@ -90,6 +94,11 @@ def build_server(settings: Settings | None = None) -> MCPServer[AppState]:
     """The MCP server with the configured tools and the health routes."""
     settings = settings or Settings.from_env()
     specs = select_tools(settings)
+    schemas = tool_schemas.load() or {}
+    log.info(
+        "tools ready",
+        extra={"tools": len(specs), "schemas": "precomputed" if schemas else "built at start"},
+    )
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
@@ -109,7 +118,7 @@ def build_server(settings: Settings | None = None) -> MCPServer[AppState]:
         ),
         lifespan=lifespan,
         log_level=settings.log_level,  # type: ignore[arg-type]
-        tools=[spec.to_tool() for spec in specs],
+        tools=[spec.to_tool(schemas.get(spec.name)) for spec in specs],
     )
 
     async def health(_: Request) -> JSONResponse:

@@ -13,7 +13,9 @@ CloudFormation deployment. It checks
 - **partition**: the region's partition (``aws``, ``aws-cn``, ``aws-us-gov``) and its URLs;
 - **agentcore**: Amazon Bedrock AgentCore answers in the region (``ListGateways``);
 - **concurrency**: the account's Lambda concurrency (``GetAccountSettings``) leaves room for
-  every reservation the synthesized templates make (Lambda keeps 100 unreserved);
+  every reservation the synthesized templates make (Lambda keeps 100 unreserved); on a
+  redeploy, what the deployed functions already reserve (``DescribeStackResource``,
+  ``GetFunctionConcurrency``) is not counted twice;
 - **resource types**: the region offers every resource type the synthesized templates use
   (CloudFormation registry, ``DescribeType``): AgentCore's types reach regions one by one.
 
@@ -359,6 +361,33 @@ def check_partition(region: str) -> Finding:
     )
 
 
+def _deployed_reservation(session: Any, region: str, name: str) -> int | None:
+    """What the deployed function ``stack/logical id`` reserves now: 0 when it is not deployed
+    (or reserves nothing), None when that cannot be read (then the whole reservation counts)."""
+    stack, _, logical_id = name.partition("/")
+    cloudformation = session.client("cloudformation", region_name=region, config=AWS_CONFIG)
+    try:
+        detail = cloudformation.describe_stack_resource(
+            StackName=stack, LogicalResourceId=logical_id
+        )["StackResourceDetail"]
+    except ClientError as exc:
+        # "Stack with id X does not exist" / "Resource Y does not exist for stack X".
+        return 0 if _error(exc)[0] == "ValidationError" else None
+    except BotoCoreError:
+        return None
+    function = detail.get("PhysicalResourceId")
+    if not function:
+        return 0
+    lambda_ = session.client("lambda", region_name=region, config=AWS_CONFIG)
+    try:
+        current = lambda_.get_function_concurrency(FunctionName=function)
+    except ClientError as exc:
+        return 0 if _error(exc)[0] == "ResourceNotFoundException" else None
+    except BotoCoreError:
+        return None
+    return int(current.get("ReservedConcurrentExecutions") or 0)
+
+
 def check_concurrency(session: Any, region: str, needs: AppNeeds) -> Finding:
     """The account's Lambda concurrency leaves room for the app's reservations."""
     client = session.client("lambda", region_name=region, config=AWS_CONFIG)
@@ -382,7 +411,21 @@ def check_concurrency(session: Any, region: str, needs: AppNeeds) -> Finding:
         return ok("concurrency", f"{have}; the app reserves none")
     if unreserved - needs.reserved >= UNRESERVED_MINIMUM:
         return ok("concurrency", f"{have}; the app reserves {needs.reserved}, which fits")
-    which = ", ".join(f"{name} {count}" for name, count in needs.reservations)
+    # A redeploy: what the deployed functions already reserve is outside `unreserved` already,
+    # so only the growth of each reservation must fit.
+    held = {name: _deployed_reservation(session, region, name) for name, _ in needs.reservations}
+    growth = sum(max(count - (held[name] or 0), 0) for name, count in needs.reservations)
+    in_place = needs.reserved - growth
+    if in_place and unreserved - growth >= UNRESERVED_MINIMUM:
+        return ok(
+            "concurrency",
+            f"{have}; the app reserves {needs.reserved}, {in_place} of it already in place"
+            " (deployed), which fits",
+        )
+    which = ", ".join(
+        f"{name} {count}" + (f" ({held[name]} in place)" if held[name] else "")
+        for name, count in needs.reservations
+    )
     return problem(
         "concurrency",
         f"{have}; the app reserves {needs.reserved} ({which}) and Lambda keeps"

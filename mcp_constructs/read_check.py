@@ -93,7 +93,8 @@ def explain(tool: str, text: str, fill_hint: str) -> str:
 
 
 def _summary(text: str) -> str:
-    """`3 chats` from a result like ``{"chats": [...], "has_more": false}``; never the items."""
+    """`3 chats` from a result like ``{"chats": [[header], [row], ...], "has_more": false}``;
+    never the items. A page of records is a table whose first row names the columns."""
     try:
         payload = json.loads(text)
     except ValueError:
@@ -101,8 +102,9 @@ def _summary(text: str) -> str:
     if isinstance(payload, dict):
         for key, value in payload.items():
             if isinstance(value, list):
+                count = len(value) - 1 if value and isinstance(value[0], list) else len(value)
                 more = " (more on later pages)" if payload.get("has_more") else ""
-                return f"{len(value)} {key}{more}"
+                return f"{count} {key}{more}"
     return "an answer"
 
 

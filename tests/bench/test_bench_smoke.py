@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bench import measure, procs
+from bench import measure, procs, result_sizes
 from bench.run import docs_page, table, targets
 from bench.servers import BARE, ServerSpec
 
@@ -152,3 +152,28 @@ def test_docs_page_renders_the_run_it_is_given() -> None:
     assert "```\nmake bench\n```" in section
     assert "busy with other work" in " ".join(section.split())  # 3.5 > 2 cores
     assert "| cold start ≤ 1.10x bare | - | n/a |" in section
+
+
+def test_result_items_and_content_floor_read_tables_and_grids() -> None:
+    chats = {
+        "chats": [["chat_id", "name"], ["oc_1", "Général"], ["oc_2", None]],
+        "has_more": True,
+        "page_token": "abc",
+    }
+    assert result_sizes.rows("chats", chats["chats"]) == [["oc_1", "Général"], ["oc_2", None]]
+    # Values only: oc_1 (4) + Général (9 UTF-8 bytes) + oc_2 (4) + true (4) + abc (3); the
+    # header row's names and the null cell add nothing.
+    assert result_sizes.content_floor(chats) == 24
+    sheet = {"range": "S!A1:B2", "values": [["Item", "Q1"], ["Rent", 1250]]}
+    assert len(result_sizes.rows("values", sheet["values"])) == 2  # a grid has no header row
+    assert result_sizes.content_floor(sheet) == len("S!A1:B2ItemQ1Rent1250")
+
+
+def test_a_page_target_shows_its_content_floor() -> None:
+    sizes = [{"tool": "read_sheet_range", "ratio": 0.534, "floor_ratio": 0.381}]
+    (check,) = [c for c in targets({}, sizes) if c["target"].startswith("read_sheet_range")]
+    assert check == {
+        "target": "read_sheet_range result text <= 0.30x lark-mcp's",
+        "value": "0.534x (floor 0.381x)",
+        "status": "MISS",
+    }

@@ -203,6 +203,50 @@ def expect_account_settings(
     )
 
 
+def expect_deployed(
+    session: StubbedSession,
+    reserved: int | None = None,
+    name: str = "LarkMcp-UserAuth/Server",
+    error: str | None = None,
+) -> None:
+    """What a deployed function reserves: DescribeStackResource then GetFunctionConcurrency.
+
+    ``reserved=None`` and no ``error``: the stack is not deployed (CloudFormation's
+    ValidationError). ``error``: CloudFormation refuses with that code.
+    """
+    stack, _, logical_id = name.partition("/")
+    cloudformation = session.stubbers["cloudformation"]
+    asked = {"StackName": stack, "LogicalResourceId": logical_id}
+    if error or reserved is None:
+        cloudformation.add_client_error(
+            "describe_stack_resource",
+            service_error_code=error or "ValidationError",
+            service_message=f"Stack with id {stack} does not exist",
+            http_status_code=400,
+            expected_params=asked,
+        )
+        return
+    function = f"{stack}-{logical_id}ABC123"
+    cloudformation.add_response(
+        "describe_stack_resource",
+        {
+            "StackResourceDetail": {
+                "LogicalResourceId": logical_id,
+                "PhysicalResourceId": function,
+                "ResourceType": "AWS::Lambda::Function",
+                "LastUpdatedTimestamp": "2026-12-01T00:00:00Z",
+                "ResourceStatus": "UPDATE_COMPLETE",
+            }
+        },
+        asked,
+    )
+    session.stubbers["lambda"].add_response(
+        "get_function_concurrency",
+        {"ReservedConcurrentExecutions": reserved} if reserved else {},
+        {"FunctionName": function},
+    )
+
+
 def expect_types(
     session: StubbedSession, needs: AppNeeds = NEEDS, missing: frozenset[str] = frozenset()
 ) -> None:
@@ -677,6 +721,7 @@ def test_a_new_accounts_concurrency_cannot_hold_a_reservation(
         bin_dir,
         NEEDS,
         functools.partial(expect_account_settings, session, limit=10),
+        functools.partial(expect_deployed, session),  # not deployed yet
         functools.partial(expect_types, session),
     )
     line = only_problem(findings, "concurrency")
@@ -702,12 +747,65 @@ def test_a_reservation_fits_only_leaving_100_unreserved(
         bin_dir,
         NEEDS,
         functools.partial(expect_account_settings, session, limit=limit, unreserved=unreserved),
+        *([] if fits else [functools.partial(expect_deployed, session)]),  # not deployed yet
         functools.partial(expect_types, session),
     )
     finding = by_check(findings)["concurrency"]
     assert finding.problem is not fits
     if fits:
         assert finding.message.endswith("the app reserves 5, which fits")
+
+
+def test_a_redeploy_does_not_count_its_own_reservation_twice(
+    session: StubbedSession, bin_dir: Path
+) -> None:
+    """102 unreserved with the app's 5 already reserved: nothing new to fit, so it fits."""
+    findings = _needs_findings(
+        session,
+        bin_dir,
+        NEEDS,
+        functools.partial(expect_account_settings, session, unreserved=102),
+        functools.partial(expect_deployed, session, reserved=5),
+        functools.partial(expect_types, session),
+    )
+    assert problems(findings) == []
+    assert by_check(findings)["concurrency"].message == (
+        f"the account's Lambda concurrency in {REGION} is 1000 (102 unreserved); the app"
+        " reserves 5, 5 of it already in place (deployed), which fits"
+    )
+
+
+def test_a_redeploy_that_grows_its_reservation_must_fit_the_growth(
+    session: StubbedSession, bin_dir: Path
+) -> None:
+    """5 in place, 8 wanted, 102 unreserved: 3 more would leave 99, below Lambda's 100."""
+    needs = AppNeeds(NEEDS.resource_types, (("LarkMcp-UserAuth/Server", 8),))
+    findings = _needs_findings(
+        session,
+        bin_dir,
+        needs,
+        functools.partial(expect_account_settings, session, unreserved=102),
+        functools.partial(expect_deployed, session, reserved=5),
+        functools.partial(expect_types, session, needs),
+    )
+    line = only_problem(findings, "concurrency")
+    assert "the app reserves 8 (LarkMcp-UserAuth/Server 8 (5 in place))" in line
+
+
+def test_an_unreadable_deployed_reservation_counts_in_full(
+    session: StubbedSession, bin_dir: Path
+) -> None:
+    findings = _needs_findings(
+        session,
+        bin_dir,
+        NEEDS,
+        functools.partial(expect_account_settings, session, unreserved=102),
+        functools.partial(expect_deployed, session, error="AccessDenied"),
+        functools.partial(expect_types, session),
+    )
+    assert "the app reserves 5 (LarkMcp-UserAuth/Server 5) and Lambda keeps 100" in (
+        only_problem(findings, "concurrency")
+    )
 
 
 def test_an_app_without_reservations_deploys_on_a_new_account(

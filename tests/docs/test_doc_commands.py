@@ -81,7 +81,8 @@ NOT_RUN = {
 #: Commands that run until stopped: each must still be running after SERVER_SECONDS.
 SERVERS = re.compile(
     r"^(make (local|fake-lark|bench)\b|(\.venv/bin/)?python3? -m"
-    r" (lark_mcp_server|lark_auth_server|local_gateway(\.chain)?|tests\.lark_fake|bench\.run)\b)"
+    r" (lark_mcp_server|lark_auth_server|local_gateway(\.chain)?|tests\.lark_fake|bench\.run)"
+    r"(?![.\w]))"  # `python -m lark_mcp_server.tool_schemas` is a module of it, not the server
 )
 #: A server may also stop at once on a setting the docs tell you to set (one line, no traceback).
 SERVER_SETTING = re.compile(r"\b[A-Z][A-Z0-9_]+ is (not set|required)\b")

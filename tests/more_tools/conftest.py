@@ -14,6 +14,7 @@ import pytest
 from mcp.client import Client
 
 from tests.lark_fake import FakeLark
+from tests.results import decode
 from tests.server.fixtures import anyio_backend as anyio_backend
 from tests.server.fixtures import lark as lark
 from tests.server.harness import ServerProcess, run_server, server_env
@@ -36,7 +37,7 @@ class Tools:
         assert not result.is_error, result.content[0].text
         data = json.loads(result.content[0].text)
         assert data == result.structured_content
-        return data
+        return decode(data)
 
     async def error(self, name: str, arguments: dict[str, Any]) -> str:
         result = await self.client.call_tool(name, arguments)

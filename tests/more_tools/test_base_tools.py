@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from typing import Any
 
 import httpx2
 import pytest
@@ -17,6 +19,11 @@ pytestmark = pytest.mark.anyio
 CST = dt.timezone(dt.timedelta(hours=8))
 BASE = "bascnTeamTracker"
 TASKS_URL = "https://acme.feishu.cn/base/bascnTeamTracker?table=tblTasks&view=vewGrid"
+
+
+def fields(record: dict[str, Any]) -> dict[str, Any]:
+    """A search result's record without its id: the record's field values."""
+    return {name: value for name, value in record.items() if name != "record_id"}
 
 
 def _ms(*args: int) -> int:
@@ -80,16 +87,14 @@ async def test_search_reads_values_flat(tools: Tools, lark: FakeLark):
     assert found["records"] == [
         {
             "record_id": "recTask01",
-            "fields": {
-                "Name": "Write MCP server",
-                "Estimate": 8,
-                "Status": "In progress",
-                "Tags": ["backend"],
-                "Due": "2026-11-28T00:00:00+08:00",
-                "Done": False,
-                "Owner": [{"id": "ou_bob", "name": "Bob Li"}],
-                "Notes": "Streamable HTTP",
-            },
+            "Name": "Write MCP server",
+            "Estimate": 8,
+            "Status": "In progress",
+            "Tags": ["backend"],
+            "Due": "2026-11-28T00:00:00+08:00",
+            "Done": False,
+            "Owner": [{"id": "ou_bob", "name": "Bob Li"}],
+            "Notes": "Streamable HTTP",
         }
     ]
     assert found["total"] == 1
@@ -97,7 +102,7 @@ async def test_search_reads_values_flat(tools: Tools, lark: FakeLark):
         "search_base_records",
         {"base": TASKS_URL, "filter": {"field": "Name", "op": "is", "value": "Write MCP server"}},
     )
-    assert utc["records"][0]["fields"]["Due"] == "2026-11-27T16:00:00+00:00"
+    assert utc["records"][0]["Due"] == "2026-11-27T16:00:00+00:00"
 
 
 async def test_search_paginates_through_every_record(tools: Tools, lark: FakeLark):
@@ -109,7 +114,7 @@ async def test_search_paginates_through_every_record(tools: Tools, lark: FakeLar
         result = await tools.ok("search_base_records", args)
         pages += 1
         seen += [r["record_id"] for r in result["records"]]
-        assert all(set(r["fields"]) <= {"Name"} for r in result["records"])
+        assert all(set(r) <= {"record_id", "Name"} for r in result["records"])
         if not result["has_more"]:
             break
         token = result["page_token"]
@@ -131,7 +136,7 @@ async def test_filter_and_sort_map_onto_lark(tools: Tools, lark: FakeLark):
             },
         },
     )
-    assert [r["fields"]["Name"] for r in found["records"]] == ["Load test"]
+    assert [r["Name"] for r in found["records"]] == ["Load test"]
     (sent,) = _searches(lark)
     assert sent.json["filter"] == {
         "conjunction": "and",
@@ -159,7 +164,7 @@ async def test_filter_and_sort_map_onto_lark(tools: Tools, lark: FakeLark):
             "sort": ["-Estimate"],
         },
     )
-    assert [r["fields"]["Name"] for r in anyone["records"]] == [
+    assert [r["Name"] for r in anyone["records"]] == [
         "Load test",
         "README",
         "Design review",
@@ -178,7 +183,7 @@ async def test_filter_and_sort_map_onto_lark(tools: Tools, lark: FakeLark):
     ]
     for condition, names in cases:
         result = await tools.ok("search_base_records", {"base": TASKS_URL, "filter": condition})
-        assert [r["fields"]["Name"] for r in result["records"]] == names, condition
+        assert [r["Name"] for r in result["records"]] == names, condition
 
 
 @pytest.mark.parametrize(
@@ -248,7 +253,7 @@ async def test_create_converts_values_and_reads_them_back(tools: Tools, lark: Fa
             "utc_offset": "+08:00",
         },
     )
-    assert again["records"][0]["fields"] == {
+    assert fields(again["records"][0]) == {
         **values,
         "Owner": [{"id": "ou_alice", "name": "Alice Wang"}, {"id": "ou_erin", "name": "Erin Liu"}],
     }
@@ -329,7 +334,7 @@ async def test_wiki_hosted_base(tools: Tools, lark: FakeLark):
         {"base": "https://acme.feishu.cn/wiki/wikTracker?table=tblPeople", "page_size": 1},
     )
     assert set(found) == {"records", "total", "has_more", "page_token"}
-    assert found["records"][0]["fields"]["Person"] == [{"id": "ou_alice", "name": "Alice Wang"}]
+    assert found["records"][0]["Person"] == [{"id": "ou_alice", "name": "Alice Wang"}]
     text = await tools.error(
         "list_base_tables",
         {"base": f"https://acme.feishu.cn/wiki/{lark.wiki_nodes[1]['node_token']}"},
@@ -370,3 +375,14 @@ async def test_tools_list_shows_the_typed_filter(tools: Tools):
     shown = dict(search.input_schema["properties"]["filter"])
     assert shown.pop("description")
     assert shown == FILTER_SCHEMA
+
+
+async def test_search_answers_one_header_row_then_a_row_per_record(tools: Tools, lark: FakeLark):
+    result = await tools.client.call_tool(
+        "search_base_records", {"base": TASKS_URL, "field_names": ["Status", "Name"]}
+    )
+    rows = json.loads(result.content[0].text)["records"]
+    # The table's own field order, whatever order field_names asked in; the id comes first.
+    assert rows[0] == ["record_id", "Name", "Status"]
+    assert rows[1] == ["recTask01", "Write MCP server", "In progress"]
+    assert len(rows) == 1 + len(lark.records["tblTasks"][:20])

@@ -10,6 +10,7 @@ import pytest
 from mcp.client import Client
 
 from tests.lark_fake import FakeLark
+from tests.results import records
 from tests.server.harness import run_server, server_env
 
 from .conftest import Tools
@@ -224,5 +225,5 @@ async def test_read_only_mode_hides_the_writes(lark_fake: FakeLark):
             result = await client.call_tool("create_task", {"summary": "sneaky"})
             assert result.is_error and "create_task" in result.content[0].text
             found = await client.call_tool("search_chats", {"query": "design"})
-            assert json.loads(found.content[0].text)["chats"][0]["chat_id"] == "oc_design"
+            assert records(json.loads(found.content[0].text)["chats"])[0]["chat_id"] == "oc_design"
     assert lark_fake.writes("task") == []

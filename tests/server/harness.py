@@ -16,6 +16,7 @@ from typing import Any
 import httpx2
 
 from tests.deploy_checks.local_stack import free_port, stop_process, wait_healthy
+from tests.results import decode
 
 REPO = Path(__file__).resolve().parents[2]
 ACCEPT = "application/json, text/event-stream"
@@ -79,12 +80,13 @@ def server_env(base_url: str | None, **extra: str) -> dict[str, str]:
 
 @contextmanager
 def run_server(
-    env: Mapping[str, str], *, wait: bool = True, host: str = "127.0.0.1"
+    env: Mapping[str, str], *, wait: bool = True, host: str = "127.0.0.1", cwd: Path = REPO
 ) -> Iterator[ServerProcess]:
     """Start `python -m lark_mcp_server` on a free port; stop it on exit.
 
     `host` is the bind address: loopback (DNS-rebinding protection on) by default, `0.0.0.0`
     for the container's behaviour (any Host). Either way it is reached over 127.0.0.1.
+    `cwd`: where `lark_mcp_server` is imported from (a copy of the package, say).
     """
     port = free_port()
     full_env = {**env, "HOST": host, "PORT": str(port)}
@@ -93,7 +95,7 @@ def run_server(
     with open(log_path, "wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "lark_mcp_server"],
-            cwd=REPO,
+            cwd=cwd,
             env=full_env,
             stdout=sink,
             stderr=subprocess.STDOUT,
@@ -140,9 +142,10 @@ def call(server: ServerProcess, name: str, arguments: dict[str, Any], **kw: Any)
 
 
 def payload(result: dict[str, Any]) -> dict[str, Any]:
-    """The tool's JSON payload from `content[0].text` (what every client can read)."""
+    """The tool's JSON payload from `content[0].text` (what every client can read), with its
+    tables read back as records (tests/results.py)."""
     assert not result.get("isError"), result
-    return json.loads(result["content"][0]["text"])
+    return decode(json.loads(result["content"][0]["text"]))
 
 
 def error_text(result: dict[str, Any]) -> str:

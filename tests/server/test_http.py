@@ -101,7 +101,12 @@ async def test_official_client_over_streamable_http(server: ServerProcess, lark:
         assert not result.is_error
         data = json.loads(result.content[0].text)
         assert data == result.structured_content
-        assert len(data["chats"]) == 2 and data["has_more"] is True
+        # A page of records is a table: the field names once, then one row per chat.
+        assert data["chats"] == [
+            ["chat_id", "name", "description"],
+            *([c["chat_id"], c["name"], c["description"]] for c in lark.chats[:2]),
+        ]
+        assert data["has_more"] is True
 
 
 @pytest.mark.parametrize(
