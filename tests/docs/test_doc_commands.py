@@ -24,6 +24,7 @@ Every scratch HOME shares one thing with the runner: jsii's package cache (tests
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -32,6 +33,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -94,6 +96,8 @@ FIXED_PORT = re.compile(
     r"|127\.0\.0\.1:(8001|8002|9999)\b"
 )
 _FIXED_PORT_LOCK = threading.Lock()
+#: ... and one at a time on the machine: another checkout's suite may run these commands too.
+_FIXED_PORT_FILE = Path(tempfile.gettempdir()) / "lark-mcp-doc-commands-fixed-ports.lock"
 SERVER_SECONDS = 8.0
 COMMAND_SECONDS = 240.0
 #: A stop on the absent account (or the absent server a local URL names) is the expected end.
@@ -310,6 +314,14 @@ def _make(shell: str, *, synthesized: bool) -> str:
     return re.sub(r"^make\b", f"make {extra}", shell, count=1)
 
 
+@contextlib.contextmanager
+def fixed_ports() -> Iterator[None]:
+    """Hold the fixed ports: against the other threads here, and other runs on this machine."""
+    with _FIXED_PORT_LOCK, _FIXED_PORT_FILE.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
+        yield
+
+
 def run_documented(command: str, workdir: Path, assembly: Future[Path] | None = None) -> Outcome:
     closed = _closed_port()
     root = scratch_copy(workdir / "repo")
@@ -322,7 +334,7 @@ def run_documented(command: str, workdir: Path, assembly: Future[Path] | None = 
     activated = bool(re.match(r"python3? -m\b", shell))
     env = no_account_env(home, closed, venv_on_path=activated)
     limit = SERVER_SECONDS if SERVERS.match(command) else COMMAND_SECONDS
-    with _FIXED_PORT_LOCK if FIXED_PORT.search(command) else contextlib.nullcontext():
+    with fixed_ports() if FIXED_PORT.search(command) else contextlib.nullcontext():
         return _run(command, shell, root, env, limit, synthesized=synthesized)
 
 
