@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json as jsonlib
+import logging
 import random
 import re
 import time
@@ -502,15 +503,24 @@ def open_session() -> aiohttp.ClientSession:
 
 
 def env_proxy(origin: str) -> str | None:
-    """The proxy `HTTP_PROXY`/`HTTPS_PROXY` name for `origin`'s scheme, unless `NO_PROXY`
-    exempts its host (the variables httpx2 honoured by default, read once as it did)."""
+    """The proxy `HTTP_PROXY`/`HTTPS_PROXY` (else `ALL_PROXY`) names for `origin`'s scheme,
+    unless `NO_PROXY` exempts its host: the variables httpx2 honoured by default, read once as
+    it did. Only http:// and https:// proxies (aiohttp speaks no SOCKS)."""
     from urllib.parse import urlsplit
     from urllib.request import getproxies, proxy_bypass
 
     parts = urlsplit(origin)
     if parts.hostname and proxy_bypass(parts.hostname):
         return None
-    return getproxies().get(parts.scheme)
+    proxies = getproxies()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    if proxy and not proxy.startswith(("http://", "https://")):
+        logging.getLogger("lark_mcp_server").warning(
+            "ignoring proxy %s for Lark: only http:// and https:// proxies are supported",
+            proxy.split("://")[0] + "://...",
+        )
+        return None
+    return proxy or None
 
 
 def not_sent_errors() -> tuple[type[BaseException], ...]:

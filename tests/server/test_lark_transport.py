@@ -21,7 +21,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lark_mcp_server.lark_client import TOKEN_PATH, LarkClient, LarkError, encode_query
+from lark_mcp_server.lark_client import (
+    TOKEN_PATH,
+    LarkClient,
+    LarkError,
+    encode_query,
+    env_proxy,
+)
 
 Behaviour = Callable[["Seen"], Awaitable[bytes | None]]
 
@@ -243,6 +249,25 @@ def test_the_proxy_from_the_environment_is_used(monkeypatch: pytest.MonkeyPatch)
     proxy = run(with_proxy())
     # A proxy is asked for the absolute URL.
     assert [r.target for r in proxy.api_requests()] == ["http://lark.example.invalid/open-apis/x"]
+
+
+def test_which_proxy_the_environment_names(monkeypatch: pytest.MonkeyPatch):
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    lark = "https://open.feishu.cn"
+    assert env_proxy(lark) is None
+    monkeypatch.setenv("ALL_PROXY", "http://all.proxy:3128")
+    assert env_proxy(lark) == "http://all.proxy:3128"
+    monkeypatch.setenv("HTTPS_PROXY", "http://tls.proxy:3128")
+    assert env_proxy(lark) == "http://tls.proxy:3128"
+    assert env_proxy("http://lark.example.invalid") == "http://all.proxy:3128"
+    monkeypatch.setenv("NO_PROXY", "localhost,.feishu.cn")
+    assert env_proxy(lark) is None
+    monkeypatch.delenv("NO_PROXY")
+    monkeypatch.delenv("HTTPS_PROXY")
+    monkeypatch.setenv("ALL_PROXY", "socks5://socks.proxy:1080")  # not a proxy aiohttp speaks
+    assert env_proxy(lark) is None
 
 
 params_values = st.one_of(
