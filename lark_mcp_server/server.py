@@ -8,6 +8,7 @@ come from `tool_schemas.json` when the image build wrote one (`tool_schemas.py`)
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,6 +27,7 @@ from .registry import AppState, ToolSpec
 log = logging.getLogger("lark_mcp_server")
 
 MAX_BODY_BYTES = 1024 * 1024
+GC_YOUNG_THRESHOLD = 7000  # allocations between young collections (CPython's default: 700)
 SERVER_NAME = "lark-mcp-server"
 
 
@@ -90,8 +92,19 @@ def select_tools(settings: Settings) -> list[ToolSpec]:
     return specs
 
 
-def build_server(settings: Settings | None = None) -> MCPServer[AppState]:
-    """The MCP server with the configured tools and the health routes."""
+def build_server(
+    settings: Settings | None = None, *, freeze_heap: bool = False
+) -> MCPServer[AppState]:
+    """The MCP server with the configured tools and the health routes.
+
+    `freeze_heap` (the server process only, `__main__`, which turns the collector off for
+    start-up): once started, move every object alive then (modules, tools) out of the garbage
+    collector's sight (`gc.freeze`), since each full collection would otherwise walk them all
+    (~50 ms a time), and collect the young generation less often, so that a call's objects,
+    which reference counting frees, are mostly gone before the collector walks them. Together
+    ~0.1 ms less CPU per tool call. Not for a process that builds servers repeatedly (tests):
+    frozen objects are never freed.
+    """
     settings = settings or Settings.from_env()
     specs = select_tools(settings)
     schemas = tool_schemas.load() or {}
@@ -103,6 +116,10 @@ def build_server(settings: Settings | None = None) -> MCPServer[AppState]:
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
         state = AppState.create(settings)
+        if freeze_heap:
+            gc.freeze()
+            gc.set_threshold(GC_YOUNG_THRESHOLD, 10, 10)
+            gc.enable()
         try:
             yield state
         finally:
@@ -129,7 +146,7 @@ def build_server(settings: Settings | None = None) -> MCPServer[AppState]:
     return server
 
 
-def build_app(settings: Settings | None = None) -> ASGIApp:
+def build_app(settings: Settings | None = None, *, freeze_heap: bool = False) -> ASGIApp:
     """The ASGI app: stateless Streamable HTTP on /mcp, bodies capped, DNS rebinding refused.
 
     On a loopback bind Host and Origin must name the bound address (the SDK checks); on any
@@ -137,7 +154,7 @@ def build_app(settings: Settings | None = None) -> ASGIApp:
     browser Origin must be in `ALLOWED_ORIGINS` (HttpGuard checks).
     """
     settings = settings or Settings.from_env()
-    server = build_server(settings)
+    server = build_server(settings, freeze_heap=freeze_heap)
     app = server.streamable_http_app(
         streamable_http_path="/mcp",
         stateless_http=True,
