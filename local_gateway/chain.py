@@ -239,9 +239,19 @@ def main() -> None:
     data.mkdir(mode=0o700, parents=True, exist_ok=True)
     chain = Chain(env, data)
 
-    def stop(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
+    stopping = False
 
+    def stop(signum: int, frame: FrameType | None) -> None:
+        # Only the first Ctrl-C or SIGTERM stops the chain: make forwards its own SIGTERM to the
+        # chain a Ctrl-C already reached, and that must not end in a traceback. Later signals
+        # are dropped here rather than by SIG_IGN, which Python reports as an error when the
+        # signal is already pending ("ignored due to race condition").
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     code = 0
     try:
@@ -250,13 +260,13 @@ def main() -> None:
     except KeyboardInterrupt:
         print("stopping", flush=True)
     except ChainError as exc:
+        stopping = True
         print(f"make local USER_AUTH=1: {exc}", file=sys.stderr, flush=True)
         code = 1
     finally:
-        # A second Ctrl-C (or make's SIGTERM) while the children stop must not cut that short
-        # with a traceback: stop() already kills whatever has not ended within 10 s.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        # Nor may a signal cut the children's stop short: stop() already kills whatever has not
+        # ended within 10 s.
+        stopping = True
         chain.stop()
     sys.exit(code)
 

@@ -18,6 +18,7 @@ from mcp_constructs.manifest import tool_names
 from tests.deploy_checks.cli_session import StubbedSession, expect_stack
 from tests.deploy_checks.conftest import CLIENT, READ_SCOPE, READER, SCOPE, TARGET, expected_tools
 from tests.deploy_checks.local_stack import REPO, GatewayStandIn, Issuer
+from tests.jsii_cache import shared_cache_env
 
 POOL = "eu-west-1_AbCdEfGhI"
 
@@ -274,7 +275,7 @@ def test_a_profile_that_does_not_exist_is_a_sentence_not_a_traceback(
         "AWS_CONFIG_FILE": str(tmp_path / "config"),
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
         "AWS_PROFILE": "no-such-profile",
-    }
+    } | shared_cache_env()  # a fresh HOME, not a fresh jsii cache (tests/jsii_cache.py)
     done = subprocess.run(
         [sys.executable, "-m", module, "--stack-prefix", "LarkMcp", "--region", "eu-west-1"],
         cwd=REPO,

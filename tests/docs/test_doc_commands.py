@@ -14,12 +14,17 @@ command that runs the whole suite is listed in ``NOT_RUN`` with its reason.
 
 Placeholders (``aws://A/R``, ``TEAM=<name>``, ``URL=...``, ``[OPTIONAL=1]``) become concrete
 values (``PLACEHOLDERS``); an optional ``[...]`` part is run included. A command documented
-on several pages runs once; its test id names the first page and line.
+on several pages runs once; its test id names the first page and line. Spellings that become the
+same shell command (``make local [USER_AUTH=1]`` and ``make local USER_AUTH=1``) run once too,
+and each keeps its own test.
+
+Every scratch HOME shares one thing with the runner: jsii's package cache (tests/jsii_cache.py).
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -28,6 +33,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -35,6 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from tests.jsii_cache import package_cache_root, shared_cache_env
 
 REPO = Path(__file__).resolve().parents[2]
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
@@ -82,8 +90,14 @@ SERVERS = re.compile(
 SERVER_SETTING = re.compile(r"\b[A-Z][A-Z0-9_]+ is (not set|required)\b")
 #: Servers on fixed ports (the fake Lark on 9999; the sign-in chain on 8001, 8002) run one at
 #: a time.
-FIXED_PORT = re.compile(r"fake-lark|tests\.lark_fake|local_gateway\.chain|make local.*USER_AUTH")
+FIXED_PORT = re.compile(
+    r"fake-lark|tests\.lark_fake|local_gateway\.chain|make local.*USER_AUTH"
+    # A command pointed at those ports must meet nothing there (servers have a lane of their own).
+    r"|127\.0\.0\.1:(8001|8002|9999)\b"
+)
 _FIXED_PORT_LOCK = threading.Lock()
+#: ... and one at a time on the machine: another checkout's suite may run these commands too.
+_FIXED_PORT_FILE = Path(tempfile.gettempdir()) / "lark-mcp-doc-commands-fixed-ports.lock"
 SERVER_SECONDS = 8.0
 COMMAND_SECONDS = 240.0
 #: A stop on the absent account (or the absent server a local URL names) is the expected end.
@@ -254,7 +268,7 @@ def no_account_env(home: Path, closed: int, *, venv_on_path: bool) -> dict[str, 
         "HOST": "127.0.0.1",
         "PORT": str(_closed_port()),
     }
-    return env
+    return env | shared_cache_env()
 
 
 @dataclass(frozen=True)
@@ -300,6 +314,14 @@ def _make(shell: str, *, synthesized: bool) -> str:
     return re.sub(r"^make\b", f"make {extra}", shell, count=1)
 
 
+@contextlib.contextmanager
+def fixed_ports() -> Iterator[None]:
+    """Hold the fixed ports: against the other threads here, and other runs on this machine."""
+    with _FIXED_PORT_LOCK, _FIXED_PORT_FILE.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
+        yield
+
+
 def run_documented(command: str, workdir: Path, assembly: Future[Path] | None = None) -> Outcome:
     closed = _closed_port()
     root = scratch_copy(workdir / "repo")
@@ -312,7 +334,7 @@ def run_documented(command: str, workdir: Path, assembly: Future[Path] | None = 
     activated = bool(re.match(r"python3? -m\b", shell))
     env = no_account_env(home, closed, venv_on_path=activated)
     limit = SERVER_SECONDS if SERVERS.match(command) else COMMAND_SECONDS
-    with _FIXED_PORT_LOCK if FIXED_PORT.search(command) else contextlib.nullcontext():
+    with fixed_ports() if FIXED_PORT.search(command) else contextlib.nullcontext():
         return _run(command, shell, root, env, limit, synthesized=synthesized)
 
 
@@ -360,17 +382,37 @@ def _assembly_of(outcome: Future[Outcome], workdir: Path) -> Future[Path]:
 # --- the tests ----------------------------------------------------------------------------
 
 COMMANDS = documented_commands()
+#: Commands that work (CDK ones spend seconds in synth) share two threads, one per core; servers
+#: idle after starting, so they take turns on a lane of their own meanwhile.
 WORKERS = 2
+#: The app synthesizes in these: started first, so the quick ones fill the gaps at the end.
+SYNTHESIZES = re.compile(r"\bcdk\b|^make (synth|bootstrap|diff|destroy)\b")
 #: Each test waits for its command, queued behind the others on a machine with two cores.
 pytestmark = pytest.mark.timeout(1200)
+
+
+def same_shell(command: str) -> str:
+    """What a shell is given for ``command``: two spellings that agree run once."""
+    return concrete(command, 0)
+
+
+def _start_order(doc: DocCommand) -> tuple[bool, bool, bool]:
+    """`make synth` first (its cdk.out serves `make deploy` / `make doctor`), those last; the
+    commands that synthesize before the rest."""
+    command = doc.command
+    return (
+        command != "make synth",
+        bool(AFTER_SYNTH.match(command)),
+        not SYNTHESIZES.search(command),
+    )
 
 
 @pytest.fixture(scope="module")
 def outcomes(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, Future[Outcome]]:
-    """Every selected command started at once on a small pool (CDK ones spend seconds in
-    synth); `make synth` too when a selected `make deploy` / `make doctor` needs its cdk.out."""
+) -> Iterator[dict[str, Future[Outcome]]]:
+    """Every selected command started at once; `make synth` too when a selected `make deploy` /
+    `make doctor` needs its cdk.out. Keyed by documented command."""
     selected = {
         item.callspec.params["doc"].command
         for item in request.session.items
@@ -379,24 +421,26 @@ def outcomes(
     if any(AFTER_SYNTH.match(command) for command in selected):
         selected.add("make synth")
     base = tmp_path_factory.mktemp("doc-commands")
-    pool = ThreadPoolExecutor(max_workers=WORKERS)
-    futures = {}
+    workers = ThreadPoolExecutor(max_workers=WORKERS)
+    servers = ThreadPoolExecutor(max_workers=1)
+    futures: dict[str, Future[Outcome]] = {}
+    runs: dict[str, Future[Outcome]] = {}
     synth: Future[Path] | None = None
-    # `make synth` first (its cdk.out serves `make deploy` / `make doctor`), those last.
-    ordered = sorted(
-        enumerate(COMMANDS),
-        key=lambda c: (c[1].command != "make synth", bool(AFTER_SYNTH.match(c[1].command))),
-    )
-    for number, doc in ordered:
+    for number, doc in sorted(enumerate(COMMANDS), key=lambda c: _start_order(c[1])):
         if doc.command in NOT_RUN or doc.command not in selected:
             continue
-        workdir = base / f"c{number}"
-        workdir.mkdir()
-        futures[doc.command] = pool.submit(run_documented, doc.command, workdir, synth)
-        if doc.command == "make synth":
-            synth = _assembly_of(futures[doc.command], workdir)
+        shell = same_shell(doc.command)
+        if shell not in runs:
+            workdir = base / f"c{number}"
+            workdir.mkdir()
+            pool = servers if SERVERS.match(doc.command) else workers
+            runs[shell] = pool.submit(run_documented, doc.command, workdir, synth)
+            if doc.command == "make synth":
+                synth = _assembly_of(runs[shell], workdir)
+        futures[doc.command] = runs[shell]
     yield futures
-    pool.shutdown(wait=True, cancel_futures=True)
+    for pool in (workers, servers):
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 @pytest.mark.parametrize("doc", COMMANDS, ids=[c.id for c in COMMANDS])
@@ -443,6 +487,12 @@ def test_placeholders_become_values() -> None:
         ".venv/bin/python -m bench.run",
     ]
     assert _normalize("make local   # another terminal") == ["make local"]
+    # Spellings a shell is given alike run once (each keeps its test); others do not merge.
+    assert same_shell("make local [USER_AUTH=1]") == same_shell("make local USER_AUTH=1")
+    assert same_shell("make quicksuite [TEAM=<name>]") == same_shell("make quicksuite TEAM=support")
+    assert same_shell("npx cdk bootstrap aws://A/R") != same_shell(
+        "./node_modules/.bin/cdk bootstrap aws://ACCOUNT/REGION"
+    )
 
 
 def test_the_fresh_shell_has_no_venv_and_no_account(tmp_path: Path) -> None:
@@ -450,6 +500,9 @@ def test_the_fresh_shell_has_no_venv_and_no_account(tmp_path: Path) -> None:
     venv_bin = (REPO / ".venv" / "bin").resolve()
     assert all(Path(p).resolve() != venv_bin for p in env["PATH"].split(os.pathsep) if p)
     assert not {k for k in env if k.startswith("AWS_ACCESS") or k == "AWS_PROFILE"}
+    # Only jsii's unpacked packages are the runner's (not under the fresh HOME).
+    assert env["JSII_RUNTIME_PACKAGE_CACHE_ROOT"] == package_cache_root()
+    assert not Path(package_cache_root()).is_relative_to(tmp_path)
 
 
 def test_without_a_venv_the_cdk_app_says_to_run_make_setup(tmp_path: Path) -> None:

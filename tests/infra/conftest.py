@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.jsii_cache import shared_cache_env
+
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 REPO = Path(__file__).resolve().parents[2]
@@ -117,6 +119,7 @@ def make_synth(tmp_path_factory):
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_", "DOCKER_"))}
     env |= {"HOME": str(home), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    env |= shared_cache_env()  # not AWS set-up: a fresh HOME need not unpack aws-cdk-lib again
     # The linked .venv/node_modules are the shared checkout's: keep make from reinstalling them.
     process = subprocess.Popen(
         ["make", "-o", ".venv/.installed", "-o", "node_modules/.installed", "synth"],

@@ -108,13 +108,17 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningChain]:
         assert mcp and sign_in, f"the chain did not start:\n{text}"
         yield RunningChain(mcp.group(1), sign_in.group(1), sign_in.group(2), data, process)
     finally:
-        process.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        # What Ctrl-C on `make local USER_AUTH=1` sends: SIGINT, then make's own SIGTERM.
+        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-    assert process.returncode == 0, process.stdout.read()
+    output = process.stdout.read()
+    assert process.returncode == 0, output
+    assert "Traceback" not in output, output
     if mcp and sign_in:  # Ctrl-C stopped every process of the chain: nothing answers any more
         for url in (mcp.group(1), f"{sign_in.group(1)}/health", f"{sign_in.group(2)}/_fake/stats"):
             with pytest.raises(httpx2.ConnectError):
