@@ -20,10 +20,12 @@ def compact(value: Any) -> Any:
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
+            if item is None or item == "":
+                continue
             if isinstance(item, dict | list):
                 item = compact(item)
-            if item is None or item == "" or item == [] or item == {}:
-                continue
+                if not item:  # empty, or emptied
+                    continue
             out[key] = item
         return out
     if isinstance(value, list):
