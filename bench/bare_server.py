@@ -24,6 +24,11 @@ def echo(text: str) -> str:
 
 def main() -> None:
     """Serve POST /mcp on HOST:PORT until stopped."""
+    serve(server)
+
+
+def serve(server: MCPServer) -> None:
+    """Serve `server` on HOST:PORT until stopped, with the transport settings ours uses."""
     app = server.streamable_http_app(
         streamable_http_path="/mcp",
         stateless_http=os.environ.get("BARE_STATEFUL") != "1",

@@ -122,7 +122,21 @@ LARK_MCP = ServerSpec(
     ),
 )
 
-SERVERS = {spec.name: spec for spec in (OURS, BARE, LARK_MCP)}
+BARE_FETCH = ServerSpec(
+    name="bare-fetch",
+    argv=lambda port, lark: [sys.executable, "-m", "bench.bare_fetch_server"],
+    env=_python_env,
+    tool="fetch",
+    arguments={"page_size": 20},
+    expect="oc_",
+    note=(
+        "`python -m bench.bare_fetch_server`: the bare server whose one tool `fetch` makes the "
+        "same Lark GET as list_chats with aiohttp, decodes it and returns the first chat's id; "
+        "its throughput is the most any tool making that round trip can reach."
+    ),
+)
+
+SERVERS = {spec.name: spec for spec in (OURS, BARE, BARE_FETCH, LARK_MCP)}
 
 
 def git(*args: str) -> str:

@@ -177,3 +177,13 @@ def test_a_page_target_shows_its_content_floor() -> None:
         "value": "0.534x (floor 0.381x)",
         "status": "MISS",
     }
+
+
+def test_the_echo_target_shows_the_bare_fetch_ceiling_beside_it() -> None:
+    results = {
+        "ours": {"load": {"calls_per_second": 560.0, "errors": 0}},
+        "bare": {"load": {"calls_per_second": 700.0}},
+        "bare-fetch": {"load": {"calls_per_second": 595.0}},
+    }
+    (check,) = [c for c in targets(results) if c["target"].endswith("bare echo")]
+    assert check["value"] == "0.8x (bare-fetch: 0.85x)" and check["status"] == "PASS"
