@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -28,6 +30,20 @@ READER = AppClient("read-team-client", "r3ad-team-client-secret-0123", (READ_SCO
 # A real client of the same pool the gateway does not list in AllowedClients.
 STRANGER = AppClient("other-team-client", "an0ther-client-secret", (SCOPE,))
 FAST = RetryPolicy(max_attempts=2, max_seconds=5, first_delay=0.05, request_timeout=10)
+
+
+@pytest.fixture
+def no_aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A machine with no AWS setup: no AWS_* variables, config or credentials files, nor
+    instance metadata; HOME is `tmp_path`, which is returned."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    return tmp_path
 
 
 def expected_tools() -> list[str]:

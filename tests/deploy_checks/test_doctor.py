@@ -347,16 +347,13 @@ def test_an_arm64_daemon_needs_no_emulation(session: StubbedSession, bin_dir: Pa
 
 
 def test_no_credentials_is_one_line_and_docker_is_still_checked(
-    tmp_path: Path, bin_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+    no_aws: Path,
+    tmp_path: Path,
+    bin_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
 ) -> None:
     """`main()` as `make doctor` runs it, on a machine with no AWS setup and Docker stopped."""
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("AWS_REGION", REGION)
     fake_docker(bin_dir, info=(1, "", DOCKER_DOWN))
     cdk_json = tmp_path / "cdk.json"
@@ -962,15 +959,8 @@ def test_needs_are_read_from_the_assembly(tmp_path: Path) -> None:
 
 
 def test_main_reads_the_assembly_it_is_given(
-    tmp_path: Path, bin_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+    no_aws: Path, tmp_path: Path, bin_dir: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     fake_docker(bin_dir)
     out = _assembly(tmp_path, {"Gateway": {"Type": "AWS::BedrockAgentCore::Gateway"}})
     doctor.main(["--cdk-json", str(tmp_path / "none.json"), "--assembly", str(out)])

@@ -9,7 +9,6 @@ the old values, which its ``ReferencedValues`` output still shows.
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -215,16 +214,7 @@ def test_the_references_a_template_records() -> None:
     assert stale_refs.references({"Outputs": {"ReferencedValues": {"Value": "none"}}}) == []
 
 
-def test_without_credentials_one_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
-) -> None:
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+def test_without_credentials_one_line(no_aws: Path, capsys: pytest.CaptureFixture) -> None:
     assert stale_refs.main(["--region", REGION]) == 1
     assert capsys.readouterr().out == (
         "references: no AWS credentials found: `aws configure`, or `aws sso login`\n"
