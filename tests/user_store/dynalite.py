@@ -16,15 +16,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.deploy_checks.local_stack import free_port, stop_process
+
 from .moto_aws import FAKE_KEYS, REGION, boto_client
 
 DYNALITE = Path(__file__).resolve().parents[2] / "node_modules" / ".bin" / "dynalite"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextlib.contextmanager
@@ -32,7 +28,7 @@ def dynalite_server() -> Iterator[dict[str, str]]:
     """A dynalite process on a free loopback port; yields the environment a client needs."""
     if not DYNALITE.exists():
         raise RuntimeError(f"{DYNALITE} is missing: run `npm ci` at the repository root.")
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [str(DYNALITE), "--host", "127.0.0.1", "--port", str(port), "--createTableMs", "0"],
         stdout=subprocess.DEVNULL,
@@ -51,12 +47,7 @@ def dynalite_server() -> Iterator[dict[str, str]]:
                 time.sleep(0.05)
         yield {**FAKE_KEYS, "AWS_REGION": REGION, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 def create_plain_table(env: dict[str, str], name: str) -> None:
