@@ -23,6 +23,7 @@ from typing import Any
 import httpx2
 
 from bench.mcp_http import Session, post_sync, result_of, tool_call
+from tests.results import is_table
 
 CHAT = "oc_benchpage"
 CALENDAR = "cal_benchpage@group.calendar.feishu.cn"
@@ -107,16 +108,12 @@ class Size:
     floor_ratio: float
 
 
-GRIDS = frozenset({"values"})  # a sheet's cell grid is content, not a table of records
-
-
 def rows(key: str, value: Any) -> list[Any]:
-    """The items of a result list: a table's rows after its header row, else the list itself."""
+    """The items of a result list: a table's rows after its header row, else the list itself
+    (a sheet's cell grid is content, not a table: tests/results.py tells them apart)."""
     if not isinstance(value, list):
         return []
-    if key not in GRIDS and value and all(isinstance(row, list) for row in value):
-        return value[1:]
-    return value
+    return value[1:] if is_table(key, value) else value
 
 
 def _leaf_bytes(value: Any) -> int:
