@@ -70,6 +70,49 @@ def sign_in_as(chain: RunningChain, open_id: str) -> None:
     assert answer.status_code == 200, answer.text
 
 
+async def python_sdk_calls_a_tool(
+    chain: RunningChain,
+    metadata: OAuthClientMetadata,
+    storage: MemoryStorage,
+    redirect: str,
+    tools: set[str],
+) -> SignInBrowser:
+    """The Python SDK's OAuthClientProvider from the bare MCP URL, its redirects answered by a
+    browser (our pages, Feishu's consent): `tools` are listed and `list_my_tasks` answers.
+    Returns the browser, which keeps the pages it was shown."""
+    browser = SignInBrowser()
+    landed: dict[str, str] = {}
+
+    async def redirect_handler(url: str) -> None:
+        landed["url"] = await browser.sign_in(url, redirect)
+
+    async def callback_handler() -> AuthorizationCodeResult:
+        params = query(landed["url"])
+        return AuthorizationCodeResult(
+            code=params["code"], state=params.get("state"), iss=params.get("iss")
+        )
+
+    provider = OAuthClientProvider(
+        server_url=chain.mcp_url,
+        client_metadata=metadata,
+        storage=storage,
+        redirect_handler=redirect_handler,
+        callback_handler=callback_handler,
+    )
+    try:
+        async with (
+            httpx2.AsyncClient(auth=provider, timeout=60) as http,
+            Client(streamable_http_client(chain.mcp_url, http_client=http)) as client,
+        ):
+            listed = await client.list_tools()
+            assert tools <= {t.name for t in listed.tools}
+            result = await client.call_tool("list_my_tasks", {})
+            assert not result.is_error, result.content
+    finally:
+        await browser.aclose()
+    return browser
+
+
 def assert_acted_as(chain: RunningChain, tool: str, open_id: str) -> None:
     """The server ran `tool` with `open_id`'s own Lark token (its log), which sign-in stored."""
     calls = [c for c in chain.tool_calls(tool) if c.get("open_id") == open_id]
@@ -81,18 +124,6 @@ def assert_acted_as(chain: RunningChain, tool: str, open_id: str) -> None:
 
 async def test_the_python_sdk_signs_in_from_a_bare_mcp_url(chain: RunningChain):
     sign_in_as(chain, "ou_alice")
-    browser = SignInBrowser()
-    landed: dict[str, str] = {}
-
-    async def redirect_handler(url: str) -> None:
-        landed["url"] = await browser.sign_in(url, PY_REDIRECT)
-
-    async def callback_handler() -> AuthorizationCodeResult:
-        params = query(landed["url"])
-        return AuthorizationCodeResult(
-            code=params["code"], state=params.get("state"), iss=params.get("iss")
-        )
-
     conf = _client("py-sdk")
     metadata = OAuthClientMetadata(
         client_name="MCP Python SDK (test)",
@@ -108,24 +139,9 @@ async def test_the_python_sdk_signs_in_from_a_bare_mcp_url(chain: RunningChain):
             **metadata.model_dump(),
         )
     )
-    provider = OAuthClientProvider(
-        server_url=chain.mcp_url,
-        client_metadata=metadata,
-        storage=storage,
-        redirect_handler=redirect_handler,
-        callback_handler=callback_handler,
+    await python_sdk_calls_a_tool(
+        chain, metadata, storage, PY_REDIRECT, {"list_my_tasks", "search_documents"}
     )
-    try:
-        async with (
-            httpx2.AsyncClient(auth=provider, timeout=60) as http,
-            Client(streamable_http_client(chain.mcp_url, http_client=http)) as client,
-        ):
-            listed = await client.list_tools()
-            assert {"list_my_tasks", "search_documents"} <= {t.name for t in listed.tools}
-            result = await client.call_tool("list_my_tasks", {})
-            assert not result.is_error, result.content
-    finally:
-        await browser.aclose()
     assert storage.tokens is not None and storage.tokens.access_token
     assert_acted_as(chain, "list_my_tasks", "ou_alice")
 

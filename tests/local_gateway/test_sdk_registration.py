@@ -11,16 +11,18 @@ import base64
 import json
 import subprocess
 
-import httpx2
 import pytest
-from mcp.client import Client
-from mcp.client.auth import OAuthClientProvider
-from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
+from mcp.shared.auth import OAuthClientMetadata
 
-from .browser import SignInBrowser, query
 from .conftest import REPO, RunningChain
-from .test_sdk_clients import NODE, TS_DRIVER, MemoryStorage, assert_acted_as, sign_in_as
+from .test_sdk_clients import (
+    NODE,
+    TS_DRIVER,
+    MemoryStorage,
+    assert_acted_as,
+    python_sdk_calls_a_tool,
+    sign_in_as,
+)
 
 
 def assert_token_for(chain: RunningChain, token: str, client_id: str, open_id: str) -> None:
@@ -37,43 +39,15 @@ pytestmark = [pytest.mark.anyio, pytest.mark.timeout(600)]
 async def test_the_python_sdk_registers_itself_and_acts_as_the_person(chain: RunningChain):
     sign_in_as(chain, "ou_dave")
     redirect = "http://127.0.0.1:41999/callback"  # a port no client registered before
-    browser = SignInBrowser()
-    landed: dict[str, str] = {}
-
-    async def redirect_handler(url: str) -> None:
-        landed["url"] = await browser.sign_in(url, redirect)
-
-    async def callback_handler() -> AuthorizationCodeResult:
-        params = query(landed["url"])
-        return AuthorizationCodeResult(
-            code=params["code"], state=params.get("state"), iss=params.get("iss")
-        )
-
     storage = MemoryStorage()  # no client id: the SDK must register
-    provider = OAuthClientProvider(
-        server_url=chain.mcp_url,
-        client_metadata=OAuthClientMetadata(
-            client_name="Python SDK notebook",
-            redirect_uris=[redirect],
-            grant_types=["authorization_code", "refresh_token"],
-            response_types=["code"],
-            token_endpoint_auth_method="none",
-        ),
-        storage=storage,
-        redirect_handler=redirect_handler,
-        callback_handler=callback_handler,
+    metadata = OAuthClientMetadata(
+        client_name="Python SDK notebook",
+        redirect_uris=[redirect],
+        grant_types=["authorization_code", "refresh_token"],
+        response_types=["code"],
+        token_endpoint_auth_method="none",
     )
-    try:
-        async with (
-            httpx2.AsyncClient(auth=provider, timeout=60) as http,
-            Client(streamable_http_client(chain.mcp_url, http_client=http)) as client,
-        ):
-            listed = await client.list_tools()
-            assert "list_my_tasks" in {t.name for t in listed.tools}
-            result = await client.call_tool("list_my_tasks", {})
-            assert not result.is_error, result.content
-    finally:
-        await browser.aclose()
+    browser = await python_sdk_calls_a_tool(chain, metadata, storage, redirect, {"list_my_tasks"})
     # Our consent page named the client and where it sends the person back, before Feishu.
     assert any("Python SDK notebook" in page and "127.0.0.1" in page for page in browser.pages)
     info = storage.client_info
