@@ -14,13 +14,19 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx2
 import requests
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
 
+from local_gateway import LocalGateway
 from tests.deploy_checks.local_stack import free_port, stop_process, wait_healthy
+from tests.lark_fake import FakeLark
+from tests.loopback import serve_in_thread
+from tests.server.harness import ServerProcess, server_env
 
 REPO = Path(__file__).resolve().parents[2]
 QUICKSUITE_REDIRECT = "https://eu-west-1.quicksight.aws.amazon.com/sn/oauthcallback"
@@ -171,3 +177,47 @@ def start_sign_in(
     )
     landed = browse(url, stop_at=stop_at or redirect_uri, browser=browser)
     return SignIn(client, verifier, state, landed, browser)
+
+
+def user_server_env(lark_fake: FakeLark, auth: AuthServerProcess) -> dict[str, str]:
+    """The MCP server's environment as a userAuth deployment sets it, on `auth`'s sign-ins."""
+    return server_env(
+        lark_fake.base_url,
+        LARK_USER_AUTH_ISSUER=auth.base,
+        LARK_USER_AUTH_CLIENTS="quicksuite",
+        LARK_USER_AUTH_AUDIENCE=MCP_RESOURCE,
+        USER_TOKEN_STORE=auth.store_url,
+    )
+
+
+@contextlib.contextmanager
+def serve_user_gateway(auth: AuthServerProcess, runtime: ServerProcess) -> Iterator[str]:
+    """The user gateway's stand-in in front of `runtime`, trusting `auth`; yields its MCP URL."""
+    gateway = LocalGateway(
+        issuer=auth.base,
+        upstream_url=runtime.mcp_url,
+        audience=MCP_RESOURCE,
+        allowed_clients=("quicksuite",),
+    )
+    with serve_in_thread(gateway.app) as url:
+        yield f"{url}/mcp"
+
+
+def call_tool(gateway: str, token: str, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """tools/call through the gateway with the person's access token; the JSON-RPC result."""
+    response = httpx2.post(
+        gateway,
+        json={
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {"name": name, "arguments": arguments},
+        },
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json, text/event-stream",
+        },
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["result"]

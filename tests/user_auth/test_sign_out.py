@@ -8,23 +8,22 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Iterator
 
-import httpx2
 import pytest
 import requests
 
 from lark_user_store import open_store
-from local_gateway import LocalGateway
 from tests.lark_fake import FakeLark
-from tests.loopback import serve_in_thread
-from tests.server.harness import ServerProcess, error_text, run_server, server_env
+from tests.server.harness import error_text, run_server
 
 from .harness import (
     CLIENTS,
-    MCP_RESOURCE,
     REPO,
     AuthServerProcess,
+    call_tool,
+    serve_user_gateway,
     start_auth_server,
     start_sign_in,
+    user_server_env,
 )
 
 
@@ -33,48 +32,18 @@ def chain(
     lark_fake: FakeLark, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[AuthServerProcess, str]]:
     workdir = tmp_path_factory.mktemp("sign-out")
-    with start_auth_server(
-        lark_fake.base_url, lark_fake.app_id, lark_fake.app_secret, workdir
-    ) as auth:
-        env = server_env(
-            lark_fake.base_url,
-            LARK_USER_AUTH_ISSUER=auth.base,
-            LARK_USER_AUTH_CLIENTS="quicksuite",
-            LARK_USER_AUTH_AUDIENCE=MCP_RESOURCE,
-            USER_TOKEN_STORE=auth.store_url,
-        )
-        with run_server(env) as runtime:
-            gateway = _gateway(auth, runtime)
-            with serve_in_thread(gateway.app) as url:
-                yield auth, f"{url}/mcp"
-
-
-def _gateway(auth: AuthServerProcess, runtime: ServerProcess) -> LocalGateway:
-    return LocalGateway(
-        issuer=auth.base,
-        upstream_url=runtime.mcp_url,
-        audience=MCP_RESOURCE,
-        allowed_clients=("quicksuite",),
-    )
+    with (
+        start_auth_server(
+            lark_fake.base_url, lark_fake.app_id, lark_fake.app_secret, workdir
+        ) as auth,
+        run_server(user_server_env(lark_fake, auth)) as runtime,
+        serve_user_gateway(auth, runtime) as gateway,
+    ):
+        yield auth, gateway
 
 
 def _list_chats(gateway: str, token: str) -> dict:
-    response = httpx2.post(
-        gateway,
-        json={
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "tools/call",
-            "params": {"name": "list_chats", "arguments": {}},
-        },
-        headers={
-            "Authorization": f"Bearer {token}",
-            "Accept": "application/json, text/event-stream",
-        },
-        timeout=60,
-    )
-    assert response.status_code == 200, response.text
-    return response.json()["result"]
+    return call_tool(gateway, token, "list_chats", {})
 
 
 def _refresh(auth: AuthServerProcess, refresh_token: str) -> requests.Response:

@@ -11,19 +11,18 @@ import dataclasses
 import json
 from collections.abc import Iterator
 
-import httpx2
 import pytest
 
 from lark_user_store import open_store
-from local_gateway import LocalGateway
-from tests.deploy_checks.local_stack import serve_in_thread
 from tests.lark_fake import FakeLark
-from tests.server.harness import ServerProcess, run_server, server_env
+from tests.server.harness import ServerProcess, run_server
 from tests.user_auth.harness import (
-    MCP_RESOURCE,
     AuthServerProcess,
+    call_tool,
+    serve_user_gateway,
     start_auth_server,
     start_sign_in,
+    user_server_env,
 )
 
 from .conftest import bot_calls, refreshes
@@ -42,46 +41,14 @@ def auth_server(
 
 @pytest.fixture(scope="module")
 def runtime(lark_fake: FakeLark, auth_server: AuthServerProcess) -> Iterator[ServerProcess]:
-    env = server_env(
-        lark_fake.base_url,
-        LARK_USER_AUTH_ISSUER=auth_server.base,
-        LARK_USER_AUTH_CLIENTS="quicksuite",
-        LARK_USER_AUTH_AUDIENCE=MCP_RESOURCE,
-        USER_TOKEN_STORE=auth_server.store_url,
-    )
-    with run_server(env) as process:
+    with run_server(user_server_env(lark_fake, auth_server)) as process:
         yield process
 
 
 @pytest.fixture(scope="module")
 def gateway(auth_server: AuthServerProcess, runtime: ServerProcess) -> Iterator[str]:
-    standin = LocalGateway(
-        issuer=auth_server.base,
-        upstream_url=runtime.mcp_url,
-        audience=MCP_RESOURCE,
-        allowed_clients=("quicksuite",),
-    )
-    with serve_in_thread(standin.app) as url:
-        yield f"{url}/mcp"
-
-
-def tool(gateway: str, token: str, name: str, arguments: dict) -> dict:
-    response = httpx2.post(
-        gateway,
-        json={
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "tools/call",
-            "params": {"name": name, "arguments": arguments},
-        },
-        headers={
-            "Authorization": f"Bearer {token}",
-            "Accept": "application/json, text/event-stream",
-        },
-        timeout=60,
-    )
-    assert response.status_code == 200, response.text
-    return response.json()["result"]
+    with serve_user_gateway(auth_server, runtime) as url:
+        yield url
 
 
 def test_a_person_signs_in_and_their_tool_calls_carry_their_lark_token(
@@ -94,13 +61,13 @@ def test_a_person_signs_in_and_their_tool_calls_carry_their_lark_token(
     bob = open_store(auth_server.store_url).get("ou_bob")
     lark.requests.clear()
 
-    result = tool(gateway, jwt, "list_my_tasks", {})
+    result = call_tool(gateway, jwt, "list_my_tasks", {})
     assert not result.get("isError"), result
     [listed] = [r for r in lark.requests if r.path == "/open-apis/task/v2/tasks"]
     assert listed.headers["authorization"] == f"Bearer {bob.access_token}"
     assert listed.open_id == "ou_bob"
 
-    sent = tool(gateway, jwt, "send_message", {"receive_id": "oc_general", "text": "from Bob"})
+    sent = call_tool(gateway, jwt, "send_message", {"receive_id": "oc_general", "text": "from Bob"})
     assert not sent.get("isError"), sent
     [message] = [r for r in lark.requests if r.path == "/open-apis/im/v1/messages"]
     assert message.open_id == "ou_bob"
@@ -113,7 +80,7 @@ def test_a_person_signs_in_and_their_tool_calls_carry_their_lark_token(
     current = store.get("ou_bob")
     store.replace(current, dataclasses.replace(current, access_expires_at=0.0))
     lark.requests.clear()
-    again = tool(gateway, jwt, "list_chats", {})
+    again = call_tool(gateway, jwt, "list_chats", {})
     assert not again.get("isError"), again
     assert refreshes(lark) == [current.refresh_token]
     renewed = store.get("ou_bob")
