@@ -6,8 +6,6 @@ Feishu link started elsewhere and opened in another browser ends on our error pa
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import secrets
 from collections.abc import Iterator
@@ -15,6 +13,7 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
@@ -86,7 +85,7 @@ def browser() -> Iterator[webdriver.Chrome]:
 
 def _authorize_url(server: AuthServerProcess, redirect_uri: str) -> tuple[str, str, str]:
     verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    challenge = create_s256_code_challenge(verifier)
     state = secrets.token_urlsafe(16)
     query = urlencode(
         {
@@ -94,7 +93,7 @@ def _authorize_url(server: AuthServerProcess, redirect_uri: str) -> tuple[str, s
             "client_id": CLIENT_ID,
             "redirect_uri": redirect_uri,
             "state": state,
-            "code_challenge": challenge.rstrip(b"=").decode(),
+            "code_challenge": challenge,
             "code_challenge_method": "S256",
             "resource": MCP_RESOURCE,
         }

@@ -16,6 +16,7 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx2
 import pytest
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from joserfc import jwt
 from joserfc.jwk import KeySet
 from starlette.applications import Starlette
@@ -141,11 +142,7 @@ def test_a_sign_in_through_the_lambda_handler(deployed: dict, lark_fake: FakeLar
     assert len(jwks["keys"]) == 2  # the current KMS key and the previous one
 
     verifier = "k" * 64
-    challenge = (
-        base64.urlsafe_b64encode(__import__("hashlib").sha256(verifier.encode()).digest())
-        .rstrip(b"=")
-        .decode()
-    )
+    challenge = create_s256_code_challenge(verifier)
     query = urlencode(
         {
             "response_type": "code",
@@ -308,11 +305,7 @@ def _refresh_event(refresh_token: str) -> dict:
 
 def _sign_in_through_the_handler() -> dict:
     verifier = "v" * 64
-    challenge = (
-        base64.urlsafe_b64encode(__import__("hashlib").sha256(verifier.encode()).digest())
-        .rstrip(b"=")
-        .decode()
-    )
+    challenge = create_s256_code_challenge(verifier)
     query = urlencode(
         {
             "response_type": "code",
